@@ -1,0 +1,1 @@
+"""Training pipeline: PufferLib trainer in windows, evaluator, event log and projections."""

@@ -1,0 +1,21 @@
+"""Asteroid Belt Prospector: a partially observable asteroid-mining game for RL.
+
+    import prospector, gymnasium
+    env = gymnasium.make("Prospector-v0")          # one game on the C core
+    vec = prospector.VecProspector(1024, seed=0)   # native PufferLib vector env
+
+The frozen interface is in ``prospector.spec``; the readable reference
+implementation is ``prospector.reference.ReferenceEnv``.
+"""
+
+import gymnasium
+
+from . import spec
+from .envs import ProspectorEnv, VecProspector
+from .reference import ReferenceEnv
+
+__all__ = ["ProspectorEnv", "ReferenceEnv", "VecProspector", "spec"]
+__version__ = "0.1.0"
+
+if "Prospector-v0" not in gymnasium.registry:
+    gymnasium.register(id="Prospector-v0", entry_point="prospector.envs:ProspectorEnv")

@@ -1,0 +1,1 @@
+"""Static site generator: compiles runs/*/events.jsonl into public/."""
