@@ -268,7 +268,7 @@ fail:
     return NULL;
 }
 
-static PyObject* node_dict(const Node* n) {
+static PyObject* node_dict(const Node* n, const Asteroid* rocks) {
     PyObject* d = PyDict_New();
     if (d == NULL) return NULL;
     SETI(d, "type", n->type);
@@ -281,14 +281,14 @@ static PyObject* node_dict(const Node* n) {
     SETI(d, "dist", n->dist);
     SETB(d, "generated", n->generated);
     SETD(d, "threat_est", n->threat_est);
-    PyObject* rocks = PyList_New(n->n_asteroids);
-    if (rocks == NULL) goto fail;
+    PyObject* list = PyList_New(n->n_asteroids);
+    if (list == NULL) goto fail;
     for (int a = 0; a < n->n_asteroids; a++) {
-        PyObject* rock = asteroid_dict(&n->asteroids[a]);
-        if (rock == NULL) { Py_DECREF(rocks); goto fail; }
-        PyList_SET_ITEM(rocks, a, rock);
+        PyObject* rock = asteroid_dict(&rocks[a]);
+        if (rock == NULL) { Py_DECREF(list); goto fail; }
+        PyList_SET_ITEM(list, a, rock);
     }
-    SET(d, "asteroids", rocks);
+    SET(d, "asteroids", list);
     return d;
 fail:
     Py_DECREF(d);
@@ -346,6 +346,10 @@ static PyObject* py_env_snapshot(PyObject* self, PyObject* args) {
     SET(market, "shock", doubles(env->shock, N_COMMODITIES));
     SET(market, "price", doubles(env->price, N_COMMODITIES));
     SET(market, "prev_price", doubles(env->prev_price, N_COMMODITIES));
+    SET(market, "cycle_sin", doubles(env->cycle_sin, N_COMMODITIES));
+    SET(market, "cycle_cos", doubles(env->cycle_cos, N_COMMODITIES));
+    SET(market, "turn_sin", doubles(env->turn_sin, N_COMMODITIES));
+    SET(market, "turn_cos", doubles(env->turn_cos, N_COMMODITIES));
     SET(d, "market", market);
     market = NULL;
 
@@ -366,7 +370,7 @@ static PyObject* py_env_snapshot(PyObject* self, PyObject* args) {
     nodes = PyList_New(env->node_count);
     if (nodes == NULL) goto fail;
     for (int i = 0; i < env->node_count; i++) {
-        PyObject* node = node_dict(&env->nodes[i]);
+        PyObject* node = node_dict(&env->nodes[i], env->rocks[i]);
         if (node == NULL) goto fail;
         PyList_SET_ITEM(nodes, i, node);
     }

@@ -81,6 +81,7 @@ static const double SELL_FRACTIONS[3] = {0.25, 0.5, 1.0};
 #define R_DESTROYED (-100.0)
 #define R_FINAL_CREDITS 0.002
 
+enum { OBS_ROCKS = 1, OBS_NEIGHBORS = 2 };
 enum { END_NONE = -1, END_DESTROYED = 0, END_STRANDED, END_CASH_OUT, END_TIMEOUT };
 
 /* events (GAME.md 6.9); names and field meanings in spec.EVENT_FIELDS */
@@ -351,26 +352,36 @@ static inline uint64_t splitmix64(uint64_t* state) {
 /* --------------------------------------------------------------- helpers */
 static inline double maxd(double a, double b) { return a > b ? a : b; }
 static inline double mind(double a, double b) { return a < b ? a : b; }
-static inline double clampd(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
+/* Same result as x < lo ? lo : (x > hi ? hi : x) for every non-NaN x (signed zeros
+ * included), written as min then max so the compiler emits minsd/maxsd, no branches. */
+static inline double clampd(double x, double lo, double hi) {
+    double t = hi < x ? hi : x;
+    return lo > t ? lo : t;
+}
 static inline double unitd(double x) { return clampd(x, 0.0, 1.0); }
 static inline double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-static inline double per_step_chance(double p, int dt) { return 1.0 - pow(1.0 - p, (double)dt); }
+/* pow(x, 1.0) is exactly x, so the common dt = 1 case skips the call (same bits). */
+static inline double per_step_chance(double p, int dt) {
+    return dt == 1 ? 1.0 - (1.0 - p) : 1.0 - pow(1.0 - p, (double)dt);
+}
 
 /* ----------------------------------------------------------------- state */
+/* What the ship sees first (the observation reads these), then the hidden truth. */
 typedef struct {
-    double comp[N_COMMODITIES];
-    double richness, stability, noise, capacity, depletion;
     double comp_est[N_COMMODITIES];
-    double stability_est, scan_conf;
+    double stability_est, depletion, scan_conf;
+    double comp[N_COMMODITIES];
+    double richness, stability, noise, capacity;
 } Asteroid;
 
+/* Node headers are small and sit together, so reading the neighbours of the
+ * current node touches a few cache lines; asteroids live apart (Prospector.rocks). */
 typedef struct {
     int type, degree, dist, generated, n_asteroids;
     int neighbors[MAX_NEIGHBORS];
     int edge_time[MAX_NEIGHBORS];
     double edge_fuel[MAX_NEIGHBORS];
     double pirate, hazard, richness, threat_est;
-    Asteroid asteroids[MAX_ASTEROIDS];
 } Node;
 
 typedef struct { int type, a, b; double x, y, z; } Event;
@@ -406,6 +417,9 @@ typedef struct {
     double inventory[N_COMMODITIES], inventory_start[N_COMMODITIES];
     double recent_sales[N_COMMODITIES], shock[N_COMMODITIES];
     double price[N_COMMODITIES], prev_price[N_COMMODITIES];
+    /* price cycle as a unit vector rotated by 2 pi / period each tick (see reference.py) */
+    double cycle_sin[N_COMMODITIES], cycle_cos[N_COMMODITIES];
+    double turn_sin[N_COMMODITIES], turn_cos[N_COMMODITIES];
 
     /* episode statistics (info) */
     int overheat_ticks, pirate_encounters, scan_count, mining_ticks;
@@ -414,6 +428,16 @@ typedef struct {
     /* episode totals kept for the vector env's per-episode log */
     double episode_return;
     int episode_steps;
+
+    /* observation-writer caches (not game state): sections of obs are rewritten
+     * only when something they show changed; parity checks every byte of obs. */
+    int obs_dirty;            /* OBS_ROCKS | OBS_NEIGHBORS */
+    int obs_rocks;            /* asteroid slots that hold non-zero values in obs */
+    double obs_volume;        /* cargo volume the neighbour fuel costs were written for */
+    double obs_credits, obs_credits_log;
+
+    /* asteroids of every node, generated on the first visit */
+    Asteroid rocks[MAX_NODES][MAX_ASTEROIDS];
 } Prospector;
 
 static inline void emit(Prospector* env, int type, int a, int b, double x, double y, double z) {
@@ -479,7 +503,7 @@ static void visit(Prospector* env, int index) {
         : rng_randint(&rng, (int)C(hazard_asteroids_min), (int)C(hazard_asteroids_max));
     int dominant = rng_randint(&rng, 0, N_COMMODITIES - 1);
     for (int a = 0; a < count; a++) {
-        Asteroid* ast = &node->asteroids[a];
+        Asteroid* ast = &env->rocks[index][a];
         double w[N_COMMODITIES];
         for (int k = 0; k < N_COMMODITIES; k++) {
             double x = exp(C(comp_sigma) * rng_n(&rng));
@@ -499,10 +523,19 @@ static void visit(Prospector* env, int index) {
     node->n_asteroids = count;
 }
 
-static void set_prices(Prospector* env) {
-    double t = (double)(env->time_max - env->time_remaining);
+static void advance_cycles(Prospector* env, int ticks) {
     for (int k = 0; k < N_COMMODITIES; k++) {
-        double p = env->p0[k] + env->amplitude[k] * sin(2.0 * M_PI * (t + env->phase[k]) / env->period[k])
+        for (int t = 0; t < ticks; t++) {
+            double s = env->cycle_sin[k], co = env->cycle_cos[k];
+            env->cycle_sin[k] = s * env->turn_cos[k] + co * env->turn_sin[k];
+            env->cycle_cos[k] = co * env->turn_cos[k] - s * env->turn_sin[k];
+        }
+    }
+}
+
+static void set_prices(Prospector* env) {
+    for (int k = 0; k < N_COMMODITIES; k++) {
+        double p = env->p0[k] + env->amplitude[k] * env->cycle_sin[k]
             - C(inventory_price) * (env->inventory[k] - env->inventory_start[k])
             - C(recent_sales_price) * env->recent_sales[k] + env->shock[k];
         env->price[k] = clampd(p, env->price_min[k], env->price_max[k]);
@@ -510,6 +543,8 @@ static void set_prices(Prospector* env) {
 }
 
 static void compute_observations(Prospector* env);
+static void write_neighbors(Prospector* env, double volume);
+static void write_rocks(Prospector* env);
 static void compute_info(Prospector* env);
 
 /* GAME.md 6.2 in draw order; the same order as ReferenceEnv._generate. */
@@ -575,6 +610,11 @@ static void c_reset(Prospector* env, uint64_t seed) {
         env->inventory_start[k] = inv;
         env->recent_sales[k] = 0.0;
         env->shock[k] = 0.0;
+        double angle = 2.0 * M_PI * env->phase[k] / env->period[k];
+        env->cycle_sin[k] = sin(angle);
+        env->cycle_cos[k] = cos(angle);
+        env->turn_sin[k] = sin(2.0 * M_PI / env->period[k]);
+        env->turn_cos[k] = cos(2.0 * M_PI / env->period[k]);
     }
     env->time_max = (int)C(time_max);
     env->time_remaining = env->time_max;
@@ -610,6 +650,10 @@ static void c_reset(Prospector* env, uint64_t seed) {
     env->n_events = 0;
     env->episode_return = 0.0;
     env->episode_steps = 0;
+    memset(env->obs, 0, OBS_DIM * sizeof(float));
+    env->obs_rocks = 0;
+    env->obs_dirty = OBS_ROCKS | OBS_NEIGHBORS;
+    env->obs_credits = -1.0;
     compute_observations(env);
     compute_info(env);
 }
@@ -632,7 +676,7 @@ static inline double fuel_multiplier(const Prospector* env) {
 }
 
 static inline Asteroid* selected_asteroid(Prospector* env) {
-    return env->selected < 0 ? NULL : &env->nodes[env->node].asteroids[env->selected];
+    return env->selected < 0 ? NULL : &env->rocks[env->node][env->selected];
 }
 
 static inline double overhaul_cost(const Prospector* env) {
@@ -744,11 +788,11 @@ static int scan(Prospector* env, int mode) {
     if (mode == 0) {
         int count = node->n_asteroids;
         for (int i = 0; i < count; i++) {
-            Asteroid* ast = &node->asteroids[i];
+            Asteroid* ast = &env->rocks[env->node][i];
             const Asteroid* source = ast;
             if (rng_u(&env->rng) < C(wide_misread) && count > 1) {
                 int j = rng_randint(&env->rng, 0, count - 2);
-                source = &node->asteroids[j >= i ? j + 1 : j];
+                source = &env->rocks[env->node][j >= i ? j + 1 : j];
             }
             blend(env, ast, source, C(wide_weight), C(wide_sigma));
             ast->scan_conf = maxd(ast->scan_conf, mind(C(wide_conf_cap), ast->scan_conf + C(wide_conf_gain)));
@@ -756,7 +800,7 @@ static int scan(Prospector* env, int mode) {
         target = -1;
         fuel = C(wide_fuel); alert = C(wide_alert);
     } else {
-        Asteroid* ast = &node->asteroids[env->selected];
+        Asteroid* ast = &env->rocks[env->node][env->selected];
         if (mode == 1) {
             blend(env, ast, ast, C(focused_weight), C(focused_sigma));
             ast->scan_conf = maxd(ast->scan_conf, mind(C(focused_conf_cap), ast->scan_conf + C(focused_conf_gain)));
@@ -841,6 +885,7 @@ static int apply_action(Prospector* env, int action) {
         env->node = dest;
         env->selected = -1;
         visit(env, dest);
+        env->obs_dirty = OBS_ROCKS | OBS_NEIGHBORS;
         return ticks;
     }
     switch (action) {
@@ -858,6 +903,7 @@ static int apply_action(Prospector* env, int action) {
         return 1;
     }
     case ACT_WIDE_SCAN: case ACT_FOCUSED_SCAN: case ACT_DEEP_SCAN:
+        env->obs_dirty |= OBS_ROCKS;
         return scan(env, action - ACT_WIDE_SCAN);
     case ACT_LISTEN:
         for (int k = 0; k < node->degree; k++) {
@@ -866,6 +912,7 @@ static int apply_action(Prospector* env, int action) {
             other->threat_est = clampd(truth + C(listen_sigma) * rng_n(&env->rng), 0.0, 1.0);
         }
         emit(env, EV_LISTEN, node->degree, 0, 0.0, 0.0, 0.0);
+        env->obs_dirty |= OBS_NEIGHBORS;
         return 2;
     case ACT_STABILIZE:
         env->stabilizers--;
@@ -930,11 +977,13 @@ static int apply_action(Prospector* env, int action) {
         return 0;
     }
     if (action < ACT_MINE) {
+        env->obs_dirty |= OBS_ROCKS;
         env->selected = action - ACT_SELECT;
         emit(env, EV_SELECT, env->selected, 0, 0.0, 0.0, 0.0);
         return 1;
     }
     if (action < ACT_STABILIZE) {
+        env->obs_dirty |= OBS_ROCKS;
         mine(env, action - ACT_MINE);
         return 1;
     }
@@ -971,6 +1020,7 @@ static int apply_action(Prospector* env, int action) {
 }
 
 static inline double cargo_value(const Prospector* env) { return value_of(env, env->raw, env->refined); }
+static inline double log1p_cargo(double x) { return x == 0.0 ? 0.0 : log1p(x); } /* log1p(0) is 0 */
 
 /* Hazards, then pirates, at the current node (GAME.md 6.8). */
 static void exposure(Prospector* env, int dt) {
@@ -987,7 +1037,7 @@ static void exposure(Prospector* env, int dt) {
     double escape = env->escape_ticks > 0 ? 1.0 : 0.0;
     double logit = C(pirate_base) + C(pirate_intensity) * node->pirate
         + C(pirate_alert) * (env->alert / ALERT_MAX)
-        + C(pirate_cargo) * log1p(cargo_value(env) / 1000.0)
+        + C(pirate_cargo) * log1p_cargo(cargo_value(env) / 1000.0)
         - C(pirate_escape) * escape;
     if (rng_u(&env->rng) >= per_step_chance(sigmoid(logit), dt)) return;
     env->pirate_encounters++;
@@ -1073,6 +1123,7 @@ static void c_step(Prospector* env, int action) {
                 env->shock[k] = env->shock[k] + sign * ((C(shock_base) + C(shock_span) * rng_u(&env->rng)) * env->p0[k]);
             }
         }
+        advance_cycles(env, dt);
         set_prices(env);
         env->cargo_ticks = env->cargo_ticks + cargo_volume(env) / CARGO_MAX * fdt;
     }
@@ -1112,11 +1163,13 @@ static void c_step(Prospector* env, int action) {
 }
 
 /* ----------------------------------------------------------- observation */
+/* Writes every field each step except slots known to be zero already: reset
+ * clears the whole vector, and asteroid slots past the current count are cleared
+ * only as far as the last step filled them. */
 static void compute_observations(Prospector* env) {
     float* obs = env->obs;
     const Node* node = &env->nodes[env->node];
     double volume = cargo_volume(env);
-    memset(obs, 0, OBS_DIM * sizeof(float));
     obs[O_FUEL] = (float)unitd(env->fuel / FUEL_MAX);
     obs[O_HULL] = (float)unitd(env->hull / HULL_MAX);
     obs[O_HEAT] = (float)unitd(env->heat / HEAT_MAX);
@@ -1124,39 +1177,27 @@ static void compute_observations(Prospector* env) {
     obs[O_CARGO] = (float)unitd(volume / CARGO_MAX);
     obs[O_ALERT] = (float)unitd(env->alert / ALERT_MAX);
     obs[O_TIME] = (float)unitd((double)env->time_remaining / (double)env->time_max);
-    obs[O_CREDITS] = (float)unitd(log1p(maxd(env->credits, 0.0)) / log1p(CREDITS_CAP));
+    if (env->credits != env->obs_credits) { /* log1p only when credits moved */
+        env->obs_credits = env->credits;
+        env->obs_credits_log = unitd(log1p(maxd(env->credits, 0.0)) / log1p(CREDITS_CAP));
+    }
+    obs[O_CREDITS] = (float)env->obs_credits_log;
     for (int k = 0; k < N_COMMODITIES; k++)
         obs[O_CARGO_C + k] = (float)unitd((env->raw[k] + C(refined_volume) * env->refined[k]) / CARGO_MAX);
     obs[O_KITS] = (float)unitd((double)env->kits / ITEM_CAP);
     obs[O_STABILIZERS] = (float)unitd((double)env->stabilizers / ITEM_CAP);
     obs[O_DECOYS] = (float)unitd((double)env->decoys / ITEM_CAP);
     obs[O_DOCKED] = env->docked ? 1.0f : 0.0f;
-    const Asteroid* sel = env->selected < 0 ? NULL : &node->asteroids[env->selected];
-    obs[O_MINING] = (sel != NULL && sel->depletion < 1.0) ? 1.0f : 0.0f;
-    obs[O_NODE_TYPE + node->type] = 1.0f;
+    const Asteroid* rocks = env->rocks[env->node];
+    obs[O_MINING] = (env->selected >= 0 && rocks[env->selected].depletion < 1.0) ? 1.0f : 0.0f;
+    for (int t = 0; t < 3; t++) obs[O_NODE_TYPE + t] = node->type == t ? 1.0f : 0.0f;
     obs[O_NODE_INDEX] = (float)unitd((double)env->node / (MAX_NODES - 1));
     obs[O_STEPS_TO_STATION] = (float)unitd((double)node->dist / (MAX_NODES - 1));
 
-    double mult = fuel_multiplier(env);
-    for (int k = 0; k < node->degree; k++) {
-        float* slot = obs + NEIGHBOR_BASE + NEIGHBOR_STRIDE * k;
-        const Node* other = &env->nodes[node->neighbors[k]];
-        slot[N_VALID] = 1.0f;
-        slot[N_TYPE + other->type] = 1.0f;
-        slot[N_TRAVEL] = (float)unitd((double)node->edge_time[k] / TRAVEL_TIME_NORM);
-        slot[N_FUEL] = (float)unitd(node->edge_fuel[k] * mult / FUEL_COST_NORM);
-        slot[N_THREAT] = (float)unitd(other->threat_est);
-    }
-    for (int a = 0; a < node->n_asteroids; a++) {
-        float* slot = obs + ASTEROID_BASE + ASTEROID_STRIDE * a;
-        const Asteroid* rock = &node->asteroids[a];
-        slot[A_VALID] = 1.0f;
-        for (int k = 0; k < N_COMMODITIES; k++) slot[A_COMP + k] = (float)unitd(rock->comp_est[k]);
-        slot[A_STABILITY] = (float)unitd(rock->stability_est);
-        slot[A_DEPLETION] = (float)unitd(rock->depletion);
-        slot[A_CONF] = (float)unitd(rock->scan_conf);
-        slot[A_SELECTED] = a == env->selected ? 1.0f : 0.0f;
-    }
+    if (volume != env->obs_volume) env->obs_dirty |= OBS_NEIGHBORS; /* fuel costs scale with cargo */
+    if (env->obs_dirty & OBS_NEIGHBORS) write_neighbors(env, volume);
+    if (env->obs_dirty & OBS_ROCKS) write_rocks(env);
+    env->obs_dirty = 0;
     for (int k = 0; k < N_COMMODITIES; k++) {
         obs[O_PRICE + k] = (float)unitd(env->price[k] / env->price_max[k]);
         double delta = (env->price[k] - env->prev_price[k]) / (PRICE_DELTA_NORM * env->p0[k]);
@@ -1164,6 +1205,46 @@ static void compute_observations(Prospector* env) {
     }
     for (int i = 0; i < 4; i++)
         obs[O_INVENTORY + i] = (float)unitd(env->inventory[INVENTORY_COMMODITIES[i]] / INVENTORY_NORM);
+}
+
+static void write_neighbors(Prospector* env, double volume) {
+    float* obs = env->obs;
+    const Node* node = &env->nodes[env->node];
+    double mult = fuel_multiplier(env);
+    env->obs_volume = volume;
+    for (int k = 0; k < MAX_NEIGHBORS; k++) {
+        float* slot = obs + NEIGHBOR_BASE + NEIGHBOR_STRIDE * k;
+        if (k >= node->degree) {
+            for (int f = 0; f < NEIGHBOR_STRIDE; f++) slot[f] = 0.0f;
+            continue;
+        }
+        const Node* other = &env->nodes[node->neighbors[k]];
+        slot[N_VALID] = 1.0f;
+        for (int t = 0; t < 3; t++) slot[N_TYPE + t] = other->type == t ? 1.0f : 0.0f;
+        slot[N_TRAVEL] = (float)unitd((double)node->edge_time[k] / TRAVEL_TIME_NORM);
+        slot[N_FUEL] = (float)unitd(node->edge_fuel[k] * mult / FUEL_COST_NORM);
+        slot[N_THREAT] = (float)unitd(other->threat_est);
+    }
+}
+
+static void write_rocks(Prospector* env) {
+    float* obs = env->obs;
+    const Asteroid* rocks = env->rocks[env->node];
+    int n_rocks = env->nodes[env->node].n_asteroids;
+    for (int a = 0; a < n_rocks; a++) {
+        float* slot = obs + ASTEROID_BASE + ASTEROID_STRIDE * a;
+        const Asteroid* rock = &rocks[a];
+        slot[A_VALID] = 1.0f;
+        for (int k = 0; k < N_COMMODITIES; k++) slot[A_COMP + k] = (float)unitd(rock->comp_est[k]);
+        slot[A_STABILITY] = (float)unitd(rock->stability_est);
+        slot[A_DEPLETION] = (float)unitd(rock->depletion);
+        slot[A_CONF] = (float)unitd(rock->scan_conf);
+        slot[A_SELECTED] = a == env->selected ? 1.0f : 0.0f;
+    }
+    if (env->obs_rocks > n_rocks)
+        memset(obs + ASTEROID_BASE + ASTEROID_STRIDE * n_rocks, 0,
+               (size_t)(env->obs_rocks - n_rocks) * ASTEROID_STRIDE * sizeof(float));
+    env->obs_rocks = n_rocks;
 }
 
 static void compute_info(Prospector* env) {

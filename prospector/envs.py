@@ -112,8 +112,8 @@ class VecProspector(pufferlib.PufferEnv):
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         self.config = S.make_config(config, **overrides)
-        self.single_observation_space = pufferlib.spaces.Box(-1.0, 1.0, (S.OBS_DIM,), np.float32)
-        self.single_action_space = pufferlib.spaces.Discrete(S.N_ACTIONS)
+        self.single_observation_space = gym.spaces.Box(-1.0, 1.0, (S.OBS_DIM,), np.float32)
+        self.single_action_space = gym.spaces.Discrete(S.N_ACTIONS)
         self.num_agents = int(num_envs)
         self.render_mode = None
         super().__init__(buf)

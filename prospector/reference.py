@@ -146,6 +146,10 @@ class ReferenceEnv(gym.Env):
         self.price_max = [c["price_max_frac"] * p for p in self.p0]
         self.period, self.phase, self.amplitude = [], [], []
         self.inventory, self.inventory_start = [], []
+        # The price cycle sin(2 pi (t + phase) / period) is kept as a unit vector
+        # (cycle_sin, cycle_cos) that rotates by 2 pi / period every tick: the same
+        # multiply-adds in both implementations, equal to the closed form within 1e-12.
+        self.cycle_sin, self.cycle_cos, self.turn_sin, self.turn_cos = [], [], [], []
         for k in range(S.N_COMMODITIES):
             period = rng.randint(int(c["period_min"]), int(c["period_max"]))
             self.period.append(float(period))
@@ -154,6 +158,11 @@ class ReferenceEnv(gym.Env):
             inv = c["inventory_base"] + c["inventory_span"] * rng.u()
             self.inventory.append(inv)
             self.inventory_start.append(inv)
+            angle = TWO_PI * self.phase[k] / self.period[k]
+            self.cycle_sin.append(math.sin(angle))
+            self.cycle_cos.append(math.cos(angle))
+            self.turn_sin.append(math.sin(TWO_PI / self.period[k]))
+            self.turn_cos.append(math.cos(TWO_PI / self.period[k]))
         self.recent_sales = [0.0] * S.N_COMMODITIES
         self.shock = [0.0] * S.N_COMMODITIES
         self.price = [0.0] * S.N_COMMODITIES
@@ -401,6 +410,7 @@ class ReferenceEnv(gym.Env):
                 if self.rng.u() < shock_chance:
                     sign = -1.0 if self.rng.u() < 0.5 else 1.0
                     self.shock[k] = self.shock[k] + sign * ((c["shock_base"] + c["shock_span"] * self.rng.u()) * self.p0[k])
+            self._advance_cycles(dt)
             self._set_prices()
             self.cargo_ticks = self.cargo_ticks + self.cargo_volume() / S.CARGO_MAX * fdt
 
@@ -746,11 +756,17 @@ class ReferenceEnv(gym.Env):
         self._raise_alert(c["pirate_alert_rise"])
         self._event("pirate", a=outcome, x=loss, y=dmg)
 
+    def _advance_cycles(self, ticks: int) -> None:
+        for k in range(S.N_COMMODITIES):
+            for _ in range(ticks):
+                s, co = self.cycle_sin[k], self.cycle_cos[k]
+                self.cycle_sin[k] = s * self.turn_cos[k] + co * self.turn_sin[k]
+                self.cycle_cos[k] = co * self.turn_cos[k] - s * self.turn_sin[k]
+
     def _set_prices(self) -> None:
         c = self.config
-        t = float(self.time_max - self.time_remaining)
         for k in range(S.N_COMMODITIES):
-            p = (self.p0[k] + self.amplitude[k] * math.sin(TWO_PI * (t + self.phase[k]) / self.period[k])
+            p = (self.p0[k] + self.amplitude[k] * self.cycle_sin[k]
                  - c["inventory_price"] * (self.inventory[k] - self.inventory_start[k])
                  - c["recent_sales_price"] * self.recent_sales[k] + self.shock[k])
             self.price[k] = clamp(p, self.price_min[k], self.price_max[k])

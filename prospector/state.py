@@ -51,7 +51,8 @@ def events_to_dicts(events) -> list[dict]:
 def snapshot_reference(env) -> dict:
     """The reference env's state in the snapshot layout the C binding also returns."""
     market_keys = ("p0", "price_min", "price_max", "period", "phase", "amplitude", "inventory",
-                   "inventory_start", "recent_sales", "shock", "price", "prev_price")
+                   "inventory_start", "recent_sales", "shock", "price", "prev_price",
+                   "cycle_sin", "cycle_cos", "turn_sin", "turn_cos")
     nodes = []
     for node in env.nodes:
         nodes.append({
