@@ -11,11 +11,19 @@ implementation is ``prospector.reference.ReferenceEnv``.
 import gymnasium
 
 from . import spec
-from .envs import ProspectorEnv, VecProspector
+from .envs import ProspectorEnv
 from .reference import ReferenceEnv
 
 __all__ = ["ProspectorEnv", "ReferenceEnv", "VecProspector", "spec"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # VecProspector needs pufferlib, which imports torch (seconds); load it on first use.
+    if name == "VecProspector":
+        from .vector import VecProspector
+        return VecProspector
+    raise AttributeError(f"module 'prospector' has no attribute {name!r}")
 
 if "Prospector-v0" not in gymnasium.registry:
     gymnasium.register(id="Prospector-v0", entry_point="prospector.envs:ProspectorEnv")
