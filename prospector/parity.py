@@ -149,3 +149,56 @@ def _obs_index(a: np.ndarray, b: np.ndarray) -> int:
 def _obs_field(a, b) -> str:
     i = _obs_index(a, b)
     return f"obs[{i}] {S.OBSERVATION_NAMES[i]}"
+
+
+def _task(args) -> tuple[int, str, dict | None]:
+    seed, steps, policy = args
+    mismatch = compare_seed(seed, steps, policy)
+    return seed, policy, (None if mismatch is None else mismatch.__dict__)
+
+
+def run_parity(seeds: int, steps: int, policies: list[str], first_seed: int = 0,
+               workers: int = 1, progress: bool = False) -> dict:
+    """Compare `seeds` seeds x `policies`, `steps` steps each, over `workers` processes.
+
+    Stops at the first mismatch. Returns {"mismatch": None or the Mismatch fields, ...}.
+    """
+    import sys
+    import time
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    tasks = [(seed, steps, policy) for seed in range(first_seed, first_seed + seeds) for policy in policies]
+    start = time.perf_counter()
+    done = 0
+    mismatch = None
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = set()
+        queue = iter(tasks)
+        for task in queue:  # keep a bounded number of tasks in flight
+            pending.add(pool.submit(_task, task))
+            if len(pending) >= workers * 4:
+                break
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                _, _, found = future.result()
+                done += 1
+                if found and mismatch is None:
+                    mismatch = found
+            if mismatch:
+                for future in pending:
+                    future.cancel()
+                break
+            for task in queue:
+                pending.add(pool.submit(_task, task))
+                if len(pending) >= workers * 4:
+                    break
+            if progress and done % max(1, len(tasks) // 20) == 0:
+                print(f"  parity: {done}/{len(tasks)} seed-policy runs, 0 differences "
+                      f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    return {
+        "mismatch": None if mismatch is None else str(Mismatch(**mismatch)),
+        "mismatch_detail": mismatch, "seeds": seeds, "steps": steps, "policies": policies,
+        "runs_compared": done, "steps_compared": done * steps if mismatch is None else None,
+        "seconds": time.perf_counter() - start,
+    }

@@ -1,0 +1,52 @@
+# Two commands on a fresh machine:  make demo  and  make test.
+# Everything else here is what those two need; each step runs only when missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEPS := $(VENV)/.deps-installed
+EXT := prospector/_core.stamp
+KENNEY_DIR ?= $(abspath ../shared/kenney)
+
+.PHONY: demo test setup build docs bench parity clean
+
+setup: $(DEPS) $(EXT)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# requirements.txt pins everything; pufferlib-core brings torch.
+$(DEPS): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The C core, rebuilt whenever its sources change.
+$(EXT): ext/prospector.h ext/binding.c setup.py $(DEPS)
+	$(PY) setup.py --quiet build_ext --inplace
+	touch $@
+
+build: $(EXT)
+
+# Every test. pytest's exit code 5 ("no tests collected") is a failure here.
+test: setup
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The main job on embedded defaults.
+demo: setup
+	$(VENV)/bin/prospector bots --episodes 200
+	$(VENV)/bin/prospector bench --seconds 5
+
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
+bench: setup
+	$(VENV)/bin/prospector bench
+
+parity: setup
+	$(VENV)/bin/prospector parity --seeds 1000 --steps 2000
+
+clean:
+	rm -rf build prospector/*.so $(EXT) .pytest_cache
