@@ -95,6 +95,83 @@ def cmd_bots(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from pipeline.config import make_train_config
+    from pipeline.eventlog import CorruptLogError, RunLockedError
+    from pipeline.trainer import TrainError, train
+    try:
+        cfg = make_train_config(
+            args.config, run_id=args.run_id, runs_dir=args.runs_dir, windows=args.windows,
+            total_steps=args.total_steps, window_steps=args.window_steps, envs=args.envs,
+            workers=args.workers, backend=args.backend, seed=args.seed, device=args.device,
+            wandb=args.wandb, time_max=args.time_max, policy=args.policy, experiment=args.experiment,
+            eval_episodes=args.eval_episodes, dashboard=args.dashboard, site=args.site,
+            deploy=args.deploy or None)
+        if args.total_steps is not None and args.windows is None:
+            cfg.windows = None  # --total-steps alone: train until that many steps
+        if cfg.device.startswith("cuda"):
+            import torch
+            if not torch.cuda.is_available():
+                raise CliError("--device cuda was asked for, but no CUDA device is available")
+        run_dir = train(cfg, resume=args.resume)
+    except (ValueError, TrainError, RunLockedError, CorruptLogError) as exc:
+        raise CliError(str(exc)) from None
+    print(describe_run(run_dir))
+    return 0
+
+
+def describe_run(run_dir) -> str:
+    from pipeline.runs_report import describe
+    return describe(run_dir)
+
+
+def cmd_eval(args) -> int:
+    from pipeline import runs
+    from pipeline.eventlog import CorruptLogError
+    from pipeline.evaluator import CheckpointError, evaluate_window
+    try:
+        run_dir = runs.run_dir(args.run, args.runs_dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not (run_dir / runs.EVENTS_FILE).is_file():
+        raise CliError(f"no run {args.run!r} in {args.runs_dir}/")
+    try:
+        recorded = evaluate_window(run_dir, args.window, args.episodes)
+    except (CheckpointError, CorruptLogError) as exc:
+        raise CliError(str(exc)) from None
+    for event in recorded:
+        print(f"replay {event['replay_id']}: return {event['return']:.2f}, net profit "
+              f"{event['net_profit']:.0f}, {event['steps']} steps, tags {', '.join(event['tags'])}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from pipeline import runs
+    from pipeline.eventlog import CorruptLogError
+    from pipeline.runs_report import describe, list_table
+    if args.runs_command == "list":
+        print(list_table(args.runs_dir))
+        return 0
+    try:
+        run_dir = runs.run_dir(args.run, args.runs_dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not (run_dir / runs.EVENTS_FILE).is_file():
+        raise CliError(f"no run {args.run!r} in {args.runs_dir}/")
+    try:
+        if args.runs_command == "show":
+            print(describe(run_dir))
+        else:
+            from pipeline.projections import projection_snapshot, rebuild_projections
+            rebuild_projections(run_dir)
+            snap = projection_snapshot(run_dir)
+            print(f"reindexed {run_dir.name}: {snap['windows_rows'] if 'windows_rows' in snap else len(snap.get('windows', []))} "
+                  f"window rows, {len(snap.get('replays', []))} replays")
+    except CorruptLogError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -126,6 +203,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-max", type=positive_int, default=None, help="episode budget in ticks (default 20000)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_bots)
+
+    p = sub.add_parser("train", help="train PPO (PufferLib) in windows; every window: checkpoint, row, replays")
+    p.add_argument("--config", default=None, help="TOML or JSON file of training settings")
+    p.add_argument("--run-id", default=None, help="run id (default: UTC time and git sha)")
+    p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    p.add_argument("--resume", default=None, metavar="RUN_ID", help="continue a run from its last window")
+    p.add_argument("--windows", type=positive_int, default=None, help="windows to train (default 3)")
+    p.add_argument("--total-steps", type=positive_int, default=None, help="stop at this many env steps")
+    p.add_argument("--window-steps", type=positive_int, default=None, help="env steps per window")
+    p.add_argument("--envs", type=positive_int, default=None, help="games in total")
+    p.add_argument("--workers", type=positive_int, default=None, help="env worker processes")
+    p.add_argument("--backend", choices=("multiprocessing", "serial"), default=None)
+    p.add_argument("--seed", type=non_negative_int, default=None)
+    p.add_argument("--device", default=None, help="cpu or cuda")
+    p.add_argument("--time-max", type=positive_int, default=None, help="episode budget in ticks")
+    p.add_argument("--policy", choices=("mlp", "lstm"), default=None)
+    p.add_argument("--experiment", default=None, help="W&B group")
+    p.add_argument("--eval-episodes", type=positive_int, default=None, help="replays per window")
+    p.add_argument("--wandb", dest="wandb", action="store_true", default=None, help="log to W&B (default)")
+    p.add_argument("--no-wandb", dest="wandb", action="store_false")
+    p.add_argument("--no-dashboard", dest="dashboard", action="store_false", default=None,
+                   help="hide PuffeRL's live terminal dashboard")
+    p.add_argument("--site", default=None, metavar="DIR", help="rebuild the static site into DIR after every replay")
+    p.add_argument("--deploy", action="store_true", help="deploy the site after every rebuild")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="record eval replays of one window's checkpoint")
+    p.add_argument("--run", required=True, help="run id")
+    p.add_argument("--window", type=non_negative_int, required=True, help="window id")
+    p.add_argument("--episodes", type=positive_int, default=1, help="episodes to record (default 1)")
+    p.add_argument("--runs-dir", default="runs")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("runs", help="list, show and reindex runs")
+    runs_sub = p.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
+    q = runs_sub.add_parser("list", help="every run with windows and best return")
+    q.add_argument("--runs-dir", default="runs")
+    for name, text in (("show", "what a run holds"), ("reindex", "rebuild a run's projections from its log")):
+        q = runs_sub.add_parser(name, help=text)
+        q.add_argument("run", help="run id")
+        q.add_argument("--runs-dir", default="runs")
+    p.set_defaults(func=cmd_runs)
     return parser
 
 

@@ -1,0 +1,71 @@
+"""Human-readable summaries of runs (``prospector runs list|show``), from the event log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import runs
+from .eventlog import CorruptLogError, read_events
+
+
+def summarize(run_dir: Path) -> dict:
+    log = read_events(run_dir)
+    events = list(log)
+    windows = [e for e in events if e["type"] == "window_closed"]
+    checkpoints = [e for e in events if e["type"] == "checkpoint_saved"]
+    replays = [e for e in events if e["type"] == "replay_recorded"]
+    finished = [e for e in events if e["type"] == "run_finished"]
+    started = next((e for e in events if e["type"] == "run_started"), None)
+    best = max(replays, key=lambda e: e["return"], default=None)
+    return {
+        "run_id": log.run_id or run_dir.name, "started": started["ts"] if started else None,
+        "wandb_url": started.get("wandb_url") if started else None,
+        "windows": windows, "checkpoints": checkpoints, "replays": replays,
+        "eval_failures": [e for e in events if e["type"] == "eval_failed"],
+        "status": finished[-1]["reason"] if finished else "running or stopped",
+        "best_replay": best, "latest_replay": replays[-1] if replays else None,
+        "torn_tail": log.torn_tail,
+    }
+
+
+def describe(run_dir: Path) -> str:
+    s = summarize(Path(run_dir))
+    lines = [f"run {s['run_id']}  ({run_dir})", f"  status: {s['status']}"]
+    if s["wandb_url"]:
+        lines.append(f"  W&B: {s['wandb_url']}")
+    if s["torn_tail"]:
+        lines.append("  note: the log ends in a torn line (a crash mid-append); readers ignore it")
+    lines.append(f"  windows: {len(s['windows'])}")
+    ckpt = {e["window_id"]: e for e in s["checkpoints"]}
+    for row in s["windows"]:
+        w = row["window_id"]
+        reps = [e for e in s["replays"] if e["window_id"] == w]
+        ret = "n/a" if row["return_mean"] is None else f"{row['return_mean']:.2f}"
+        lines.append(f"    window {w}: {row['env_steps_total']:,} steps, {row['episodes']} episodes, "
+                     f"return {ret}, checkpoint {ckpt[w]['path'] if w in ckpt else 'MISSING'}, "
+                     f"replays {', '.join(e['path'] for e in reps) or 'none yet'}")
+    if s["best_replay"]:
+        b = s["best_replay"]
+        lines.append(f"  best replay: {b['replay_id']} (window {b['window_id']}, return {b['return']:.2f})")
+    if s["latest_replay"]:
+        lines.append(f"  latest replay: {s['latest_replay']['path']}")
+    for e in s["eval_failures"]:
+        lines.append(f"  eval failed for window {e['window_id']}: {e['error']}")
+    return "\n".join(lines)
+
+
+def list_table(runs_dir: str) -> str:
+    names = runs.list_runs(runs_dir)
+    if not names:
+        return f"no runs in {runs_dir}/"
+    lines = [f"{'run':<28} {'windows':>7} {'steps':>12} {'best return':>12}  status"]
+    for name in names:
+        try:
+            s = summarize(Path(runs_dir) / name)
+        except CorruptLogError as exc:
+            lines.append(f"{name:<28} corrupt log: {exc}")
+            continue
+        steps = s["windows"][-1]["env_steps_total"] if s["windows"] else 0
+        best = f"{s['best_replay']['return']:.2f}" if s["best_replay"] else "-"
+        lines.append(f"{name:<28} {len(s['windows']):>7} {steps:>12,} {best:>12}  {s['status']}")
+    return "\n".join(lines)

@@ -1,0 +1,401 @@
+"""Training in windows with PufferLib's own PPO trainer (``pufferlib.pufferl.PuffeRL``).
+
+Read it top to bottom: ``train()`` opens (or resumes) a run, builds the vector env,
+the policy and PuffeRL, then alternates PuffeRL's ``evaluate()`` (collect a batch) and
+``train()`` (one PPO update).  Every ``window_steps`` env steps it closes a window:
+
+1. aggregate the episodes that finished in the window into the window row,
+2. save ``checkpoints/ckpt_{window_id}.pt`` atomically, append ``checkpoint_saved``,
+3. append ``window_closed`` (the row), log it to W&B,
+4. start the evaluator for that window in its own process (replays, never in this loop).
+
+The event log is the only record; everything else is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from prospector import spec as S
+
+from . import runs
+from .config import TrainConfig
+from .eventlog import EventLog, read_events
+from .projections import update_projections
+
+
+class TrainError(RuntimeError):
+    """A user-facing failure (bad resume, locked run): printed without a traceback."""
+
+
+# ------------------------------------------------------------------ episodes
+
+
+class EpisodeTap:
+    """Wraps the vector env PuffeRL drives and keeps every finished episode's info."""
+
+    def __init__(self, vecenv):
+        self.vecenv = vecenv
+        self.episodes: list[dict] = []
+
+    def recv(self):
+        out = self.vecenv.recv()
+        self.episodes.extend(info for info in out[5] if "episode_return" in info)
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self.vecenv, name)
+
+
+def _mean(values) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+def window_row(episodes: list[dict]) -> dict:
+    """SYSTEM.md section 5 metrics over the episodes that finished in a window."""
+    ends = [e["end_reason"] for e in episodes]
+    column = lambda key: [e[key] for e in episodes]  # noqa: E731
+    n = len(episodes)
+    return {
+        "episodes": n,
+        "return_mean": _mean(column("episode_return")),
+        "return_median": float(np.median(column("episode_return"))) if n else None,
+        "net_profit_mean": _mean(column("net_profit")),
+        "profit_per_tick_mean": _mean(column("profit_per_tick")),
+        "survival_rate": _mean(column("survival")),
+        "stranded_rate": ends.count("stranded") / n if n else None,
+        "destroyed_rate": ends.count("destroyed") / n if n else None,
+        "overheat_ticks_mean": _mean(column("overheat_ticks")),
+        "pirate_encounters_mean": _mean(column("pirate_encounters")),
+        "value_lost_to_pirates_mean": _mean(column("value_lost_to_pirates")),
+        "fuel_used_mean": _mean(column("fuel_used")),
+        "tool_wear_mean": _mean(column("tool_wear")),
+        "scan_count_mean": _mean(column("scan_count")),
+        "mining_ticks_mean": _mean(column("mining_ticks")),
+        "episode_length_mean": _mean(column("episode_length")),
+    }
+
+
+# ------------------------------------------------------------- PufferLib glue
+
+
+def puffer_config(cfg: TrainConfig) -> dict:
+    """The plain config dict PuffeRL reads (pufferlib-core ships no .ini files)."""
+    return {
+        "env": "prospector", "seed": cfg.seed, "torch_deterministic": True, "device": cfg.device,
+        "cpu_offload": False, "compile": False, "compile_mode": "default", "compile_fullgraph": False,
+        "precision": "float32", "optimizer": "adam", "learning_rate": cfg.learning_rate,
+        "anneal_lr": True, "adam_beta1": 0.95, "adam_beta2": 0.999, "adam_eps": 1e-12,
+        "total_timesteps": cfg.planned_steps, "batch_size": cfg.batch_size,
+        "bptt_horizon": cfg.bptt_horizon, "minibatch_size": cfg.minibatch_size,
+        "max_minibatch_size": cfg.minibatch_size, "update_epochs": cfg.update_epochs,
+        "gamma": cfg.gamma, "gae_lambda": cfg.gae_lambda, "clip_coef": cfg.clip_coef,
+        "vf_coef": cfg.vf_coef, "vf_clip_coef": 0.2, "ent_coef": cfg.ent_coef,
+        "max_grad_norm": cfg.max_grad_norm, "vtrace_rho_clip": 1.0, "vtrace_c_clip": 1.0,
+        "prio_alpha": 0.0, "prio_beta0": 1.0,  # alpha 0: uniform minibatches (plain PPO)
+        "use_rnn": cfg.policy == "lstm", "checkpoint_interval": 1 << 30, "data_dir": "unused",
+    }
+
+
+def make_trainer_class(dashboard: bool):
+    from pufferlib.pufferl import PuffeRL
+
+    class WindowedPuffeRL(PuffeRL):
+        """PuffeRL whose checkpoints are ours (per window, atomic, in the event log)."""
+
+        def save_checkpoint(self):
+            return None
+
+        def print_dashboard(self, *args, **kwargs):
+            if dashboard:
+                super().print_dashboard(*args, **kwargs)
+
+    return WindowedPuffeRL
+
+
+class LastLogs:
+    """PuffeRL's logger hook: we only keep the newest logs (W&B is logged per window)."""
+
+    run_id = "prospector"
+
+    def __init__(self):
+        self.logs: dict = {}
+
+    def log(self, logs, step):
+        self.logs = logs
+
+    def close(self, model_path):
+        pass
+
+
+def make_vecenv(cfg: TrainConfig, env_config: dict):
+    import pufferlib.vector
+
+    from prospector.vector import VecProspector
+    backend = pufferlib.vector.Multiprocessing if cfg.backend == "multiprocessing" else pufferlib.vector.Serial
+    return pufferlib.vector.make(
+        VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
+        env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config}, seed=cfg.seed)
+
+
+# --------------------------------------------------------------- run opening
+
+
+@dataclass
+class RunState:
+    run_dir: Path
+    run_id: str
+    log: EventLog
+    next_window: int = 0
+    global_step: int = 0
+    checkpoint: dict | None = None
+    config: TrainConfig | None = None
+    env_config: dict = field(default_factory=dict)
+
+
+def versions() -> dict:
+    import pufferlib
+    import torch
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "pufferlib": getattr(pufferlib, "__version__", "unknown"), "numpy": np.__version__,
+            "prospector": __import__("prospector").__version__}
+
+
+def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
+    """A new run directory, or an existing one to continue from its last closed window."""
+    env_config = S.make_config(time_max=cfg.time_max)
+    if resume is None:
+        try:
+            run_dir = runs.create_run_dir(cfg.runs_dir, cfg.run_id)
+        except FileExistsError:
+            raise TrainError(f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; "
+                             f"use --resume {cfg.run_id} to continue it") from None
+        log = EventLog.open(run_dir)
+        return RunState(run_dir, run_dir.name, log, config=cfg, env_config=env_config)
+
+    try:
+        run_dir = runs.run_dir(resume, cfg.runs_dir)
+    except ValueError as exc:
+        raise TrainError(str(exc)) from None
+    if not (run_dir / runs.EVENTS_FILE).is_file():
+        raise TrainError(f"cannot resume {resume!r}: no event log at {run_dir / runs.EVENTS_FILE}")
+    log = EventLog.open(run_dir)  # takes the writer lock; repairs a torn tail
+    try:
+        events = list(read_events(run_dir))
+        started = next((e for e in events if e["type"] == "run_started"), None)
+        if started is None:
+            raise TrainError(f"cannot resume {resume!r}: its log has no run_started event")
+        closed = [e for e in events if e["type"] == "window_closed"]
+        state = RunState(run_dir, log.run_id, log, env_config=started["config"]["env"])
+        if closed:
+            last = closed[-1]["window_id"]
+            saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == last]
+            if not saved:
+                raise TrainError(f"cannot resume {resume!r}: window {last} has no checkpoint_saved event")
+            path = run_dir / saved[-1]["path"]
+            if not path.is_file():
+                raise TrainError(f"cannot resume {resume!r}: checkpoint {path} is missing")
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != saved[-1]["sha256"]:
+                raise TrainError(f"cannot resume {resume!r}: checkpoint {path} does not match its sha256")
+            import torch
+            state.checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+            state.next_window = last + 1
+            state.global_step = closed[-1]["env_steps_total"]
+        # The run keeps its own settings; only how long to train and where may change.
+        original = dict(started["config"]["train"])
+        for name in ("windows", "total_steps", "wandb", "dashboard", "site", "deploy", "device", "backend", "workers"):
+            original[name] = getattr(cfg, name)
+        original["run_id"] = state.run_id
+        state.config = TrainConfig(**original).validate()
+        return state
+    except BaseException:
+        log.close()
+        raise
+
+
+# ------------------------------------------------------------------ training
+
+
+def train(cfg: TrainConfig, resume: str | None = None) -> Path:
+    """Train until cfg.windows more windows are closed (or cfg.total_steps); returns the run dir."""
+    import torch
+
+    from .policy import make_policy
+    from .wandb_sink import WandbSink
+
+    state = open_run(cfg, resume)
+    cfg, log, run_dir = state.config, state.log, state.run_dir
+    torch.manual_seed(cfg.seed + state.next_window)
+    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes)
+    sink = WandbSink(cfg, run_dir, state.run_id)
+    vecenv = None
+    reason = "error"
+    try:
+        payload = {"config": {"train": cfg.to_dict(), "env": state.env_config}, "git_sha": runs.git_short_sha(),
+                   "versions": versions(), "wandb_url": sink.url}
+        if resume is None:
+            log.append("run_started", **payload)
+        else:
+            log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step, **payload)
+
+        vecenv = make_vecenv(cfg, state.env_config)
+        tap = EpisodeTap(vecenv)
+        policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env).to(cfg.device)
+        trainer = make_trainer_class(cfg.dashboard)(puffer_config(cfg), tap, policy, logger=LastLogs())
+        if state.checkpoint is not None:
+            policy.load_state_dict(state.checkpoint["policy"])
+            trainer.optimizer.load_state_dict(state.checkpoint["optimizer"])
+            trainer.scheduler.load_state_dict(state.checkpoint["scheduler"])
+            trainer.epoch = state.checkpoint["epoch"]
+        trainer.global_step = state.global_step
+
+        window_id = state.next_window
+        windows_done = 0
+        window_end = trainer.global_step + cfg.window_steps
+        window_start_time = time.perf_counter()
+        window_start_step = trainer.global_step
+        tap.episodes.clear()
+        while not _finished(cfg, windows_done, trainer.global_step):
+            trainer.evaluate()
+            trainer.train()
+            if trainer.global_step >= window_end:
+                wall = time.perf_counter() - window_start_time
+                close_window(cfg, state, trainer, policy, window_id, tap.episodes, wall,
+                             trainer.global_step - window_start_step, sink)
+                evaluators.start(window_id)
+                tap.episodes.clear()
+                window_id += 1
+                windows_done += 1
+                window_end += cfg.window_steps
+                window_start_time = time.perf_counter()
+                window_start_step = trainer.global_step
+            evaluators.poll(log, sink)
+        reason = "completed"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        raise
+    except Exception as exc:
+        reason = f"error: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if vecenv is not None:
+            vecenv.close()
+        evaluators.wait(log, sink, timeout=None if reason == "completed" else 0)
+        try:
+            update_projections(run_dir)
+        finally:
+            sink.finish(run_dir)
+            log.append("run_finished", reason=reason)
+            log.close()
+    return run_dir
+
+
+def _finished(cfg: TrainConfig, windows_done: int, global_step: int) -> bool:
+    if cfg.windows is not None and windows_done >= cfg.windows:
+        return True
+    return cfg.total_steps is not None and global_step >= cfg.total_steps
+
+
+def close_window(cfg, state: RunState, trainer, policy, window_id: int, episodes: list[dict],
+                 wall: float, steps: int, sink) -> None:
+    """Checkpoint, then the window row: both in the log before the evaluator starts."""
+    import torch
+
+    t0 = time.perf_counter()
+    buffer = io.BytesIO()
+    torch.save({
+        "policy": policy.state_dict(), "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict(), "epoch": trainer.epoch,
+        "global_step": trainer.global_step, "window_id": window_id, "policy_kind": cfg.policy,
+        "hidden_size": cfg.hidden_size, "env_config": state.env_config, "train_config": cfg.to_dict(),
+    }, buffer)
+    path = runs.checkpoint_path(state.run_dir, window_id)
+    size, digest = runs.atomic_write(path, buffer.getvalue())
+    state.log.append("checkpoint_saved", window_id=window_id, path=runs.rel_to_run(state.run_dir, path),
+                     bytes=size, sha256=digest)
+    losses = trainer.losses or {}
+    row = {"window_id": window_id, "env_steps_total": trainer.global_step, **window_row(episodes),
+           "sps": steps / wall if wall > 0 else None, "wall_seconds": wall,
+           **{k: losses.get(k) for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")},
+           "explained_variance": losses.get("explained_variance")}
+    row["close_seconds"] = time.perf_counter() - t0
+    state.log.append("window_closed", **row)
+    update_projections(state.run_dir)
+    sink.log_window(row)
+    sink.log_checkpoint(path, window_id)
+    print(f"window {window_id} closed: {trainer.global_step:,} steps, {row['episodes']} episodes, "
+          f"return {_fmt(row['return_mean'])}, net profit {_fmt(row['net_profit_mean'])}, "
+          f"{_fmt(row['sps'], 0)} steps/s", file=sys.stderr, flush=True)
+
+
+def _fmt(value, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+# ---------------------------------------------------------------- evaluators
+
+
+class EvaluatorPool:
+    """One ``prospector eval`` process per closed window; failures become eval_failed events."""
+
+    def __init__(self, run_dir: Path, episodes: int):
+        self.run_dir = run_dir
+        self.episodes = episodes
+        self.running: dict[int, tuple[subprocess.Popen, Path]] = {}
+        self.seen_seq = -1
+
+    def start(self, window_id: int) -> None:
+        logs = self.run_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        log_path = logs / f"eval_{window_id:06d}.log"
+        with open(log_path, "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.run_dir.parent),
+                 "--run", self.run_dir.name, "--window", str(window_id), "--episodes", str(self.episodes)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=lambda: os.nice(5))
+        self.running[window_id] = (proc, log_path)
+
+    def poll(self, log: EventLog, sink, block: bool = False, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for window_id, (proc, log_path) in list(self.running.items()):
+            try:
+                rc = proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic())) \
+                    if block else proc.poll()
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = proc.wait()
+            if rc is None:
+                continue
+            del self.running[window_id]
+            if rc != 0:
+                error = f"evaluator exited with code {rc}; log: {runs.rel_to_run(self.run_dir, log_path)}"
+                print(f"window {window_id}: {error}", file=sys.stderr, flush=True)
+                log.append("eval_failed", window_id=window_id, error=error)
+        self._sync_replays(sink)
+
+    def wait(self, log: EventLog, sink, timeout: float | None) -> None:
+        self.poll(log, sink, block=True, timeout=timeout)
+
+    def _sync_replays(self, sink) -> None:
+        """New replay_recorded events go to W&B as artifacts (and to the projections)."""
+        new = [e for e in read_events(self.run_dir) if e["seq"] > self.seen_seq]
+        if not new:
+            return
+        self.seen_seq = new[-1]["seq"]
+        recorded = [e for e in new if e["type"] == "replay_recorded"]
+        if recorded:
+            update_projections(self.run_dir)
+        for event in recorded:
+            sink.log_replay(self.run_dir, event)
