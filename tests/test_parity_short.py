@@ -23,7 +23,8 @@ BOT_POLICIES = [p for p in POLICIES if p not in ("random", "valid")] if (ROOT / 
 
 @pytest.mark.parametrize("policy", ["random", "valid", *BOT_POLICIES])
 def test_parity_short(policy):
-    for seed in SEEDS:
+    seeds = SEEDS if policy in ("random", "valid") else SEEDS[:10]  # the bots are slower per step
+    for seed in seeds:
         mismatch = compare_seed(seed, STEPS, policy)
         assert mismatch is None, str(mismatch)
 
