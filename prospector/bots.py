@@ -186,6 +186,7 @@ class ScriptedBot(Bot):
         M, K = S.MAX_NODES, S.MAX_NEIGHBORS
         self.rows = np.arange(n)
         self.edge_dest = np.full((n, M, K), -1, np.int8)
+        self.edge_sure = np.zeros((n, M, K), bool)  # travelled, station-type or an unambiguous way back
         self.edge_base = np.zeros((n, M, K), np.float32)
         self.edge_time = np.zeros((n, M, K), np.int8)
         self.nbr_type = np.full((n, M, K), -1, np.int8)
@@ -215,6 +216,7 @@ class ScriptedBot(Bot):
 
     def _clear(self, mask: np.ndarray) -> None:
         self.edge_dest[mask] = -1
+        self.edge_sure[mask] = False
         self.edge_base[mask] = 0
         self.edge_time[mask] = 0
         self.nbr_type[mask] = -1
@@ -293,28 +295,33 @@ class ScriptedBot(Bot):
             known = np.where(~nvalid[fresh], -1, np.where(ntyp[fresh] == S.STATION, 0, old)).astype(np.int8)
             dirty[fresh] = (known != old).any(axis=1)
             self.edge_dest[r, nd] = known
+            self.edge_sure[r, nd] |= ntyp[fresh] == S.STATION
 
         # --- learn the edge just travelled and recognise its way back
         arrived = trav & ~new & (node != self.last_node)
         if arrived.any():
             r, a, k, b = rows[arrived], self.last_node[arrived], la[arrived], node[arrived]
-            settled = (self.edge_dest[r, a, k] == b) & (self.edge_dest[r, b] == a[:, None]).any(axis=1)
+            settled = ((self.edge_dest[r, a, k] == b) & self.edge_sure[r, a, k]
+                       & (self.edge_dest[r, b] == a[:, None]).any(axis=1))
             arrived[r[settled]] = False
         for i in np.flatnonzero(arrived):
             a, k, b = int(self.last_node[i]), int(la[i]), int(node[i])
-            if self.edge_dest[i, a, k] != b:
+            guessed = int(self.edge_dest[i, a, k])
+            if not self.edge_sure[i, a, k]:
+                self.edge_sure[i, a, k] = True
+                dirty[i] = True
+            if guessed != b:
                 self.edge_dest[i, a, k] = b
                 dirty[i] = True
-            if (self.edge_dest[i, b] == a).any():
-                continue
-            t, base, ta = self.edge_time[i, a, k], self.edge_base[i, a, k], self.node_type[i, a]
-            dest_b = self.edge_dest[i, b]
-            for j in range(S.MAX_NEIGHBORS):
-                if (nvalid[i, j] and ntime[i, j] == t and nbase[i, j] == base and ntyp[i, j] == ta
-                        and dest_b[j] in (-1, a)):
-                    self.edge_dest[i, b, j] = a
-                    dirty[i] = True
-                    break
+                if guessed >= 0:
+                    # A wrong guess (two look-alike slots at a): the way back from
+                    # `guessed` is the other look-alike; guess again for every node
+                    # known to lead to a that a has no known slot back to.
+                    for c, j in zip(*np.nonzero(self.edge_dest[i] == a)):
+                        if c != a and not (self.edge_dest[i, a] == c).any():
+                            self._guess_back(i, int(c), int(j), a)
+            if not (self.edge_dest[i, b] == a).any():
+                dirty[i] |= self._guess_back(i, a, k, b)
         for i in np.flatnonzero(dirty):
             self._shortest_home(i)
         moved = trav & ~new
@@ -455,7 +462,9 @@ class ScriptedBot(Bot):
             held = cargo_c > 0
             any_held = held.any(axis=1)
             if self.timer_hold > 0:
-                sellable = held & ((price_norm > self.price_mean) | (self.wait >= self.timer_hold)[:, None])
+                # sell above the running mean; after timer_hold waits, or near the end, sell anyway
+                hurry = (self.wait >= self.timer_hold) | (remaining < self.timer_hold + 40)
+                sellable = held & ((price_norm > self.price_mean) | hurry[:, None])
                 c = np.argmax(np.where(sellable, cargo_c * price, -1.0), axis=1)
                 put(dk & sellable.any(axis=1), S.A_SELL + 3 * c + 2)
                 waiting = put(dk & any_held, S.A_HOLD)
@@ -466,6 +475,8 @@ class ScriptedBot(Bot):
                 if self.sell_fraction < 2:
                     frac = np.where(cargo_c[rows, c] > 0.01, self.sell_fraction, 2)
                 put(dk & any_held, S.A_SELL + 3 * c + frac)
+            # no shopping when no trip fits into the time left (_depart would cash out)
+            dk = dk & (remaining > 100 + self.time_margin)
             overhaul_cost = (_CFG["overhaul_base"] + _CFG["overhaul_hull_rate"] * (1.0 - hull) * S.HULL_MAX
                              + _CFG["overhaul_tool_rate"] * (1.0 - tool) * S.TOOL_MAX)
             put(dk & ((hull < self.overhaul_hull) | (tool < self.overhaul_tool))
@@ -478,7 +489,7 @@ class ScriptedBot(Bot):
             for item, (count, want, p) in enumerate(zip((kits, stabs, decoys), self.stock, prices)):
                 if want > 0:
                     put(dk & (count < want) & (credits >= p + self.item_reserve), S.A_BUY_KIT + item)
-            for i in np.flatnonzero(dk & ~decided):
+            for i in np.flatnonzero(st & docked & ~decided):
                 action[i] = self._depart(i, fuel[i], credits[i], remaining[i])
                 decided[i] = True
 
@@ -488,10 +499,26 @@ class ScriptedBot(Bot):
         return action.astype(np.int32)
 
     # ------------------------------------------------------ navigation
+    def _guess_back(self, i: int, a: int, k: int, b: int) -> bool:
+        """Slot k of node a leads to b: mark b's slot that looks like the same edge
+        (same travel time and base fuel, leading to a's type) as leading to a; the
+        guess is sure when exactly one slot looks like that."""
+        t, base, ta = self.edge_time[i, a, k], self.edge_base[i, a, k], self.node_type[i, a]
+        dest = self.edge_dest[i, b]
+        match = [j for j in range(S.MAX_NEIGHBORS)
+                 if (self.nbr_type[i, b, j] == ta and self.edge_time[i, b, j] == t
+                     and self.edge_base[i, b, j] == base and dest[j] in (-1, a))]
+        if not match:
+            return False
+        self.edge_dest[i, b, match[0]] = a
+        self.edge_sure[i, b, match[0]] = len(match) == 1
+        return True
+
     def _shortest_home(self, i: int) -> None:
         """Dijkstra to the station over the known edges (weight: base fuel, plus a
         penalty for entering a node type the bot avoids)."""
         ed = self.edge_dest[i].tolist()
+        sure = self.edge_sure[i].tolist()
         eb = self.edge_base[i].tolist()
         et = self.edge_time[i].tolist()
         nt = self.node_type[i].tolist()
@@ -513,10 +540,13 @@ class ScriptedBot(Bot):
                 continue
             penalty = 0.0 if v == 0 or nt[v] in allowed else 400.0
             for u, s in into[v]:
-                k2 = k + eb[u][s] + penalty + 1e-3
+                # A guessed slot may lead elsewhere: then the detour there and back
+                # costs twice its fuel, so plan with that reserve and prefer sure slots.
+                reserve = 0.0 if sure[u][s] else 2.0 * eb[u][s]
+                k2 = k + eb[u][s] + reserve + penalty + 1e-3
                 if k2 < key[u]:
                     key[u] = k2
-                    fuel[u] = fuel[v] + eb[u][s]
+                    fuel[u] = fuel[v] + eb[u][s] + reserve
                     ticks[u] = ticks[v] + et[u][s]
                     nxt[u] = s
                     heapq.heappush(heap, (k2, u))
@@ -566,7 +596,7 @@ class ScriptedBot(Bot):
         cands = []
         for v in range(1, S.MAX_NODES):
             if nt[v] in allowed and not ex[v] and hc[v] < INF:
-                cands.append((hc[v], hc[v], ht[v], v, -1))
+                cands.append((hc[v], hc[v], 0.0, ht[v], v, -1))
         ed, eb, et = self.edge_dest[i].tolist(), self.edge_base[i].tolist(), self.edge_time[i].tolist()
         ntyp, nthr = self.nbr_type[i].tolist(), self.nbr_threat[i].tolist()
         unknown_threat = float(np.float32(S.UNKNOWN_THREAT))
@@ -581,13 +611,14 @@ class ScriptedBot(Bot):
                     penalty = 15.0 + (100.0 if unknown and self.listen else 0.0)
                     if not unknown and not self._threat_ok(threat):
                         penalty += 1000.0  # only when nothing safer is left
-                    cands.append((c + penalty, c, ht[u] + et[u][s], u, s))
+                    # the way back over a new edge may be ambiguous: reserve a detour
+                    cands.append((c + penalty, c, 2.0 * eb[u][s], ht[u] + et[u][s], u, s))
         cands.sort()
         fuel_price = FUEL_PRICE[2]
-        for _, cost, ticks, v, s in cands:
+        for _, cost, reserve, ticks, v, s in cands:
             if remaining < 2.0 * ticks + 40.0 + self.time_margin:
                 continue
-            need = 2.5 * cost + self.fuel_margin + 10.0
+            need = cost + 1.5 * (cost + reserve) + self.fuel_margin + 10.0
             if need > S.FUEL_MAX:
                 continue
             if need > fuel:
@@ -637,7 +668,7 @@ class ScriptedBot(Bot):
                 threat = float(self.nbr_threat[i, u, s])
                 if not self._threat_ok(threat) or (self.listen and threat == S.UNKNOWN_THREAT):
                     continue
-                back, back_t = eb + hc[u], et + ht[u]
+                back, back_t = 3.0 * eb + hc[u], et + ht[u]  # with a detour reserve
             else:
                 if self.node_exhausted[i, v] or not math.isfinite(hc[v]):
                     continue
