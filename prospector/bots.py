@@ -22,41 +22,51 @@ every scripted bot keeps, per env, a map of what it has seen:
   divided by the cargo mass factor 1 + 0.5 * cargo_load_frac) and the departure
   node's type (edges are undirected, so both ends show the same numbers).  A
   station-type slot always leads to node 0.  A wrong guess (two identical-looking
-  slots) is corrected the first time it is travelled.
+  slots) is corrected the first time it is travelled, and the look-alike slot is
+  then taken as the way back instead.
 * ``home_cost / home_next / home_time``: shortest known way to the station
   (Dijkstra over the known edges, base fuel as the weight), recomputed whenever
   the map changes.  Because the bot only ever reaches a node over an edge whose
   way back it has recognised, every node it stands on has a known way home.
 
 Trips start at the station: the bot picks the nearest known node that still has
-minable asteroids, or else the cheapest unexplored slot of an allowed type
-(clusters; never hazard nodes), checks fuel and time for the round trip (buying
-fuel first when needed) and follows the route; when its node runs dry it tries an
-unexplored neighbour, then goes home.
+minable asteroids (depletion below 85 %), or else the cheapest unexplored slot of an
+allowed type (clusters), checks fuel and time for the round trip (buying fuel first
+when needed; a new edge's way back may be one of two look-alike slots, so a detour
+is reserved for it, and a guessed edge counts three times its fuel in the way home)
+and follows the
+route; when its node runs dry it tries an unexplored neighbour, then goes home.
+Once everything within reach is mined to 85 % it settles for the leftovers (97 %),
+and greedy_miner / market_timer then also mine hazard nodes.
 
 The three scripted bots differ only in parameters and a few rules:
 
 * ``greedy_miner``: no scans; mines the best estimated asteroid aggressively
-  while heat <= 60 % and tool > 60 % (ACTIVE_COOLDOWN when hot, a repair kit or
-  standard mining when the tool is worn); goes home at cargo > 85 %, heat > 80 %,
-  hull < 40 %, when the fuel left would not safely cover the way home, or when
-  the episode is about to end; docks, sells 100 % of everything, buys fuel when
-  below 40 % (or when the next trip needs it), overhauls when worn, keeps 2 kits.
+  while heat <= 70 % (heat_safe: full yield) and tool > 60 % (ACTIVE_COOLDOWN when
+  hot, a repair kit or standard mining when the tool is worn); goes home at cargo >
+  85 %, heat > 80 %, hull < 40 %, when the fuel left would not safely cover the way
+  home (1.5 x its base fuel + 30), or when the episode is about to end; docks, sells
+  100 % of everything, buys fuel when below 40 % (or when the next trip needs it),
+  overhauls when worn, keeps 2 repair kits.
 * ``cautious_scanner``: THREAT_LISTEN on every node with unknown neighbour
-  threats and avoids threat > 0.3; WIDE_SCAN while the mean scan confidence is
-  below 0.35, DEEP_SCAN the top candidate while its confidence is below 0.6,
-  STABILIZE when its stability estimate is below 0.45, mines conservatively,
-  waits (HOLD) when alert or heat are high, patches the hull and tool with kits,
-  goes home at cargo 70 % / heat 75 % / hull 55 % (bigger fuel margin), sells in
-  50 % buckets, keeps kits, stabilizers and decoys stocked.
+  threats and avoids neighbours with threat > 0.3 (unless nothing else is left);
+  WIDE_SCAN while the mean scan confidence of the minable asteroids is below 0.35
+  (0.34 in the code: the wide-scan cap 0.35 reads back as 0.3499999 in float32),
+  DEEP_SCAN the top candidate while its confidence is below 0.6, STABILIZE it when
+  its stability estimate is below 0.45, mines conservatively, waits (HOLD) when
+  alert > 40 % or heat > 60 %, patches hull and tool with kits, goes home at cargo
+  70 % / heat 75 % / hull 55 % (bigger fuel and time margins), sells in 50 %
+  buckets, keeps 4 kits, 3 stabilizers and 2 decoys, never mines hazard nodes.
 * ``market_timer``: greedy_miner, but docked it sells only commodities whose
   price_norm is above its running mean (an exponential moving average of the
-  observed price_norm, 1/100 per step), else HOLDs, at most 60 steps per visit.
+  observed price_norm, 1/100 per step), else HOLDs, at most 60 steps per visit
+  (and not at all when the episode is about to end).
 * ``random``: uniform over the 69 actions (numpy Generator seeded with ``seed``).
 
-CASH_OUT is used only when docked with an empty hold and no trip is possible any
-more (no time left for a round trip, no reachable unmined node, or no fuel and no
-credits to buy it).
+The episode budget is not in the observation (time_frac is relative), so the bots
+estimate it from the ticks their own actions took.  CASH_OUT is used only when
+docked with an empty hold and no trip is possible any more (no time left for a
+round trip, nothing left within reach, or no fuel and no credits to buy it).
 """
 
 from __future__ import annotations
