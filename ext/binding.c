@@ -133,12 +133,19 @@ static PyObject* py_vec_step(PyObject* self, PyObject* args) {
     Py_BEGIN_ALLOW_THREADS
     for (int i = 0; i < vec->num_envs; i++) {
         Prospector* env = &vec->envs[i];
+        if (i + 1 < vec->num_envs) { /* the next game's hot state, while this one steps */
+            const Prospector* next = &vec->envs[i + 1];
+            __builtin_prefetch(&next->fuel);
+            __builtin_prefetch(&next->nodes[next->node]);
+            __builtin_prefetch(&next->price);
+        }
         c_step(env, actions[i]);
         rewards[i] = (float)env->reward;
         term[i] = (unsigned char)env->terminated;
         trunc[i] = (unsigned char)env->truncated;
         if (env->done) {
             double* row = rows + (size_t)finished * LOG_WIDTH;
+            compute_info(env);
             memcpy(row, env->info, sizeof(env->info));
             row[LOG_END_REASON] = (double)env->end_reason;
             row[LOG_RETURN] = env->episode_return;
@@ -204,6 +211,7 @@ static PyObject* py_env_info(PyObject* self, PyObject* args) {
     PyObject* unused = NULL;
     Prospector* env = get_env(args, NULL, &unused);
     if (env == NULL) return NULL;
+    compute_info(env);
     PyObject* values = PyList_New(N_INFO);
     for (int k = 0; k < N_INFO; k++) PyList_SET_ITEM(values, k, PyFloat_FromDouble(env->info[k]));
     PyObject* events = PyList_New(env->n_events);
@@ -389,7 +397,7 @@ static PyObject* py_interface(PyObject* self, PyObject* noargs) {
     PyObject* defaults = doubles(CONFIG_DEFAULTS, N_CONFIG);
     return Py_BuildValue(
         "{s:N,s:N,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:i,s:d,s:K,s:i,s:i,s:i,"
-        "s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:i,s:i,s:n}",
+        "s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:i,s:i,s:n}",
         "config_names", names, "config_defaults", defaults,
         "N_COMMODITIES", N_COMMODITIES, "MAX_NODES", MAX_NODES, "MAX_NEIGHBORS", MAX_NEIGHBORS,
         "MAX_ASTEROIDS", MAX_ASTEROIDS, "OBS_DIM", OBS_DIM, "N_ACTIONS", N_ACTIONS, "ITEM_CAP", ITEM_CAP,

@@ -388,13 +388,9 @@ typedef struct { int type, a, b; double x, y, z; } Event;
 
 typedef struct {
     const Config* cfg;
-    /* I/O: the vector env points these into shared numpy buffers */
-    float* obs;
-    Event events[MAX_EVENTS];
-    int n_events;
+    float* obs;               /* the vector env points this into a shared numpy buffer */
     double reward;
-    double info[N_INFO];
-    int terminated, truncated, end_reason;
+    int terminated, truncated, end_reason, n_events;
 
     /* episode */
     uint64_t episode_seed;
@@ -431,10 +427,15 @@ typedef struct {
 
     /* observation-writer caches (not game state): sections of obs are rewritten
      * only when something they show changed; parity checks every byte of obs. */
+    int mining_active;        /* obs[18]: a valid, not fully depleted asteroid is selected */
     int obs_dirty;            /* OBS_ROCKS | OBS_NEIGHBORS */
     int obs_rocks;            /* asteroid slots that hold non-zero values in obs */
     double obs_volume;        /* cargo volume the neighbour fuel costs were written for */
     double obs_credits, obs_credits_log;
+
+    /* this step's events, and the info of GAME.md 4 (filled by compute_info on request) */
+    Event events[MAX_EVENTS];
+    double info[N_INFO];
 
     /* asteroids of every node, generated on the first visit */
     Asteroid rocks[MAX_NODES][MAX_ASTEROIDS];
@@ -635,6 +636,7 @@ static void c_reset(Prospector* env, uint64_t seed) {
     env->docked = 0;
     env->node = 0;
     env->selected = -1;
+    env->mining_active = 0;
     env->escape_ticks = 0;
     env->stab_node = -1; env->stab_asteroid = -1; env->stab_ticks = 0;
     visit(env, 0);
@@ -655,7 +657,6 @@ static void c_reset(Prospector* env, uint64_t seed) {
     env->obs_dirty = OBS_ROCKS | OBS_NEIGHBORS;
     env->obs_credits = -1.0;
     compute_observations(env);
-    compute_info(env);
 }
 
 /* ------------------------------------------------------------ quantities */
@@ -884,6 +885,7 @@ static int apply_action(Prospector* env, int action) {
         emit(env, EV_TRAVEL, env->node, dest, fuel, (double)ticks, 0.0);
         env->node = dest;
         env->selected = -1;
+        env->mining_active = 0;
         visit(env, dest);
         env->obs_dirty = OBS_ROCKS | OBS_NEIGHBORS;
         return ticks;
@@ -979,12 +981,14 @@ static int apply_action(Prospector* env, int action) {
     if (action < ACT_MINE) {
         env->obs_dirty |= OBS_ROCKS;
         env->selected = action - ACT_SELECT;
+        env->mining_active = env->rocks[env->node][env->selected].depletion < 1.0;
         emit(env, EV_SELECT, env->selected, 0, 0.0, 0.0, 0.0);
         return 1;
     }
     if (action < ACT_STABILIZE) {
         env->obs_dirty |= OBS_ROCKS;
         mine(env, action - ACT_MINE);
+        env->mining_active = env->rocks[env->node][env->selected].depletion < 1.0;
         return 1;
     }
     if (action < ACT_DOCK) {
@@ -1159,7 +1163,6 @@ static void c_step(Prospector* env, int action) {
     env->episode_return += env->reward;
     env->episode_steps++;
     compute_observations(env);
-    compute_info(env);
 }
 
 /* ----------------------------------------------------------- observation */
@@ -1188,8 +1191,7 @@ static void compute_observations(Prospector* env) {
     obs[O_STABILIZERS] = (float)unitd((double)env->stabilizers / ITEM_CAP);
     obs[O_DECOYS] = (float)unitd((double)env->decoys / ITEM_CAP);
     obs[O_DOCKED] = env->docked ? 1.0f : 0.0f;
-    const Asteroid* rocks = env->rocks[env->node];
-    obs[O_MINING] = (env->selected >= 0 && rocks[env->selected].depletion < 1.0) ? 1.0f : 0.0f;
+    obs[O_MINING] = env->mining_active ? 1.0f : 0.0f;
     for (int t = 0; t < 3; t++) obs[O_NODE_TYPE + t] = node->type == t ? 1.0f : 0.0f;
     obs[O_NODE_INDEX] = (float)unitd((double)env->node / (MAX_NODES - 1));
     obs[O_STEPS_TO_STATION] = (float)unitd((double)node->dist / (MAX_NODES - 1));
@@ -1247,6 +1249,8 @@ static void write_rocks(Prospector* env) {
     env->obs_rocks = n_rocks;
 }
 
+/* The GAME.md 4 info into env->info; called by the binding when info is wanted
+ * (every step of the single-game env, and at episode ends in the vector env). */
 static void compute_info(Prospector* env) {
     double* info = env->info;
     int elapsed = env->time_max - env->time_remaining;

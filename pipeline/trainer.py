@@ -108,7 +108,11 @@ def puffer_config(cfg: TrainConfig) -> dict:
 
 
 def make_trainer_class(dashboard: bool):
+    import warnings
+
     from pufferlib.pufferl import PuffeRL
+    # PuffeRL opens a float32 autocast context; on the CPU torch warns that it is a no-op.
+    warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype is not supported")
 
     class WindowedPuffeRL(PuffeRL):
         """PuffeRL whose checkpoints are ours (per window, atomic, in the event log)."""
@@ -294,9 +298,10 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         evaluators.wait(log, sink, timeout=None if reason == "completed" else 0)
         try:
             update_projections(run_dir)
-        finally:
             sink.finish(run_dir)
+        finally:
             log.append("run_finished", reason=reason)
+            update_projections(run_dir)  # the projections cover every event of the log
             log.close()
     return run_dir
 
@@ -355,16 +360,19 @@ class EvaluatorPool:
         self.running: dict[int, tuple[subprocess.Popen, Path]] = {}
         self.seen_seq = -1
 
+    def command(self, window_id: int) -> list[str]:
+        return [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.run_dir.parent),
+                "--run", self.run_dir.name, "--window", str(window_id), "--episodes", str(self.episodes)]
+
     def start(self, window_id: int) -> None:
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
         log_path = logs / f"eval_{window_id:06d}.log"
+        repo = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
         with open(log_path, "ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.run_dir.parent),
-                 "--run", self.run_dir.name, "--window", str(window_id), "--episodes", str(self.episodes)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=lambda: os.nice(5))
+            proc = subprocess.Popen(self.command(window_id), stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=env, preexec_fn=lambda: os.nice(5))
         self.running[window_id] = (proc, log_path)
 
     def poll(self, log: EventLog, sink, block: bool = False, timeout: float | None = None) -> None:

@@ -37,6 +37,9 @@ class WandbSink:
             return
         import wandb
         os.environ.setdefault("WANDB_SILENT", "true")
+        # Keep W&B's artifact staging inside the run, so an offline run is self-contained
+        # (``wandb sync`` it later) and nothing lands in the user's home directory.
+        os.environ.setdefault("WANDB_DATA_DIR", str(Path(run_dir) / "wandb" / "data"))
         self.run = wandb.init(
             project=PROJECT, name=run_id, id=run_id, group=cfg.experiment, config=cfg.to_dict(),
             dir=str(run_dir), mode=wandb_mode(), resume="allow", job_type="train",

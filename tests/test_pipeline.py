@@ -1,0 +1,255 @@
+"""The training pipeline end to end: a real (tiny) PufferLib training run in windows.
+
+One module-scoped run feeds most tests (it costs ~20 s); resume, locking and fault
+tests make their own runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import runs
+from pipeline.config import make_train_config
+from pipeline.eventlog import EventLog, RunLockedError, read_events
+from pipeline.projections import projection_snapshot, rebuild_projections
+from pipeline.replay import read_replay
+from pipeline.trainer import TrainError, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = dict(envs=32, workers=1, backend="serial", bptt_horizon=16, minibatch_size=512, window_steps=1024,
+            hidden_size=32, time_max=400, dashboard=False)
+
+
+def tiny_config(tmp: Path, **overrides):
+    values = {**TINY, "runs_dir": str(tmp), **overrides}
+    return make_train_config(**values)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 3-window run with W&B offline (real wandb, no network)."""
+    root = tmp_path_factory.mktemp("runs")
+    os.environ["WANDB_MODE"] = "offline"
+    run_dir = train(tiny_config(root, windows=3, wandb=True, eval_episodes=1))
+    return run_dir
+
+
+def events_of(run_dir, kind):
+    return [e for e in read_events(run_dir) if e["type"] == kind]
+
+
+def test_every_window_has_checkpoint_row_and_replay(trained):
+    windows = events_of(trained, "window_closed")
+    assert [w["window_id"] for w in windows] == [0, 1, 2]
+    assert [w["env_steps_total"] for w in windows] == sorted(w["env_steps_total"] for w in windows)
+    for w in windows:
+        assert w["episodes"] > 0 and w["return_mean"] is not None and w["sps"] > 0
+    for kind in ("checkpoint_saved", "replay_recorded"):
+        by_window = {e["window_id"]: e for e in events_of(trained, kind)}
+        assert sorted(by_window) == [0, 1, 2], kind
+        for event in by_window.values():
+            data = (trained / event["path"]).read_bytes()
+            assert len(data) == event["bytes"]
+            assert hashlib.sha256(data).hexdigest() == event["sha256"]
+    for event in events_of(trained, "replay_recorded"):
+        assert "every_window" in event["tags"]
+    assert events_of(trained, "run_finished")[-1]["reason"] == "completed"
+
+
+def test_log_is_gapless_and_files_precede_their_events(trained):
+    events = list(read_events(trained))
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    order = [e["type"] for e in events]
+    for w in range(3):
+        ckpt = next(i for i, e in enumerate(events) if e["type"] == "checkpoint_saved" and e["window_id"] == w)
+        row = next(i for i, e in enumerate(events) if e["type"] == "window_closed" and e["window_id"] == w)
+        assert ckpt < row
+    assert order[0] == "run_started" and order[-1] == "run_finished"
+
+
+def test_replay_decodes_and_replays_deterministically(trained):
+    from prospector.envs import ProspectorEnv
+    event = events_of(trained, "replay_recorded")[-1]
+    header, frames = read_replay(trained / event["path"])
+    assert header["replay_id"] == event["replay_id"] and header["seed"] == event["seed"]
+    assert frames[0]["action"] is None and len(frames) == event["steps"] + 1
+    for frame in frames[1:]:
+        assert set(frame) >= {"t", "action", "action_name", "reward", "dt", "events", "render_state", "probs", "truth"}
+        assert len(frame["probs"]) == 3
+    env = ProspectorEnv(header["env_config"])
+    env.reset(seed=header["seed"])
+    total = 0.0
+    for frame in frames[1:]:
+        _, reward, terminated, truncated, _ = env.step(frame["action"])
+        assert reward == frame["reward"]
+        total += reward
+    assert terminated or truncated
+    assert total == pytest.approx(event["return"])
+
+
+def test_reindex_rebuilds_identical_projections(trained):
+    before = projection_snapshot(trained)
+    assert len(before["windows"]) == 3
+    (trained / runs.WINDOWS_PARQUET).unlink()
+    (trained / runs.REPLAY_INDEX).unlink()
+    rebuild_projections(trained)
+    assert projection_snapshot(trained) == before
+
+
+def test_wandb_offline_run_holds_history_and_artifacts(trained):
+    wandb_files = list((trained / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(wandb_files) == 1
+    out = subprocess.run([sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(wandb_files[0])],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:  # older CLIs: the binary next to python
+        out = subprocess.run([str(Path(sys.executable).parent / "wandb"), "leet", "inspect", "--json",
+                              str(wandb_files[0])], capture_output=True, text=True, timeout=120)
+    records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    history = [r for r in records if "history" in r]
+    artifacts = [r["artifact"] for r in records if "artifact" in r]
+    run_id = trained.name
+    assert len(history) == 3
+    steps = []
+    for record in history:
+        items = record["history"]["item"]
+        steps.append(int(items["_step"]))
+        assert "window/return_mean" in items
+    assert steps == [e["env_steps_total"] for e in events_of(trained, "window_closed")]
+    names = {a["name"] for a in artifacts}
+    assert f"model-{run_id}" in names
+    assert f"replay_index-{run_id}" in names
+    assert any(n.startswith(f"replay-{run_id}-") for n in names)
+    assert any("best" in a.get("aliases", []) for a in artifacts if a["name"] == f"model-{run_id}")
+
+
+def test_cli_runs_show_and_list(trained):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    show = subprocess.run([sys.executable, "-m", "prospector.cli", "runs", "show", trained.name,
+                           "--runs-dir", str(trained.parent)], capture_output=True, text=True, env=env)
+    assert show.returncode == 0, show.stderr
+    assert "windows: 3" in show.stdout and "ckpt_000002.pt" in show.stdout
+    listing = subprocess.run([sys.executable, "-m", "prospector.cli", "runs", "list", "--runs-dir",
+                              str(trained.parent)], capture_output=True, text=True, env=env)
+    assert trained.name in listing.stdout
+
+
+def test_resume_continues_window_ids(tmp_path):
+    cfg = tiny_config(tmp_path, windows=2, wandb=False, run_id="resume-me")
+    run_dir = train(cfg)
+    first = read_events(run_dir)
+    train(tiny_config(tmp_path, windows=1, wandb=False), resume="resume-me")
+    events = list(read_events(run_dir))
+    assert events[: len(first)] == first.events  # nothing acknowledged is rewritten
+    assert [e["window_id"] for e in events if e["type"] == "window_closed"] == [0, 1, 2]
+    resumed = [e for e in events if e["type"] == "run_resumed"]
+    assert resumed and resumed[0]["from_window"] == 2
+
+
+def test_resume_refuses_bad_runs(tmp_path):
+    with pytest.raises(TrainError, match="no event log"):
+        train(tiny_config(tmp_path, wandb=False), resume="no-such-run")
+    with pytest.raises(TrainError):
+        train(tiny_config(tmp_path, wandb=False), resume="../escape")
+    run_dir = train(tiny_config(tmp_path, windows=1, wandb=False, run_id="broken"))
+    ckpt = runs.checkpoint_path(run_dir, 0)
+    ckpt.write_bytes(b"not the checkpoint")
+    size_before = (run_dir / runs.EVENTS_FILE).stat().st_size
+    with pytest.raises(TrainError, match="sha256"):
+        train(tiny_config(tmp_path, wandb=False), resume="broken")
+    ckpt.unlink()
+    with pytest.raises(TrainError, match="missing"):
+        train(tiny_config(tmp_path, wandb=False), resume="broken")
+    assert (run_dir / runs.EVENTS_FILE).stat().st_size == size_before  # nothing written
+
+
+def test_new_run_with_existing_id_is_refused(tmp_path):
+    train(tiny_config(tmp_path, windows=1, wandb=False, run_id="taken"))
+    with pytest.raises(TrainError, match="already exists"):
+        train(tiny_config(tmp_path, windows=1, wandb=False, run_id="taken"))
+
+
+def test_second_trainer_on_a_run_is_refused(tmp_path):
+    run_dir = train(tiny_config(tmp_path, windows=1, wandb=False, run_id="busy"))
+    holder = EventLog.open(run_dir)
+    try:
+        with pytest.raises(RunLockedError):
+            train(tiny_config(tmp_path, wandb=False), resume="busy")
+    finally:
+        holder.close()
+
+
+def test_evaluator_failure_does_not_stop_training(tmp_path, monkeypatch):
+    from pipeline import trainer as trainer_module
+    monkeypatch.setattr(trainer_module.EvaluatorPool, "command",
+                        lambda self, window_id: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    run_dir = train(tiny_config(tmp_path, windows=2, wandb=False))
+    failed = events_of(run_dir, "eval_failed")
+    assert [e["window_id"] for e in failed] == [0, 1]
+    assert "code 3" in failed[0]["error"]
+    assert [e["window_id"] for e in events_of(run_dir, "window_closed")] == [0, 1]
+
+
+def test_kill_9_mid_window_then_resume_loses_nothing(tmp_path):
+    """SIGKILL the trainer after its first window closed; resume continues the log."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+    args = [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path), "--run-id", "killed",
+            "--windows", "50", "--envs", "32", "--workers", "1", "--backend", "serial", "--window-steps", "1024",
+            "--time-max", "400", "--no-wandb", "--no-dashboard", "--config", str(write_tiny_toml(tmp_path))]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    run_dir = tmp_path / "killed"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (run_dir / runs.EVENTS_FILE).exists() and len(events_of(run_dir, "window_closed")) >= 1:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    acknowledged = list(read_events(run_dir))
+    closed = [e["window_id"] for e in acknowledged if e["type"] == "window_closed"]
+    assert closed, "the trainer never closed a window"
+    train(tiny_config(tmp_path, windows=1, wandb=False), resume="killed")
+    events = list(read_events(run_dir))
+    assert events[: len(acknowledged)] == acknowledged
+    assert [e["window_id"] for e in events if e["type"] == "window_closed"] == closed + [closed[-1] + 1]
+
+
+def write_tiny_toml(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text('bptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\n')
+    return path
+
+
+@pytest.mark.parametrize("text, message", [
+    ("windows = 0", "windows"),
+    ("envs = 33\nworkers = 2", "divisible"),
+    ("learning_rate = 'fast'", "learning_rate"),
+    ("no_such_setting = 1", "unknown setting"),
+    ("[[[", "not valid"),
+])
+def test_bad_config_files_are_refused_with_the_field_named(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        make_train_config(str(path))
+
+
+def test_cli_train_bad_input_exits_2_without_writing(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for extra in (["--resume", "nope"], ["--config", str(tmp_path / "missing.toml")], ["--envs", "0"],
+                  ["--device", "tpu"]):
+        out = subprocess.run([sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path),
+                              "--no-wandb", *extra], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 2, (extra, out.stderr)
+        assert "error" in out.stderr and "Traceback" not in out.stderr
+    assert not any(tmp_path.glob("*/events.jsonl"))
