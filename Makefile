@@ -34,10 +34,13 @@ test: setup
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# The main job on embedded defaults.
+# The main job on embedded defaults: the baseline bots, the env benchmark, then a
+# short training run (3 windows, W&B offline) whose checkpoints, rows and replays
+# are listed at the end.
 demo: setup
-	$(VENV)/bin/prospector bots --episodes 200
-	$(VENV)/bin/prospector bench --seconds 5
+	$(VENV)/bin/prospector bots --episodes 100
+	$(VENV)/bin/prospector bench --seconds 3
+	$(VENV)/bin/prospector train --windows 3 --no-dashboard
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
