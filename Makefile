@@ -40,7 +40,7 @@ test: setup
 demo: setup
 	$(VENV)/bin/prospector bots --episodes 100
 	$(VENV)/bin/prospector bench --seconds 3
-	$(VENV)/bin/prospector train --windows 3 --no-dashboard
+	$(VENV)/bin/prospector train --windows 3
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict

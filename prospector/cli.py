@@ -172,6 +172,29 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def cmd_play_server(args) -> int:
+    from .play.server import serve
+    if args.workers > 1:
+        print("prospector play-server: note: sessions live in one worker's memory; with --workers > 1 a "
+              "client may reach a worker that does not know its session", file=sys.stderr)
+    try:
+        serve(host=args.host, port=args.port, workers=args.workers, ttl_seconds=args.ttl,
+              max_sessions=args.max_sessions, allow_origins=tuple(args.allow_origin),
+              max_body_bytes=args.max_body_bytes, allow_localhost=args.localhost_origins)
+    except OSError as exc:
+        raise CliError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def port_number(text: str) -> int:
+    value = non_negative_int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {value}")
+    return value
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -245,6 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("run", help="run id")
         q.add_argument("--runs-dir", default="runs")
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("play-server", help="the human-play HTTP service (Sanic), sessions in memory")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port_number, default=8001, help="port (default 8001)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                   help="a site origin allowed to call the API from a browser (repeatable; '*' for any)")
+    p.add_argument("--no-localhost-origins", dest="localhost_origins", action="store_false",
+                   help="do not allow http://localhost:* and http://127.0.0.1:* origins (allowed by default)")
+    p.add_argument("--ttl", type=positive_float, default=900.0, help="idle seconds before a session expires (default 900)")
+    p.add_argument("--max-sessions", type=positive_int, default=1000, help="live sessions at most (default 1000)")
+    p.add_argument("--max-body-bytes", type=positive_int, default=1024, help="request body limit (default 1024)")
+    p.set_defaults(func=cmd_play_server)
     return parser
 
 
