@@ -1,0 +1,568 @@
+"""The human-play service (SYSTEM.md 8): Sanic on the C core, sessions in memory.
+
+Endpoints (docs/play-api.md has the details, ``prospector.play.openapi`` the schema):
+
+    POST   /api/play/session              {"seed"?, "config"?: {"time_max"?}} -> new game
+    GET    /api/play/session/{id}         the session's current state
+    POST   /api/play/session/{id}/reset   {"seed"?}                          -> new episode
+    POST   /api/play/session/{id}/step    {"action": 0..68}                  -> one step
+    DELETE /api/play/session/{id}
+    GET    /api/health
+    GET    /api/openapi.json
+
+Every response is JSON; every error is ``{"error": {"code", "message"}}`` with a 4xx
+status (a 500 only for a bug in this file, logged, never with a traceback). Sessions
+live in one process's memory: an idle TTL, a cap on live sessions (429 beyond it)
+and a background sweeper. ``render_state`` (prospector/state.py) holds only what
+the ship knows; nothing here adds hidden truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json as stdjson
+import logging
+import os
+import re
+import secrets
+import time
+from collections import OrderedDict
+from functools import partial
+
+import numpy as np
+from sanic import Sanic
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import HTTPResponse, json
+
+from .. import __version__
+from .. import spec as S
+from ..envs import ProspectorEnv
+
+log = logging.getLogger("prospector.play")
+
+APP_NAME = "prospector_play"
+DEFAULT_TTL_SECONDS = 900.0
+DEFAULT_MAX_SESSIONS = 1000
+DEFAULT_MAX_BODY_BYTES = 1024
+SEED_MAX = 2**64 - 1
+# Config a player may change; everything else stays at the GAME.md 6 defaults.
+CONFIG_OVERRIDES = ("time_max",)
+# secrets.token_urlsafe(24): 32 characters of the URL-safe base64 alphabet.
+SESSION_ID_RE = re.compile(r"[A-Za-z0-9_-]{32}")
+# Origins a browser on this machine sends (the dev site, `prospector site serve`).
+LOCAL_ORIGIN_RE = re.compile(r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?")
+# Remembered ids of expired sessions (answered 410 rather than 404), at most this many.
+EXPIRED_MEMORY = 10_000
+
+_app_counter = itertools.count(1)
+
+
+class ApiError(Exception):
+    """A client error: turned into ``{"error": {"code", "message"}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+# ----------------------------------------------------------------- sessions
+
+
+class Session:
+    """One player's game: a ProspectorEnv plus the episode bookkeeping."""
+
+    __slots__ = ("id", "env", "seed", "time_max", "last_used", "step", "episode_return", "done",
+                 "episodes", "obs")
+
+    def __init__(self, session_id: str, env: ProspectorEnv, now: float):
+        self.id = session_id
+        self.env = env
+        self.time_max = int(env.config["time_max"])
+        self.last_used = now
+        self.seed = 0
+        self.step = 0
+        self.episode_return = 0.0
+        self.done = False
+        self.episodes = 0
+        self.obs = None
+
+    def reset(self, seed: int):
+        obs, info = self.env.reset(seed=seed)
+        self.seed = seed
+        self.step = 0
+        self.episode_return = 0.0
+        self.done = False
+        self.episodes += 1
+        self.obs = obs
+        info.pop("events", None)
+        return obs, info
+
+
+class SessionStore:
+    """Live sessions in least-recently-used order, so a sweep stops at the first live one."""
+
+    def __init__(self, ttl_seconds: float, max_sessions: int, clock=time.monotonic):
+        self.ttl = float(ttl_seconds)
+        self.max_sessions = int(max_sessions)
+        self.clock = clock
+        self.live: OrderedDict[str, Session] = OrderedDict()
+        self.expired: OrderedDict[str, None] = OrderedDict()
+        self.created_total = 0
+        self.expired_total = 0
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    def new_id(self) -> str:
+        while True:
+            sid = secrets.token_urlsafe(24)
+            if sid not in self.live and sid not in self.expired:
+                return sid
+
+    def _forget(self, sid: str) -> None:
+        del self.live[sid]
+        self.expired[sid] = None
+        self.expired_total += 1
+        while len(self.expired) > EXPIRED_MEMORY:
+            self.expired.popitem(last=False)
+
+    def sweep(self, now: float | None = None) -> int:
+        """Drop every session idle for longer than the TTL; returns how many."""
+        now = self.clock() if now is None else now
+        dropped = 0
+        while self.live:
+            sid, session = next(iter(self.live.items()))
+            if now - session.last_used <= self.ttl:
+                break
+            self._forget(sid)
+            dropped += 1
+        return dropped
+
+    def check_capacity(self) -> None:
+        if len(self.live) < self.max_sessions:
+            return
+        now = self.clock()
+        self.sweep(now)
+        if len(self.live) >= self.max_sessions:
+            oldest = next(iter(self.live.values()))
+            retry = max(1, int(self.ttl - (now - oldest.last_used)) + 1)
+            raise ApiError(429, "too_many_sessions",
+                           f"the service holds its maximum of {self.max_sessions} live sessions; "
+                           f"try again in about {retry} s, or DELETE a session you no longer need",
+                           {"retry-after": str(retry)})
+
+    def add(self, session: Session) -> None:
+        self.check_capacity()
+        session.last_used = self.clock()
+        self.live[session.id] = session
+        self.created_total += 1
+
+    def get(self, sid: str) -> Session:
+        if SESSION_ID_RE.fullmatch(sid) is None:
+            raise ApiError(400, "malformed_session_id",
+                           "session ids are the 32-character session_id that POST /api/play/session returned")
+        session = self.live.get(sid)
+        if session is None:
+            if sid in self.expired:
+                raise _expired(self.ttl)
+            raise ApiError(404, "unknown_session",
+                           "no such session (never created, or deleted); POST /api/play/session starts a new one")
+        now = self.clock()
+        if now - session.last_used > self.ttl:
+            self._forget(sid)
+            raise _expired(self.ttl)
+        session.last_used = now
+        self.live.move_to_end(sid)
+        return session
+
+    def remove(self, sid: str) -> None:
+        self.get(sid)  # same errors as every other session route
+        del self.live[sid]
+
+
+def _expired(ttl: float) -> ApiError:
+    return ApiError(410, "session_expired",
+                    f"the session expired after {ttl:g} s without a request; POST /api/play/session starts a new one")
+
+
+# ------------------------------------------------------------------- input
+
+
+def _read_json(request, max_body: int, allowed: tuple[str, ...]) -> dict:
+    """The request body as a JSON object with only ``allowed`` keys; {} when empty."""
+    body = request.body
+    if len(body) > max_body:  # Sanic enforces this too; ASGI servers may not
+        raise ApiError(413, "body_too_large", f"request bodies are limited to {max_body} bytes")
+    if not body:
+        return {}
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the body as JSON with Content-Type: application/json (got {media or 'none'!r})")
+    try:
+        data = stdjson.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", f"the request body must be a JSON object, got {_type_name(data)}")
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        expected = ", ".join(repr(k) for k in allowed) or "no fields"
+        raise ApiError(400, "unknown_field", f"unknown field {unknown[0][:40]!r}; this endpoint takes {expected}")
+    return data
+
+
+def _type_name(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"[:60]
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_action(data: dict) -> int:
+    if "action" not in data:
+        raise ApiError(400, "missing_action", f'send {{"action": N}} with N an integer 0..{S.N_ACTIONS - 1}')
+    action = data["action"]
+    if not _is_int(action):
+        raise ApiError(400, "invalid_action",
+                       f"action must be an integer 0..{S.N_ACTIONS - 1}, got {_type_name(action)}")
+    if not 0 <= action < S.N_ACTIONS:
+        shown = str(action) if abs(action) < 10**12 else "a huge number"
+        raise ApiError(400, "action_out_of_range", f"action must be 0..{S.N_ACTIONS - 1}, got {shown}")
+    return action
+
+
+def parse_seed(data: dict) -> int | None:
+    if data.get("seed") is None:
+        return None
+    seed = data["seed"]
+    if not _is_int(seed) or not 0 <= seed <= SEED_MAX:
+        raise ApiError(400, "invalid_seed", f"seed must be an integer 0..2**64-1, got {_type_name(seed)}")
+    return seed
+
+
+def parse_config(data: dict) -> dict:
+    config = data.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ApiError(400, "invalid_config", f"config must be an object, got {_type_name(config)}")
+    unknown = [k for k in config if k not in CONFIG_OVERRIDES]
+    if unknown:
+        raise ApiError(400, "invalid_config", f"config field {unknown[0][:40]!r} cannot be changed here; "
+                       f"only {', '.join(CONFIG_OVERRIDES)}")
+    for name, value in config.items():
+        if not _is_int(value):
+            raise ApiError(400, "invalid_config", f"config field {name!r} must be an integer, got {_type_name(value)}")
+    try:
+        S.make_config(config)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_config", str(exc)) from None
+    return config
+
+
+# ------------------------------------------------------------------- views
+
+
+def _valid_actions(session: Session) -> list[int]:
+    if session.done:
+        return []
+    return np.flatnonzero(session.env.action_mask()).tolist()
+
+
+def _state(session: Session) -> dict:
+    return {
+        "render_state": session.env.render_state(),
+        "obs": session.obs.tolist(),
+        "valid_actions": _valid_actions(session),
+    }
+
+
+def _session_fields(session: Session) -> dict:
+    return {"seed": session.seed, "time_max": session.time_max, "step": session.step,
+            "episode_return": session.episode_return, "done": session.done}
+
+
+# --------------------------------------------------------------------- CORS
+
+
+class Cors:
+    def __init__(self, origins, allow_localhost: bool):
+        self.any = "*" in origins
+        self.origins = {o.rstrip("/").lower() for o in origins if o != "*"}
+        self.allow_localhost = allow_localhost
+
+    def allowed(self, origin: str) -> bool:
+        origin = origin.rstrip("/").lower()
+        return (self.any or origin in self.origins
+                or (self.allow_localhost and LOCAL_ORIGIN_RE.fullmatch(origin) is not None))
+
+    def headers(self, request) -> dict:
+        origin = request.headers.get("origin")
+        if not origin:
+            return {}
+        if self.allowed(origin):
+            return {"access-control-allow-origin": origin, "access-control-expose-headers": "Retry-After",
+                    "vary": "Origin"}
+        return {"vary": "Origin"}
+
+
+# ----------------------------------------------------------------- errors
+
+_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+                 413: "body_too_large", 414: "uri_too_long", 415: "unsupported_media_type",
+                 416: "range_not_satisfiable", 417: "expectation_failed", 429: "too_many_requests",
+                 431: "headers_too_large", 503: "service_unavailable"}
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+class JsonErrorHandler(ErrorHandler):
+    """Every error as ``{"error": {"code", "message"}}``; never a traceback to the client."""
+
+    def default(self, request, exception):
+        try:
+            return self._respond(request, exception)
+        except Exception:  # pragma: no cover - a bug while reporting a bug
+            log.exception("error while handling an error")
+            return json(error_body("internal_error", "internal error"), status=500)
+
+    def _respond(self, request, exception):
+        headers: dict = {}
+        if isinstance(exception, ApiError):
+            status, code, message = exception.status, exception.code, exception.message
+            headers.update(exception.headers)
+        elif isinstance(exception, SanicException) and 400 <= int(exception.status_code or 500) < 500:
+            status = int(exception.status_code)
+            code = _STATUS_CODES.get(status, "bad_request")
+            method = getattr(request, "method", "?")
+            path = getattr(request, "path", "?")
+            if status == 404:
+                message = f"no such endpoint: {method} {path[:200]}; see GET /api/openapi.json"
+            elif status == 405:
+                allowed = sorted(getattr(exception, "allowed_methods", None) or ())
+                message = f"{method} is not allowed on {path[:200]}" + (f"; use {', '.join(allowed)}" if allowed else "")
+                if allowed:
+                    headers["allow"] = ", ".join(allowed)
+            elif status == 413:
+                limit = request.app.config.REQUEST_MAX_SIZE if request is not None else "?"
+                message = f"request bodies are limited to {limit} bytes"
+            else:
+                message = str(exception.args[0] if exception.args else exception)[:200] or "bad request"
+        else:
+            status, code = 500, "internal_error"
+            if isinstance(exception, SanicException) and int(exception.status_code or 500) == 503:
+                status, code = 503, "service_unavailable"
+                message = "the service is shutting down or overloaded; try again"
+            else:
+                message = "internal error; it has been logged"
+            log.error("%s while handling %s %s", type(exception).__name__, getattr(request, "method", "?"),
+                      getattr(request, "path", "?"), exc_info=exception)
+        if request is not None:
+            cors = getattr(request.app.ctx, "cors", None)
+            if cors is not None:
+                headers.update(cors.headers(request))
+        return json(error_body(code, message), status=status, headers=headers)
+
+    @staticmethod
+    def log(request, exception) -> None:  # _respond logs the 5xx ones, with their traceback
+        return None
+
+
+# ------------------------------------------------------------------- the app
+
+
+def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEFAULT_MAX_SESSIONS,
+               allow_origins=(), max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allow_localhost: bool = True,
+               name: str | None = None, clock=time.monotonic) -> Sanic:
+    """The play service as a Sanic app (each call a fresh app with its own sessions).
+
+    ``allow_origins``: site origins that may call the API from a browser ("*" for any);
+    ``allow_localhost`` adds http(s)://localhost|127.0.0.1|[::1] on any port.
+    """
+    if not ttl_seconds > 0:
+        raise ValueError(f"ttl_seconds must be > 0, got {ttl_seconds!r}")
+    if int(max_sessions) < 1:
+        raise ValueError(f"max_sessions must be >= 1, got {max_sessions!r}")
+    if int(max_body_bytes) < 64:
+        raise ValueError(f"max_body_bytes must be >= 64, got {max_body_bytes!r}")
+    if name is None:
+        name = APP_NAME if APP_NAME not in Sanic._app_registry else f"{APP_NAME}_{next(_app_counter)}"
+    app = Sanic(name, error_handler=JsonErrorHandler())
+    app.config.REQUEST_MAX_SIZE = int(max_body_bytes)
+    app.config.REQUEST_TIMEOUT = 15
+    app.config.RESPONSE_TIMEOUT = 15
+    app.config.KEEP_ALIVE_TIMEOUT = 30
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.NOISY_EXCEPTIONS = False
+
+    store = SessionStore(ttl_seconds, max_sessions, clock)
+    cors = Cors(tuple(allow_origins), allow_localhost)
+    max_body = int(max_body_bytes)
+    started = time.monotonic()
+    app.ctx.store = store
+    app.ctx.cors = cors
+
+    def reply(request, body: dict, status: int = 200) -> HTTPResponse:
+        return json(body, status=status, headers=cors.headers(request))
+
+    # ------------------------------------------------------------- handlers
+
+    async def create_session(request):
+        data = _read_json(request, max_body, ("seed", "config"))
+        seed = parse_seed(data)
+        config = parse_config(data)
+        store.check_capacity()
+        session = Session(store.new_id(), ProspectorEnv(config or None), store.clock())
+        obs, info = session.reset(secrets.randbits(63) if seed is None else seed)
+        store.add(session)
+        return reply(request, {"session_id": session.id, **_state(session), "info": info,
+                               **_session_fields(session), "ttl_seconds": store.ttl}, 201)
+
+    async def get_session(request, session_id: str):
+        session = store.get(session_id)
+        return reply(request, {"session_id": session.id, **_state(session), **_session_fields(session)})
+
+    async def reset_session(request, session_id: str):
+        data = _read_json(request, max_body, ("seed",))
+        seed = parse_seed(data)
+        session = store.get(session_id)
+        obs, info = session.reset(secrets.randbits(63) if seed is None else seed)
+        return reply(request, {**_state(session), "info": info, **_session_fields(session)})
+
+    async def step_session(request, session_id: str):
+        data = _read_json(request, max_body, ("action",))
+        action = parse_action(data)
+        session = store.get(session_id)
+        if session.done:
+            raise ApiError(409, "episode_over",
+                           f"the episode ended at step {session.step}; POST /api/play/session/{session_id}/reset "
+                           "(optionally with {\"seed\": N}) to play another")
+        obs, reward, terminated, truncated, info = session.env.step(action)
+        events = info.pop("events")
+        session.obs = obs
+        session.step += 1
+        session.episode_return += reward
+        session.done = bool(terminated or truncated)
+        return reply(request, {**_state(session), "reward": reward, "terminated": bool(terminated),
+                               "truncated": bool(truncated), "info": info, "events": events,
+                               "step": session.step, "episode_return": session.episode_return})
+
+    async def delete_session(request, session_id: str):
+        store.remove(session_id)
+        return reply(request, {"deleted": session_id})
+
+    async def health(request):
+        store.sweep()
+        return reply(request, {"status": "ok", "version": __version__, "live_sessions": len(store),
+                               "max_sessions": store.max_sessions, "ttl_seconds": store.ttl,
+                               "sessions_created": store.created_total, "sessions_expired": store.expired_total,
+                               "uptime_seconds": round(time.monotonic() - started, 3), "pid": os.getpid()})
+
+    async def openapi(request):
+        from .openapi import build_openapi
+        return reply(request, build_openapi())
+
+    routes = (
+        ("/api/play/session", ("POST",), create_session),
+        ("/api/play/session/<session_id>", ("GET", "DELETE"), None),
+        ("/api/play/session/<session_id>/reset", ("POST",), reset_session),
+        ("/api/play/session/<session_id>/step", ("POST",), step_session),
+        ("/api/health", ("GET",), health),
+        ("/api/openapi.json", ("GET",), openapi),
+    )
+    for index, (path, methods, handler) in enumerate(routes):
+        if handler is None:  # GET and DELETE on the same path
+            app.add_route(get_session, path, methods=["GET"], name=f"r{index}_get")
+            app.add_route(delete_session, path, methods=["DELETE"], name=f"r{index}_delete")
+        else:
+            app.add_route(handler, path, methods=list(methods), name=f"r{index}")
+        app.add_route(partial(_preflight, cors=cors, methods=methods), path, methods=["OPTIONS"],
+                      name=f"r{index}_options")
+
+    # --------------------------------------------------------- the sweeper
+
+    interval = min(30.0, max(0.05, float(ttl_seconds) / 4.0))
+
+    async def sweeper():
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                dropped = store.sweep()
+                if dropped:
+                    log.info("expired %d idle sessions; %d live", dropped, len(store))
+            except Exception:  # pragma: no cover - keep sweeping whatever happens
+                log.exception("sweeper failed")
+
+    @app.after_server_start
+    async def start_sweeper(app_, _loop=None):
+        app_.ctx.sweeper = asyncio.get_running_loop().create_task(sweeper())
+
+    @app.before_server_stop
+    async def stop_sweeper(app_, _loop=None):
+        task = getattr(app_.ctx, "sweeper", None)
+        if task is not None:
+            task.cancel()
+
+    return app
+
+
+async def _preflight(request, *, cors: Cors, methods, **_params):
+    allow = ", ".join((*methods, "OPTIONS"))
+    origin = request.headers.get("origin")
+    if not origin:  # a plain OPTIONS, not a CORS preflight
+        return HTTPResponse(status=204, headers={"allow": allow})
+    if not cors.allowed(origin):
+        raise ApiError(403, "origin_not_allowed",
+                       f"origin {origin[:100]!r} may not call this API; start the server with --allow-origin {origin[:100]}")
+    return HTTPResponse(status=204, headers={
+        "allow": allow,
+        "access-control-allow-origin": origin,
+        "access-control-allow-methods": allow,
+        "access-control-allow-headers": "Content-Type",
+        "access-control-max-age": "600",
+        "vary": "Origin",
+    })
+
+
+# ------------------------------------------------------------------- serving
+
+
+def serve(host: str = "127.0.0.1", port: int = 8001, workers: int = 1, **app_kwargs) -> None:
+    """Run the service until interrupted (``prospector play-server``).
+
+    Sessions live in one process: with ``workers`` > 1 each worker has its own, and a
+    client must keep talking to the worker that created its session.
+    """
+    from sanic.worker.loader import AppLoader
+
+    loader = AppLoader(factory=partial(create_app, name=APP_NAME, **app_kwargs))
+    app = loader.load()
+    app.prepare(host=host, port=port, workers=workers, single_process=workers == 1, access_log=False,
+                motd=False)
+    shown_host = f"[{host}]" if ":" in host else host
+    print(f"play service: http://{shown_host}:{port}/api/health ({workers} worker"
+          f"{'s' if workers > 1 else ''}, session TTL {app_kwargs.get('ttl_seconds', DEFAULT_TTL_SECONDS):g} s, "
+          f"at most {app_kwargs.get('max_sessions', DEFAULT_MAX_SESSIONS)} sessions)", flush=True)
+    if workers == 1:
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
