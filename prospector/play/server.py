@@ -46,6 +46,7 @@ APP_NAME = "prospector_play"
 DEFAULT_TTL_SECONDS = 900.0
 DEFAULT_MAX_SESSIONS = 1000
 DEFAULT_MAX_BODY_BYTES = 1024
+TRANSPORT_MAX_BYTES = 16384
 SEED_MAX = 2**64 - 1
 # Config a player may change; everything else stays at the GAME.md 6 defaults.
 CONFIG_OVERRIDES = ("time_max",)
@@ -363,8 +364,9 @@ class JsonErrorHandler(ErrorHandler):
                 if allowed:
                     headers["allow"] = ", ".join(allowed)
             elif status == 413:
-                limit = request.app.config.REQUEST_MAX_SIZE if request is not None else "?"
-                message = f"request bodies are limited to {limit} bytes"
+                limit = getattr(getattr(request, "app", None), "ctx", None)
+                limit = getattr(limit, "max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+                message = f"request too large: bodies are limited to {limit} bytes, headers to 8 KiB"
             else:
                 message = str(exception.args[0] if exception.args else exception)[:200] or "bad request"
         else:
@@ -407,7 +409,11 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
     if name is None:
         name = APP_NAME if APP_NAME not in Sanic._app_registry else f"{APP_NAME}_{next(_app_counter)}"
     app = Sanic(name, error_handler=JsonErrorHandler())
-    app.config.REQUEST_MAX_SIZE = int(max_body_bytes)
+    # Sanic also caps the request *header* at REQUEST_MAX_SIZE, and a browser's headers can
+    # pass 1 KiB: the transport takes up to TRANSPORT_MAX_BYTES and the JSON endpoints
+    # enforce max_body_bytes themselves (413 either way).
+    app.config.REQUEST_MAX_SIZE = max(int(max_body_bytes), TRANSPORT_MAX_BYTES)
+    app.config.REQUEST_MAX_HEADER_SIZE = 8192
     app.config.REQUEST_TIMEOUT = 15
     app.config.RESPONSE_TIMEOUT = 15
     app.config.KEEP_ALIVE_TIMEOUT = 30
@@ -420,6 +426,7 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
     started = time.monotonic()
     app.ctx.store = store
     app.ctx.cors = cors
+    app.ctx.max_body_bytes = max_body
 
     def reply(request, body: dict, status: int = 200) -> HTTPResponse:
         return json(body, status=status, headers=cors.headers(request))
@@ -478,8 +485,10 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
                                "uptime_seconds": round(time.monotonic() - started, 3), "pid": os.getpid()})
 
     async def openapi(request):
-        from .openapi import build_openapi
-        return reply(request, build_openapi())
+        if getattr(app.ctx, "openapi", None) is None:
+            from .openapi import build_openapi
+            app.ctx.openapi = build_openapi()
+        return reply(request, app.ctx.openapi)
 
     routes = (
         ("/api/play/session", ("POST",), create_session),
