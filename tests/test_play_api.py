@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from sanic_testing.reusable import ReusableClient
@@ -50,11 +51,13 @@ class FakeClock:
 class Client:
     """A sanic-testing ReusableClient with JSON helpers; ``.app`` and ``.clock`` for the tests."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, keep_alive: bool = True, **kwargs):
         self.clock = FakeClock()
         kwargs.setdefault("allow_origins", (SITE,))
         self.app = create_app(clock=self.clock, **kwargs)
-        self.client = ReusableClient(self.app, port=free_port())
+        # without keep-alive, a request never lands on a connection the server just closed (after a 413)
+        client_kwargs = {} if keep_alive else {"limits": httpx.Limits(max_keepalive_connections=0)}
+        self.client = ReusableClient(self.app, port=free_port(), client_kwargs=client_kwargs)
 
     def request(self, method: str, path: str, body=None, *, raw: bytes | None = None, headers=None):
         kwargs = {"headers": dict(headers or {})}

@@ -32,8 +32,9 @@ from functools import partial
 
 import numpy as np
 from sanic import Sanic
-from sanic.exceptions import SanicException
+from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
+from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
 from .. import __version__
@@ -369,13 +370,15 @@ class JsonErrorHandler(ErrorHandler):
                 message = f"request too large: bodies are limited to {limit} bytes, headers to 8 KiB"
             else:
                 message = str(exception.args[0] if exception.args else exception)[:200] or "bad request"
+        elif isinstance(exception, RequestCancelled):  # the client went away: nobody to answer
+            status, code, message = 503, "request_cancelled", "the client closed the connection"
+        elif isinstance(exception, SanicException) and int(exception.status_code or 500) == 503:
+            status, code = 503, "service_unavailable"  # a response timeout, or shutting down
+            message = "the service is busy or shutting down; try again"
+            log.warning("%s while handling %s %s", type(exception).__name__, getattr(request, "method", "?"),
+                        getattr(request, "path", "?"))
         else:
-            status, code = 500, "internal_error"
-            if isinstance(exception, SanicException) and int(exception.status_code or 500) == 503:
-                status, code = 503, "service_unavailable"
-                message = "the service is shutting down or overloaded; try again"
-            else:
-                message = "internal error; it has been logged"
+            status, code, message = 500, "internal_error", "internal error; it has been logged"
             log.error("%s while handling %s %s", type(exception).__name__, getattr(request, "method", "?"),
                       getattr(request, "path", "?"), exc_info=exception)
         if request is not None:
@@ -390,6 +393,25 @@ class JsonErrorHandler(ErrorHandler):
 
 
 # ------------------------------------------------------------------- the app
+
+
+class PlayRequest(Request):
+    """Sanic's Request, able to stand in for a request whose URL httptools refused.
+
+    On such a URL (a control byte, say) Sanic answers 400 through an empty placeholder
+    request (method "NONE") built from the same URL, which fails again: the client got
+    no answer and the log a traceback. The placeholder falls back to the URL "*" here.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, url_bytes, headers, version, method, transport, app, *args, **kwargs):
+        try:
+            super().__init__(url_bytes, headers, version, method, transport, app, *args, **kwargs)
+        except SanicException:
+            if method != "NONE":
+                raise
+            super().__init__(b"*", headers, version, method, transport, app, *args, **kwargs)
 
 
 def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEFAULT_MAX_SESSIONS,
@@ -408,7 +430,7 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
         raise ValueError(f"max_body_bytes must be >= 64, got {max_body_bytes!r}")
     if name is None:
         name = APP_NAME if APP_NAME not in Sanic._app_registry else f"{APP_NAME}_{next(_app_counter)}"
-    app = Sanic(name, error_handler=JsonErrorHandler())
+    app = Sanic(name, error_handler=JsonErrorHandler(), request_class=PlayRequest)
     # Sanic also caps the request *header* at REQUEST_MAX_SIZE, and a browser's headers can
     # pass 1 KiB: the transport takes up to TRANSPORT_MAX_BYTES and the JSON endpoints
     # enforce max_body_bytes themselves (413 either way).
@@ -563,6 +585,11 @@ def serve(host: str = "127.0.0.1", port: int = 8001, workers: int = 1, **app_kwa
     """
     from sanic.worker.loader import AppLoader
 
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     loader = AppLoader(factory=partial(create_app, name=APP_NAME, **app_kwargs))
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, single_process=workers == 1, access_log=False,
