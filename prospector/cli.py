@@ -281,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-sessions", type=positive_int, default=1000, help="live sessions at most (default 1000)")
     p.add_argument("--max-body-bytes", type=positive_int, default=1024, help="request body limit (default 1024)")
     p.set_defaults(func=cmd_play_server)
+
+    from .site_cli import add_parsers as add_site_parsers  # site build|serve, deploy
+    add_site_parsers(sub, positive_int)
     return parser
 
 

@@ -1,0 +1,65 @@
+"""CLI glue for ``prospector site build|serve`` and ``prospector deploy`` (code in sitegen/)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def cmd_site(args) -> int:
+    from .cli import CliError
+    if args.site_command == "serve":
+        from sitegen.serve import serve
+        try:
+            serve(args.out, host=args.host, port=args.port)
+        except (FileNotFoundError, OSError) as exc:
+            raise CliError(str(exc)) from None
+        return 0
+    from sitegen.build import BuildError, Builder
+    say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
+    try:
+        report = Builder(args.runs, args.out, base_url=args.base_url, play_url=args.play_url,
+                         assets_dir=args.assets, clean=args.clean, docs=not args.no_docs, progress=say).build()
+    except BuildError as exc:
+        raise CliError(str(exc)) from None
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print(report.summary(), flush=True)
+    return 1 if (args.strict and report.problems) else 0
+
+
+def cmd_deploy(args) -> int:
+    from .cli import CliError
+    from sitegen.deploy import DeployError, deploy
+    try:
+        return deploy(args.out, prod=args.prod, dry_run=args.dry_run)
+    except DeployError as exc:
+        raise CliError(str(exc)) from None
+
+
+def add_parsers(sub, positive_int) -> None:
+    p = sub.add_parser("site", help="build or serve the static site (runs/ -> public/)")
+    site_sub = p.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
+    q = site_sub.add_parser("build", help="render pages and the JSON API from the runs' event logs (incremental)")
+    q.add_argument("--runs", default="runs", help="runs directory (default runs/)")
+    q.add_argument("--out", default="public", help="output directory (default public/)")
+    q.add_argument("--base-url", default="/", help="URL path the site is served under (default /)")
+    q.add_argument("--play-url", default=None, help="URL of the human-play page, linked from every page")
+    q.add_argument("--assets", default=None, metavar="DIR",
+                   help="Kenney packs directory (default $PROSPECTOR_KENNEY_DIR, else ../shared/kenney)")
+    q.add_argument("--clean", action="store_true", help="rebuild everything from scratch")
+    q.add_argument("--strict", action="store_true", help="exit 1 when any input had a problem")
+    q.add_argument("--no-docs", action="store_true", help="skip `mkdocs build` into OUT/docs/")
+    q.add_argument("--quiet", action="store_true", help="only the summary line")
+    q = site_sub.add_parser("serve", help="serve the built site on localhost")
+    q.add_argument("--out", default="public", help="site directory (default public/)")
+    q.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    q.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=cmd_site)
+
+    p = sub.add_parser("deploy", help="deploy public/ to Vercel (token from VERCEL_TOKEN)")
+    p.add_argument("--out", default="public", help="site directory (default public/)")
+    p.add_argument("--prod", action="store_true", help="production deploy (default: preview)")
+    p.add_argument("--dry-run", action="store_true", help="validate the site and print the command only")
+    p.set_defaults(func=cmd_deploy)

@@ -1,0 +1,636 @@
+"""``prospector site build``: runs/ -> public/ (pages + the static JSON API), incrementally.
+
+Inputs are only the runs' event logs and the files their events point to (replay
+files, verified against the sha256 in their ``replay_recorded`` event). Outputs::
+
+    public/index.html                         latest replay playing + its window summary
+    public/replays/index.html                 replay browser + player
+    public/analytics/index.html               uPlot charts of every window metric
+    public/runs/index.html, runs/{run}/index.html
+    public/data/runs.json                     every run, latest window, where things are
+    public/data/runs/{run}/windows.json       chart data (columns)
+    public/data/runs/{run}/replays.json       replay catalog with tags and status
+    public/data/runs/{run}/replays/{id}.json  frames for the player (compact, immutable)
+    public/static/*, public/vendor/*, public/assets/* (Kenney art by manifest key)
+    public/docs/                              mkdocs build (when its sources changed)
+
+Incremental: ``public/.sitegen/manifest.json`` records, for every output, the key it
+was rendered from (the event seqs, replay sha256 or page context it depends on, and the
+generator version); an output whose key did not change is not rendered again, and
+outputs nobody produces any more are removed. ``clean=True`` renders everything.
+
+Bad input never stops the build: a corrupt log (the events before the bad line are
+still used), a torn last line, a missing replay file, a sha256 mismatch or a replay
+that does not decode is reported, marked on the pages, and that item alone skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+import jinja2
+
+from pipeline import runs as R
+from pipeline.eventlog import CorruptLogError, LogRead, parse_log_bytes
+from pipeline.replay import ReplayError, decode_replay
+
+from . import assets as A
+from . import metrics as M
+from . import replaydata
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+MANIFEST_DIR = ".sitegen"
+MANIFEST_FILE = f"{MANIFEST_DIR}/manifest.json"
+MANIFEST_VERSION = 1
+VENDOR_FILES = {  # npm package file -> public/vendor/ name
+    "uplot/dist/uPlot.esm.js": "uPlot.esm.js",
+    "uplot/dist/uPlot.min.css": "uPlot.min.css",
+    "uplot/LICENSE": "uPlot.LICENSE.txt",
+}
+SCHEMA = 1
+TAG_ORDER = ("every_window", "best_so_far")
+
+
+def generator_version() -> str:
+    """Hash of the generator's own code, templates and static files: a change re-renders all."""
+    h = hashlib.sha256()
+    for base in (HERE,):
+        for p in sorted(base.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".html", ".js", ".css", ".json"):
+                h.update(p.relative_to(base).as_posix().encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+                          .encode()).hexdigest()[:24]
+
+
+def _dumps(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def safe_url(url) -> str | None:
+    """Only http(s) URLs become links (a ``javascript:`` URL in run data must not)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+# ------------------------------------------------------------------ reading runs
+
+@dataclass
+class Problem:
+    run_id: str
+    kind: str           # corrupt_log | torn_log | no_run_started | missing_file | sha_mismatch | bad_replay | bad_path | docs
+    message: str
+    replay_id: str | None = None
+    window_id: int | None = None
+
+    def as_dict(self) -> dict:
+        d = {"kind": self.kind, "message": self.message}
+        if self.replay_id is not None:
+            d["replay_id"] = self.replay_id
+        if self.window_id is not None:
+            d["window_id"] = self.window_id
+        return d
+
+    def __str__(self) -> str:
+        what = f"replay {self.replay_id}" if self.replay_id else "log"
+        return f"{self.run_id}: {what}: {self.kind}: {self.message}"
+
+
+@dataclass
+class ReplayItem:
+    event: dict
+    status: str = "ok"          # ok | missing_file | sha_mismatch | bad_replay | bad_path
+    message: str | None = None
+    path: Path | None = None
+
+    @property
+    def replay_id(self) -> str:
+        return str(self.event.get("replay_id"))
+
+    @property
+    def window_id(self):
+        return self.event.get("window_id")
+
+
+@dataclass
+class RunData:
+    run_id: str
+    dir: Path
+    log: LogRead
+    identity: str
+    problems: list[Problem] = field(default_factory=list)
+    started: dict | None = None
+    finished: dict | None = None
+    windows: list[dict] = field(default_factory=list)      # window_closed events by window_id
+    replays: list[ReplayItem] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[dict]:
+        return self.log.events
+
+    @property
+    def started_ts(self) -> str:
+        return (self.started or {}).get("ts") or (self.events[0]["ts"] if self.events else "")
+
+    @property
+    def wandb_url(self) -> str | None:
+        return safe_url((self.started or {}).get("wandb_url"))
+
+    def row(self, window_id) -> dict | None:
+        for w in self.windows:
+            if w.get("window_id") == window_id:
+                return w
+        return None
+
+
+def read_run(run_dir: Path) -> RunData:
+    """A run's log, salvaged when corrupt, with its problems listed."""
+    run_id = run_dir.name
+    path = run_dir / R.EVENTS_FILE
+    data = path.read_bytes()
+    problems: list[Problem] = []
+    try:
+        log = parse_log_bytes(data, path)
+    except CorruptLogError as exc:
+        problems.append(Problem(run_id, "corrupt_log",
+                                f"events.jsonl line {exc.line}: {exc.reason}; events from that line on are not shown"))
+        lines = data.split(b"\n")
+        prefix = b"".join(line + b"\n" for line in lines[:max(0, exc.line - 1)])
+        try:
+            log = parse_log_bytes(prefix, path)
+        except CorruptLogError:      # cannot happen (prefix was valid), but never crash
+            log = LogRead(path=path)
+    if log.torn_tail:
+        problems.append(Problem(run_id, "torn_log",
+                                f"events.jsonl line {log.torn_line} is incomplete (a crash or a write in progress); ignored"))
+    identity = hashlib.sha256(data.split(b"\n", 1)[0]).hexdigest()[:16]
+    run = RunData(run_id=run_id, dir=run_dir, log=log, identity=identity, problems=problems)
+    by_window: dict = {}
+    replays: dict[str, ReplayItem] = {}
+    for ev in log.events:
+        t = ev["type"]
+        if t == "run_started" and run.started is None:
+            run.started = ev
+        elif t == "run_finished":
+            run.finished = ev
+        elif t == "window_closed" and isinstance(ev.get("window_id"), int):
+            by_window[ev["window_id"]] = ev
+        elif t == "replay_recorded" and isinstance(ev.get("replay_id"), str):
+            replays[ev["replay_id"]] = ReplayItem(ev)
+    if run.started is None and log.events:
+        problems.append(Problem(run_id, "no_run_started", "the log has no run_started event"))
+    if run.finished is not None and run.finished["seq"] < max((e["seq"] for e in log.events if e["type"] == "run_started"), default=-1):
+        run.finished = None      # resumed after it finished
+    run.windows = [by_window[k] for k in sorted(by_window)]
+    run.replays = sorted(replays.values(), key=lambda r: (r.window_id if isinstance(r.window_id, int) else -1,
+                                                          r.replay_id))
+    return run
+
+
+# ------------------------------------------------------------------ the build
+
+@dataclass
+class BuildReport:
+    out: Path
+    runs: int = 0
+    windows: int = 0
+    replays: int = 0
+    rendered: list[str] = field(default_factory=list)
+    skipped: int = 0
+    removed: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    docs: str = "skipped"
+
+    def summary(self) -> str:
+        probs = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        return (f"site: {self.runs} run{'s' if self.runs != 1 else ''}, {self.windows} windows, {self.replays} replays; "
+                f"rendered {len(self.rendered)}, unchanged {self.skipped}, removed {len(self.removed)}; "
+                f"docs {self.docs}; {probs}; {self.seconds:.2f} s -> {self.out}")
+
+
+class BuildError(Exception):
+    pass
+
+
+class Builder:
+    def __init__(self, runs_dir="runs", out_dir="public", *, base_url: str = "/", play_url: str | None = None,
+                 assets_dir=None, clean: bool = False, docs: bool = True,
+                 progress: Callable[[str], None] | None = None, node_modules=None):
+        self.runs_dir = Path(runs_dir)
+        self.out = Path(out_dir)
+        base = (base_url or "/").strip()
+        if not base.startswith("/") and not safe_url(base):
+            base = "/" + base
+        self.base = base if base.endswith("/") else base + "/"
+        self.play_url = play_url
+        self.assets_dir = A.default_assets_dir(assets_dir)
+        self.clean = clean
+        self.docs = docs
+        self.say = progress or (lambda msg: None)
+        self.node_modules = Path(node_modules) if node_modules else ROOT / "node_modules"
+        self.version = generator_version()
+        self.report = BuildReport(out=self.out)
+        self.old: dict = {}
+        self.outputs: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["fmt"] = M.fmt
+        self.env.globals.update(base=self.base, play_url=safe_url(play_url) or (play_url if play_url and play_url.startswith("/") else None),
+                                metric_label=lambda k: M.METRIC_INFO.get(k, (k, 0))[0], title_font=None)
+
+    # ---------------------------------------------------------------- manifest
+    def _load_manifest(self) -> None:
+        path = self.out / MANIFEST_FILE
+        if self.clean or not path.is_file():
+            self.old = {}
+            return
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = {}
+        self.old = old if old.get("version") == MANIFEST_VERSION else {}
+
+    def _clean_out(self) -> None:
+        if not self.out.exists():
+            return
+        entries = [p for p in self.out.iterdir() if p.name != ".gitkeep"]
+        if entries and not (self.out / MANIFEST_DIR).is_dir():
+            raise BuildError(f"refusing to --clean {self.out}: it is not empty and was not made by the site build "
+                             f"(no {MANIFEST_DIR}/ in it)")
+        for p in entries:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+
+    def _emit(self, rel: str, key: str, produce: Callable[[], bytes | str], **meta) -> bool:
+        """Write ``rel`` unless the last build wrote it from the same key."""
+        self.outputs[rel] = {"key": key, **meta}
+        old = self.old.get("outputs", {}).get(rel)
+        path = self.out / rel
+        if old and old.get("key") == key and path.is_file():
+            self.report.skipped += 1
+            return False
+        data = produce()
+        _atomic_write(path, data.encode("utf-8") if isinstance(data, str) else data)
+        self.report.rendered.append(rel)
+        return True
+
+    def _copy(self, src: Path, rel: str) -> None:
+        st = src.stat()
+        self._emit(rel, _key("copy", str(src), st.st_size, st.st_mtime_ns), src.read_bytes)
+
+    def _page(self, rel: str, template: str, **ctx) -> None:
+        key = _key(self.version, self.base, self.env.globals["play_url"], self.env.globals["title_font"], template, ctx)
+        self._emit(rel, key, lambda: self.env.get_template(template).render(page=rel, **ctx))
+
+    # ---------------------------------------------------------------- verification
+    def _verify(self, run: RunData, item: ReplayItem) -> bytes | None:
+        """Check a replay's file against its event; returns its bytes when they had to be read."""
+        ev = item.event
+        try:
+            path = R.resolve_in_run(run.dir, str(ev.get("path", "")))
+        except ValueError as exc:
+            item.status, item.message = "bad_path", str(exc)
+            return None
+        item.path = path
+        try:
+            st = path.stat()
+        except OSError:
+            item.status, item.message = "missing_file", f"{ev.get('path')} is missing"
+            return None
+        rel = f"{run.run_id}/{ev.get('path')}"
+        sig = [st.st_size, st.st_mtime_ns, st.st_ino]
+        cached = self.old.get("files", {}).get(rel)
+        if cached and cached.get("sig") == sig and cached.get("sha256") == ev.get("sha256"):
+            self.files[rel] = cached
+            return None
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != ev.get("sha256"):
+            item.status = "sha_mismatch"
+            item.message = f"{ev.get('path')}: sha256 {digest[:12]}… does not match the event's {str(ev.get('sha256'))[:12]}…"
+            return None
+        self.files[rel] = {"sig": sig, "sha256": digest}
+        return data
+
+    # ---------------------------------------------------------------- per run
+    def _run_outputs(self, run: RunData) -> None:
+        rid = run.run_id
+        base = f"data/runs/{rid}"
+        n = len(run.replays)
+        new = 0
+        for i, item in enumerate(run.replays):
+            data = self._verify(run, item)
+            if item.status != "ok":
+                run.problems.append(Problem(rid, item.status, item.message or item.status, item.replay_id,
+                                            item.window_id))
+                continue
+            rel = f"{base}/replays/{item.replay_id}.json"
+            key = _key(self.version, run.identity, item.replay_id, item.event.get("sha256"))
+
+            def produce(item=item, data=data):
+                raw = data if data is not None else item.path.read_bytes()
+                header, frames = decode_replay(raw)
+                return replaydata.dumps(replaydata.compact_replay(header, frames))
+            try:
+                if self._emit(rel, key, produce, seq=item.event["seq"], sha256=item.event.get("sha256")):
+                    new += 1
+                    if new % 25 == 0:
+                        self.say(f"  {rid}: replays {i + 1}/{n}")
+            except (ReplayError, KeyError, TypeError, ValueError) as exc:
+                item.status, item.message = "bad_replay", f"{item.event.get('path')}: {exc}"
+                self.outputs.pop(rel, None)
+                run.problems.append(Problem(rid, "bad_replay", item.message, item.replay_id, item.window_id))
+
+        # windows.json: columns of every window metric
+        seqs = [w["seq"] for w in run.windows]
+        self._emit(f"{base}/windows.json", _key(self.version, run.identity, "windows", seqs),
+                   lambda: _dumps(self._windows_doc(run)), seqs=seqs)
+        # replays.json: the catalog
+        cat = [(r.event["seq"], r.status) for r in run.replays]
+        self._emit(f"{base}/replays.json", _key(self.version, run.identity, "replays", cat),
+                   lambda: _dumps(self._replays_doc(run)), seqs=[c[0] for c in cat])
+
+    def _windows_doc(self, run: RunData) -> dict:
+        columns = {k: [w.get(k) if M.is_number(w.get(k)) else None for w in run.windows] for k in M.COLUMNS}
+        return {"schema": SCHEMA, "run_id": run.run_id, "n": len(run.windows), "metrics": list(M.COLUMNS),
+                "labels": {k: M.METRIC_INFO[k][0] for k in M.COLUMNS},
+                "better": {k: M.METRIC_INFO[k][1] for k in M.COLUMNS},
+                "columns": columns, "ts": [w.get("ts") for w in run.windows]}
+
+    def _replay_entry(self, run: RunData, r: ReplayItem) -> dict:
+        ev = r.event
+        entry = {k: ev.get(k) for k in ("replay_id", "window_id", "seed", "return", "net_profit", "survival",
+                                        "steps", "end_reason", "bytes")}
+        entry["tags"] = [t for t in ev.get("tags") or [] if isinstance(t, str)]
+        entry["status"] = r.status
+        entry["problem"] = r.message
+        entry["url"] = f"data/runs/{run.run_id}/replays/{r.replay_id}.json" if r.status == "ok" else None
+        return entry
+
+    def _replays_doc(self, run: RunData) -> dict:
+        entries = [self._replay_entry(run, r) for r in run.replays]
+        tags = sorted({t for e in entries for t in e["tags"]},
+                      key=lambda t: (TAG_ORDER.index(t) if t in TAG_ORDER else len(TAG_ORDER), t))
+        return {"schema": SCHEMA, "run_id": run.run_id, "tags": tags, "replays": entries}
+
+    def _home_pick(self, run: RunData) -> tuple[ReplayItem | None, dict | None]:
+        """The run's latest window with a playable every_window replay (or any replay)."""
+        ok = [r for r in run.replays if r.status == "ok"]
+        for pool in ([r for r in ok if "every_window" in (r.event.get("tags") or [])], ok):
+            if pool:
+                item = max(pool, key=lambda r: (r.window_id if isinstance(r.window_id, int) else -1, r.event["seq"]))
+                return item, run.row(item.window_id)
+        return None, (run.windows[-1] if run.windows else None)
+
+    def _summary(self, run: RunData, row: dict | None) -> dict | None:
+        if row is None:
+            return None
+        prev = None
+        for w in run.windows:
+            if w["window_id"] < row["window_id"]:
+                prev = w
+        items = []
+        for k in M.CHARTED:
+            value = row.get(k)
+            items.append({"key": k, "label": M.METRIC_INFO[k][0], "value": value if M.is_number(value) else None,
+                          "text": M.fmt(value, k),
+                          "change": M.change(k, value, prev.get(k)) if prev else None})
+        return {"window_id": row["window_id"], "previous_window_id": prev["window_id"] if prev else None,
+                "ts": row.get("ts"), "metrics": items}
+
+    def _run_entry(self, run: RunData) -> dict:
+        started = run.started or {}
+        cfg = started.get("config") if isinstance(started.get("config"), dict) else {}
+        train = cfg.get("train") if isinstance(cfg.get("train"), dict) else {}
+        last = run.windows[-1] if run.windows else None
+        rets = [r.event.get("return") for r in run.replays if M.is_number(r.event.get("return"))]
+        pick, row = self._home_pick(run)
+        status = "finished" if run.finished else ("unreadable" if not run.events else "running")
+        return {
+            "run_id": run.run_id, "started": run.started_ts or None, "git_sha": started.get("git_sha"),
+            "experiment": train.get("experiment"), "policy": train.get("policy"),
+            "wandb_url": run.wandb_url, "status": status,
+            "finished_reason": (run.finished or {}).get("reason"),
+            "n_windows": len(run.windows), "n_replays": len(run.replays),
+            "env_steps_total": last.get("env_steps_total") if last else None,
+            "last_window_id": last.get("window_id") if last else None,
+            "last_return_mean": last.get("return_mean") if last else None,
+            "best_replay_return": max(rets) if rets else None,
+            "last_seq": run.log.last_seq,
+            "latest_replay": ({"replay_id": pick.replay_id, "window_id": pick.window_id,
+                               "url": f"data/runs/{run.run_id}/replays/{pick.replay_id}.json"} if pick else None),
+            "windows_url": f"data/runs/{run.run_id}/windows.json",
+            "replays_url": f"data/runs/{run.run_id}/replays.json",
+            "page_url": f"runs/{run.run_id}/",
+            "problems": [p.as_dict() for p in run.problems],
+        }
+
+    # ---------------------------------------------------------------- static parts
+    def _static(self) -> None:
+        for src in sorted(STATIC.iterdir()):
+            if src.is_file():
+                self._copy(src, f"static/{src.name}")
+        found = False
+        for name, dst in VENDOR_FILES.items():
+            src = self.node_modules / name
+            if src.is_file():
+                self._copy(src, f"vendor/{dst}")
+                found = True
+        if not found:
+            self.report.notes.append("uPlot is not installed (run `npm ci --omit=dev` or `make site`): "
+                                     "the analytics page will say so instead of drawing charts")
+        vercel = ROOT / "vercel.json"
+        if vercel.is_file():
+            self._copy(vercel, "vercel.json")
+        self._emit(".vercelignore", _key("vercelignore", 1), lambda: f"{MANIFEST_DIR}\n")
+
+    def _assets(self) -> bool:
+        result, record = A.copy_assets(self.assets_dir, self.out, self.old.get("assets", {}))
+        self.asset_record = record
+        self.env.globals["title_font"] = result.manifest["fonts"].get("font.title")
+        if result.copied:
+            self.say(f"  assets: copied {len(result.copied)} Kenney files into {self.out / 'assets'}")
+        if not result.manifest["packs"]:
+            where = self.assets_dir or f"${A.ENV_VAR} / --assets"
+            self.report.notes.append(f"Kenney art packs not found ({where}): the player draws simple shapes instead")
+        elif result.missing:
+            self.report.notes.append(f"{len(result.missing)} art keys not found in the packs "
+                                     f"(drawn as shapes): {', '.join(result.missing[:5])}")
+        return bool(result.manifest["packs"])
+
+    def _docs(self) -> None:
+        if not self.docs:
+            self.report.docs = "skipped"
+            return
+        mk = ROOT / "mkdocs.yml"
+        docs_dir = ROOT / "docs"
+        if not mk.is_file():
+            self.report.docs = "no mkdocs.yml"
+            return
+        h = hashlib.sha256(mk.read_bytes())
+        for p in sorted(docs_dir.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(docs_dir)}|{st.st_size}|{st.st_mtime_ns}".encode())
+        key = h.hexdigest()[:24]
+        target = self.out / "docs"
+        self.outputs["docs/"] = {"key": key, "tree": True}
+        old = self.old.get("outputs", {}).get("docs/")
+        if old and old.get("key") == key and (target / "index.html").is_file():
+            self.report.docs = "unchanged"
+            self.report.skipped += 1
+            return
+        self.say("  docs: mkdocs build ...")
+        cmd = [sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", str(mk), "-d", str(target.resolve())]
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            proc = None
+            err = str(exc)
+        if proc is None or proc.returncode != 0:
+            err = err if proc is None else (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            self.outputs.pop("docs/", None)
+            self.report.docs = "failed"
+            self.report.problems.append(Problem("-", "docs", f"mkdocs build failed: {err}"))
+            return
+        self.report.docs = "built"
+        self.report.rendered.append("docs/")
+
+    # ---------------------------------------------------------------- main
+    def build(self) -> BuildReport:
+        t0 = time.perf_counter()
+        if self.clean:
+            self._clean_out()
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._load_manifest()
+        self.say(f"site build: {self.runs_dir} -> {self.out}{' (clean)' if self.clean else ''}")
+        self._static()
+        packs = self._assets()
+
+        names = R.list_runs(self.runs_dir)
+        runs: list[RunData] = []
+        for i, name in enumerate(names):
+            try:
+                run = read_run(self.runs_dir / name)
+            except OSError as exc:
+                self.report.problems.append(Problem(name, "unreadable", str(exc)))
+                continue
+            self._run_outputs(run)
+            runs.append(run)
+            self.report.problems.extend(run.problems)
+            self.report.windows += len(run.windows)
+            self.report.replays += len(run.replays)
+            self.say(f"  [{i + 1}/{len(names)}] {name}: {len(run.windows)} windows, {len(run.replays)} replays"
+                     + (f", {len(run.problems)} problem(s)" if run.problems else ""))
+        self.report.runs = len(runs)
+        runs.sort(key=lambda r: (r.started_ts, r.run_id))
+        entries = [self._run_entry(r) for r in runs]
+
+        # the home pick: the latest run that has a playable replay, else the latest run
+        home_run = next((r for r in reversed(runs) if self._home_pick(r)[0] is not None), runs[-1] if runs else None)
+        home = None
+        if home_run is not None:
+            item, row = self._home_pick(home_run)
+            home = {"run_id": home_run.run_id, "replay_id": item.replay_id if item else None,
+                    "window_id": item.window_id if item else (row or {}).get("window_id"),
+                    "summary": self._summary(home_run, row), "wandb_url": home_run.wandb_url,
+                    "problems": [p.as_dict() for p in home_run.problems]}
+        doc = {"schema": SCHEMA, "base_url": self.base, "play_url": self.env.globals["play_url"],
+               "latest": ({"run_id": home["run_id"], "replay_id": home["replay_id"], "window_id": home["window_id"]}
+                          if home else None),
+               "runs": list(reversed(entries))}
+        self._emit("data/runs.json", _key(self.version, doc), lambda: _dumps(doc),
+                   runs={r.run_id: r.log.last_seq for r in runs})
+        self.run_record = {r.run_id: {"identity": r.identity, "last_seq": r.log.last_seq,
+                                      "log_bytes": r.log.valid_bytes,
+                                      "problems": [p.as_dict() for p in r.problems]} for r in runs}
+        self._pages(runs, entries, home, packs)
+        self._docs()
+        self._finish()
+        self.report.seconds = time.perf_counter() - t0
+        return self.report
+
+    def _pages(self, runs: list[RunData], entries: list[dict], home: dict | None, packs: bool) -> None:
+        newest_first = list(reversed(entries))
+        self._page("index.html", "home.html", home=home, runs=newest_first[:8], packs=packs)
+        self._page("replays/index.html", "replays.html", packs=packs)
+        self._page("analytics/index.html", "analytics.html")
+        self._page("runs/index.html", "runs.html", runs=newest_first)
+        self._page("404.html", "404.html")
+        for run, entry in zip(runs, entries):
+            started = run.started or {}
+            cfg = started.get("config") if isinstance(started.get("config"), dict) else {}
+            train = cfg.get("train") if isinstance(cfg.get("train"), dict) else {}
+            replays_by_window: dict = {}
+            for r in run.replays:
+                replays_by_window.setdefault(r.window_id, []).append(self._replay_entry(run, r))
+            recent = list(reversed(run.windows[-100:]))
+            rows = [{"window_id": w["window_id"], "ts": w.get("ts"),
+                     "cells": [M.fmt(w.get(k), k) for k in ("env_steps_total", "return_mean", "net_profit_mean",
+                                                            "survival_rate", "sps")],
+                     "replays": replays_by_window.get(w["window_id"], [])} for w in recent]
+            pick, row = self._home_pick(run)
+            self._page(f"runs/{run.run_id}/index.html", "run.html", run=entry,
+                       config=sorted((str(k), json.dumps(v) if not isinstance(v, str) else v) for k, v in train.items()),
+                       versions=sorted((str(k), str(v)) for k, v in (started.get("versions") or {}).items())
+                       if isinstance(started.get("versions"), dict) else [],
+                       rows=rows, n_windows=len(run.windows), summary=self._summary(run, row),
+                       orphan_replays=[e for k, v in replays_by_window.items() if run.row(k) is None for e in v])
+
+    def _finish(self) -> None:
+        old_outputs = self.old.get("outputs", {})
+        for rel in old_outputs:
+            if rel in self.outputs or old_outputs[rel].get("tree"):
+                continue
+            path = self.out / rel
+            if path.is_file():
+                path.unlink()
+                self.report.removed.append(rel)
+        # drop empty run data dirs
+        data_runs = self.out / "data" / "runs"
+        if data_runs.is_dir():
+            for d in sorted(data_runs.rglob("*"), reverse=True):
+                if d.is_dir() and not any(d.iterdir()):
+                    d.rmdir()
+        manifest = {"version": MANIFEST_VERSION, "generator": self.version, "base_url": self.base,
+                    "runs": getattr(self, "run_record", {}), "outputs": self.outputs, "files": self.files,
+                    "assets": getattr(self, "asset_record", {})}
+        _atomic_write(self.out / MANIFEST_FILE, json.dumps(manifest, separators=(",", ":")).encode())
+
+
+def build_site(runs_dir="runs", out_dir="public", **kw) -> BuildReport:
+    return Builder(runs_dir, out_dir, **kw).build()

@@ -1,0 +1,148 @@
+// Analytics: one uPlot chart per window metric, across windows; a second run can be
+// overlaid. uPlot comes from npm (pinned in package.json), copied to /vendor/.
+import { el, fetchJSON, params, showMessage, url } from './util.js';
+
+const message = document.querySelector('.analytics-message');
+const status = document.getElementById('analytics-status');
+const selA = document.getElementById('run-a');
+const selB = document.getElementById('run-b');
+const selX = document.getElementById('x-axis');
+const box = document.getElementById('charts');
+const COLORS = ['#ff9f43', '#54a0ff'];
+const cache = new Map();
+window.__charts = [];
+
+let uPlot = null;
+try {
+  uPlot = (await import(url('vendor/uPlot.esm.js'))).default;
+} catch (err) {
+  showMessage(message, 'The charting library (uPlot) is not installed on this site: run `make site` (npm ci) and build again.');
+}
+
+async function windows(runId) {
+  if (!cache.has(runId)) cache.set(runId, fetchJSON(`data/runs/${encodeURIComponent(runId)}/windows.json`));
+  return cache.get(runId);
+}
+
+// Join two runs' columns on a shared x axis (nulls where a run has no window there).
+function join(xKey, metric, docs) {
+  const xs = new Set();
+  for (const d of docs) for (const x of d.columns[xKey]) if (x !== null) xs.add(x);
+  const xAxis = [...xs].sort((a, b) => a - b);
+  const series = docs.map((d) => {
+    const m = new Map();
+    d.columns[xKey].forEach((x, i) => { if (x !== null) m.set(x, d.columns[metric][i]); });
+    return xAxis.map((x) => (m.has(x) ? m.get(x) : null));
+  });
+  return [xAxis, ...series];
+}
+
+function compact(v) {
+  if (v === null || v === undefined) return '';
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
+  return String(+v.toPrecision(4));
+}
+
+function chartWidth() {
+  const w = box.clientWidth || 900;
+  const cols = w > 1100 ? 3 : w > 700 ? 2 : 1;
+  return Math.floor((w - (cols - 1) * 16) / cols) - 20; // minus the card's padding and border
+}
+
+async function draw() {
+  if (!uPlot) return;
+  const a = selA.value, b = selB.value;
+  const runs = [a, ...(b && b !== a ? [b] : [])];
+  let docs;
+  try {
+    docs = await Promise.all(runs.map(windows));
+  } catch (err) {
+    showMessage(message, `Could not load window metrics: ${err.message}`);
+    return;
+  }
+  showMessage(message, '');
+  for (const c of window.__charts) c.destroy();
+  window.__charts = [];
+  box.replaceChildren();
+  const xKey = selX.value;
+  const first = docs[0];
+  status.textContent = `${first.n} windows${docs[1] ? ` vs ${docs[1].n}` : ''}`;
+  if (!first.n) {
+    showMessage(message, `Run ${a} has no closed window yet.`, 'info');
+    return;
+  }
+  const width = chartWidth();
+  const sync = uPlot.sync('windows');
+  for (const metric of first.metrics) {
+    if (metric === 'window_id' || metric === xKey) continue;
+    const data = join(xKey, metric, docs);
+    const card = el('div', { class: 'chart', dataset: { metric } });
+    card.append(el('h3', {}, first.labels[metric] || metric));
+    box.append(card);
+    const points = docs[0].columns[metric].filter((v) => v !== null).length;
+    card.dataset.points = String(points);
+    card.dataset.windows = String(first.n);
+    const opts = {
+      width, height: 190,
+      cursor: { sync: { key: sync.key }, drag: { x: true, y: false } },
+      scales: { x: { time: false } },
+      legend: { show: true, live: true },
+      axes: [
+        { stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, label: xKey === 'window_id' ? 'window' : 'env steps', values: (u, splits) => splits.map(compact) },
+        { stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, size: 56, values: (u, splits) => splits.map(compact) },
+      ],
+      series: [
+        { label: xKey === 'window_id' ? 'window' : 'steps' },
+        ...runs.map((r, i) => ({
+          label: r, stroke: COLORS[i], width: 2, spanGaps: true,
+          points: { show: data[0].length <= 300, size: 5, fill: COLORS[i] },
+        })),
+      ],
+    };
+    const chart = new uPlot(opts, data, card);
+    chart.metric = metric;
+    window.__charts.push(chart);
+  }
+  const q = new URLSearchParams({ run: a });
+  if (b) q.set('compare', b);
+  if (xKey !== 'window_id') q.set('x', xKey);
+  window.history.replaceState(null, '', `${window.location.pathname}?${q}`);
+  document.body.dataset.chartsReady = '1';
+}
+
+async function main() {
+  let doc;
+  try {
+    doc = await fetchJSON('data/runs.json');
+  } catch (err) {
+    showMessage(message, `Could not load the list of runs: ${err.message}`);
+    return;
+  }
+  const runs = doc.runs || [];
+  if (!runs.length) {
+    showMessage(message, 'No runs yet.', 'info');
+    return;
+  }
+  const label = (r) => `${r.run_id} (${r.n_windows} windows)`;
+  selA.replaceChildren(...runs.map((r) => el('option', { value: r.run_id }, label(r))));
+  selB.replaceChildren(el('option', { value: '' }, '(none)'), ...runs.map((r) => el('option', { value: r.run_id }, label(r))));
+  const p = params();
+  const want = p.get('run');
+  if (want && !runs.some((r) => r.run_id === want)) {
+    showMessage(message, `Unknown run "${want}": showing the latest run instead.`, 'warn');
+  } else if (want) {
+    selA.value = want;
+  }
+  const cmp = p.get('compare');
+  if (cmp && runs.some((r) => r.run_id === cmp)) selB.value = cmp;
+  if (p.get('x') === 'env_steps_total') selX.value = 'env_steps_total';
+  for (const s of [selA, selB, selX]) s.addEventListener('change', draw);
+  let timer = null;
+  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(draw, 200); });
+  await draw();
+  if (want && !runs.some((r) => r.run_id === want)) showMessage(message, `Unknown run "${want}": showing the latest run instead.`, 'warn');
+}
+
+await main();

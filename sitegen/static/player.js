@@ -1,0 +1,385 @@
+// The replay player: sector view + mini-map (render.js), HUD and market (hud.js),
+// timeline with event markers, controls, keyboard shortcuts, sounds, URL sync.
+
+import { el, fetchJSON, fmt, showMessage, url, HttpError } from './util.js';
+import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
+import { SectorRenderer, drawMinimap } from './render.js';
+import { Hud, MarketPanel } from './hud.js';
+import { decodeFrames, eventMarkers, describeEvent } from './replay.js';
+
+const SPEEDS = [1, 2, 4, 8, 15, 30, 60];
+
+export class ReplayPlayer {
+  constructor(root, { assets, urlSync = false, loop = false } = {}) {
+    this.root = root;
+    this.assets = assets;
+    this.urlSync = urlSync;
+    this.loop = loop;
+    this.frames = [];
+    this.index = 0;
+    this.playing = false;
+    this.fps = 8;
+    this.acc = 0;
+    this.last = 0;
+    this.showTruth = false;
+    this.showProbs = true;
+    this.doc = null;
+    this.runId = null;
+    this.replayId = null;
+    this.lastUrlSync = 0;
+    this.stats = { draws: 0, drawMs: [], intervals: [], loadedAt: null, firstPlayAt: null };
+    const q = (sel) => root.querySelector(sel);
+    this.dom = {
+      message: q('.player-message'), sector: q('canvas.sector'), minimap: q('canvas.minimap'),
+      scrub: q('.scrub'), markers: q('.markers'), play: q('.btn-play'), counter: q('.frame-counter'),
+      speed: q('.speed'), probsToggle: q('.tg-probs'), truthToggle: q('.tg-truth'), soundToggle: q('.tg-sound'),
+      share: q('.share'), hud: q('.hud'), action: q('.action-panel'), probs: q('.probs-panel'),
+      truth: q('.truth-panel'), market: q('.market'), log: q('.event-log'),
+    };
+    this.renderer = new SectorRenderer(this.dom.sector, assets);
+    this.hud = new Hud(this.dom.hud, assets);
+    this.market = new MarketPanel(this.dom.market, assets);
+    this.sounds = new SoundBoard(assets);
+    assets.onload = () => { this.dirty = true; };
+    this.bind();
+    this.loopFn = (now) => this.tick(now);
+    requestAnimationFrame(this.loopFn);
+  }
+
+  bind() {
+    const d = this.dom;
+    const on = (node, ev, fn) => node && node.addEventListener(ev, fn);
+    on(this.root.querySelector('.btn-first'), 'click', () => this.seek(0));
+    on(this.root.querySelector('.btn-last'), 'click', () => this.seek(this.frames.length - 1));
+    on(this.root.querySelector('.btn-prev'), 'click', () => { this.pause(); this.step(-1); });
+    on(this.root.querySelector('.btn-next'), 'click', () => { this.pause(); this.step(1); });
+    on(d.play, 'click', () => this.toggle());
+    on(d.scrub, 'input', () => this.seek(Number(d.scrub.value)));
+    on(d.speed, 'change', () => this.setSpeed(Number(d.speed.value)));
+    on(d.probsToggle, 'change', () => { this.showProbs = d.probsToggle.checked; this.updatePanels(); });
+    on(d.truthToggle, 'change', () => { this.setTruth(d.truthToggle.checked); });
+    on(d.soundToggle, 'change', () => { this.sounds.muted = !d.soundToggle.checked; });
+    on(d.share, 'click', (ev) => {
+      ev.preventDefault();
+      const link = this.shareURL();
+      if (link) {
+        window.history.replaceState(null, '', link);
+        if (navigator.clipboard) navigator.clipboard.writeText(new URL(link, window.location.href).href).catch(() => {});
+      }
+    });
+    // keyboard shortcuts (not while typing in a field)
+    document.addEventListener('keydown', (ev) => {
+      const tag = (ev.target && ev.target.tagName) || '';
+      if (['INPUT', 'SELECT', 'TEXTAREA'].includes(tag) && !(tag === 'INPUT' && ev.target.type === 'range') && !(tag === 'INPUT' && ev.target.type === 'checkbox')) return;
+      if (ev.ctrlKey || ev.metaKey || ev.altKey || !this.frames.length) return;
+      const k = ev.key;
+      let handled = true;
+      if (k === ' ' || k === 'k') this.toggle();
+      else if (k === 'ArrowRight') { this.pause(); this.step(ev.shiftKey ? 10 : 1); }
+      else if (k === 'ArrowLeft') { this.pause(); this.step(ev.shiftKey ? -10 : -1); }
+      else if (k === 'Home') this.seek(0);
+      else if (k === 'End') this.seek(this.frames.length - 1);
+      else if (k === '+' || k === '=') this.bumpSpeed(1);
+      else if (k === '-' || k === '_') this.bumpSpeed(-1);
+      else if (k === 't' || k === 'T') this.setTruth(!this.showTruth);
+      else if (k === 'p' || k === 'P') { d.probsToggle.checked = !d.probsToggle.checked; this.showProbs = d.probsToggle.checked; this.updatePanels(); }
+      else if (k === 'm' || k === 'M') { d.soundToggle.checked = !d.soundToggle.checked; this.sounds.muted = !d.soundToggle.checked; }
+      else if (k === 'n' || k === 'N') this.jumpToNextMarker(ev.shiftKey ? -1 : 1);
+      else handled = false;
+      if (handled) ev.preventDefault();
+    });
+  }
+
+  message(text, kind = 'error') { showMessage(this.dom.message, text, kind); }
+
+  // Load a replay; `frame` may be a string from the URL. Returns true when playable.
+  async load(runId, replayId, { frame = null, autoplay = false } = {}) {
+    this.pause();
+    this.message('');
+    this.runId = runId;
+    this.replayId = replayId;
+    this.root.dataset.state = 'loading';
+    const t0 = performance.now();
+    let doc;
+    try {
+      doc = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(replayId)}.json`);
+    } catch (err) {
+      this.frames = [];
+      this.root.dataset.state = 'error';
+      this.message(await this.explainMissing(runId, replayId, err));
+      this.drawEmpty();
+      return false;
+    }
+    this.stats.loadedAt = performance.now() - t0;
+    this.doc = doc;
+    this.frames = decodeFrames(doc);
+    this.markers = eventMarkers(this.frames);
+    this.dom.scrub.max = String(Math.max(0, this.frames.length - 1));
+    this.buildMarkers();
+    let start = 0;
+    if (frame !== null && frame !== undefined && frame !== '') {
+      const n = Number(frame);
+      if (!Number.isInteger(n) || n < 0) {
+        this.message(`Frame "${frame}" is not a frame number; showing frame 0.`, 'warn');
+      } else if (n >= this.frames.length) {
+        start = this.frames.length - 1;
+        this.message(`Frame ${n} is past the end of this replay (frames 0–${this.frames.length - 1}); showing the last frame.`, 'warn');
+      } else {
+        start = n;
+      }
+    }
+    this.root.dataset.state = 'ready';
+    this.root.dataset.frames = String(this.frames.length);
+    this.seek(start, { sync: false });
+    if (autoplay) {
+      this.play();
+      this.stats.firstPlayAt = performance.now() - t0;
+    }
+    return true;
+  }
+
+  async explainMissing(runId, replayId, err) {
+    if (!(err instanceof HttpError) || err.status !== 404) return `Could not load replay ${replayId}: ${err.message}`;
+    try {
+      const runs = await fetchJSON('data/runs.json');
+      if (!runs.runs.some((r) => r.run_id === runId)) return `Unknown run "${runId}": it is not on this site.`;
+      const cat = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays.json`);
+      const entry = cat.replays.find((r) => r.replay_id === replayId);
+      if (!entry) return `Run ${runId} has no replay "${replayId}".`;
+      if (entry.status !== 'ok') return `Replay ${replayId} cannot be shown: ${entry.status.replace(/_/g, ' ')} (${entry.problem || 'see the run page'}).`;
+    } catch (e2) {
+      /* fall through */
+    }
+    return `Replay ${replayId} of run ${runId} was not found.`;
+  }
+
+  drawEmpty() {
+    this.renderer.draw(null, {});
+    this.dom.counter.textContent = 'frame – / –';
+    this.dom.markers.replaceChildren();
+  }
+
+  buildMarkers() {
+    const box = this.dom.markers;
+    box.replaceChildren();
+    const n = Math.max(1, this.frames.length - 1);
+    for (const m of this.markers) {
+      const f = this.frames[m.frame];
+      const btn = el('button', {
+        type: 'button', class: `marker marker-${m.type}`, title: `frame ${m.frame}: ${m.label}`,
+        'aria-label': `jump to frame ${m.frame} (${m.label})`,
+        dataset: { frame: String(m.frame), type: m.type },
+        style: { left: `${(m.frame / n) * 100}%`, background: m.color },
+        onclick: () => { this.pause(); this.seek(m.frame); },
+      });
+      btn.dataset.t = String(f.t);
+      box.append(btn);
+    }
+  }
+
+  jumpToNextMarker(dir) {
+    if (!this.markers || !this.markers.length) return;
+    const list = dir > 0 ? this.markers.filter((m) => m.frame > this.index) : this.markers.filter((m) => m.frame < this.index).reverse();
+    if (list.length) { this.pause(); this.seek(list[0].frame); }
+  }
+
+  // -- playback --------------------------------------------------------------
+  play() {
+    if (!this.frames.length) return;
+    if (this.index >= this.frames.length - 1) this.seek(0, { sync: false });
+    this.playing = true;
+    this.acc = 0;
+    this.dom.play.setAttribute('aria-label', 'pause');
+    this.root.dataset.playing = '1';
+  }
+
+  pause() {
+    if (!this.playing) return;
+    this.playing = false;
+    this.dom.play.setAttribute('aria-label', 'play');
+    this.root.dataset.playing = '0';
+    this.syncURL(true);
+  }
+
+  toggle() { if (this.playing) this.pause(); else this.play(); }
+
+  step(delta) { this.seek(this.index + delta); }
+
+  setSpeed(fps) {
+    this.fps = fps;
+    if (this.dom.speed.value !== String(fps)) this.dom.speed.value = String(fps);
+  }
+
+  bumpSpeed(dir) {
+    const i = SPEEDS.indexOf(this.fps);
+    this.setSpeed(SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 3 : i) + dir))]);
+  }
+
+  setTruth(on) {
+    this.showTruth = on;
+    this.dom.truthToggle.checked = on;
+    this.root.dataset.truth = on ? '1' : '0';
+    this.updatePanels();
+    this.dirty = true;
+  }
+
+  seek(i, { sync = true } = {}) {
+    if (!this.frames.length) return;
+    const n = Math.max(0, Math.min(this.frames.length - 1, Math.round(i)));
+    this.index = n;
+    this.acc = 0;
+    this.dom.scrub.value = String(n);
+    this.updatePanels();
+    this.dirty = true;
+    if (sync) this.syncURL(true);
+  }
+
+  shareURL() {
+    if (!this.runId || !this.replayId) return null;
+    const q = new URLSearchParams({ run: this.runId, replay: this.replayId, frame: String(this.index) });
+    return `${url('replays/')}?${q}`;
+  }
+
+  syncURL(force = false) {
+    const link = this.shareURL();
+    if (!link) return;
+    this.dom.share.href = link;
+    if (!this.urlSync) return;
+    const now = performance.now();
+    if (!force && now - this.lastUrlSync < 1000) return;
+    this.lastUrlSync = now;
+    window.history.replaceState(null, '', link);
+  }
+
+  tick(now) {
+    requestAnimationFrame(this.loopFn);
+    if (this.last) {
+      const dt = now - this.last;
+      this.stats.intervals.push(dt);
+      if (this.stats.intervals.length > 600) this.stats.intervals.shift();
+      if (this.playing && this.frames.length) {
+        this.acc += Math.min(dt, 250);
+        const dur = 1000 / this.fps;
+        let advanced = 0;
+        while (this.acc >= dur && this.playing) {
+          this.acc -= dur;
+          if (this.index >= this.frames.length - 1) {
+            if (this.loop) { this.index = -1; } else { this.pause(); break; }
+          }
+          this.index += 1;
+          advanced += 1;
+          if (advanced <= 3) this.playSounds(this.frames[this.index]);
+        }
+        if (advanced) {
+          this.dom.scrub.value = String(this.index);
+          this.updatePanels();
+          this.syncURL(false);
+        }
+      }
+    }
+    this.last = now;
+    const frame = this.frames[this.index];
+    if (!frame) return;
+    const t0 = performance.now();
+    const phase = this.playing ? Math.min(1, this.acc / (1000 / this.fps)) : 0.55;
+    this.renderer.draw(frame.rs, { events: frame.events, phase, truth: frame.truth, showTruth: this.showTruth, time: now });
+    drawMinimap(this.dom.minimap, frame.rs, { truth: frame.truth, showTruth: this.showTruth, time: now });
+    this.stats.draws += 1;
+    this.stats.drawMs.push(performance.now() - t0);
+    if (this.stats.drawMs.length > 600) this.stats.drawMs.shift();
+  }
+
+  playSounds(frame) {
+    if (this.sounds.muted || !frame) return;
+    for (const e of frame.events) {
+      const key = EVENT_SOUNDS[e.type];
+      if (key) this.sounds.play(key);
+    }
+  }
+
+  // -- side panels -----------------------------------------------------------
+  updatePanels() {
+    const frame = this.frames[this.index];
+    if (!frame) return;
+    const n = this.frames.length;
+    this.dom.counter.textContent = `frame ${this.index} / ${n - 1}`;
+    this.root.dataset.frame = String(this.index);
+    this.hud.update(frame.rs);
+    this.market.update(frame.rs);
+    // action
+    const a = this.dom.action;
+    a.replaceChildren(
+      el('h3', {}, 'Action'),
+      el('div', { class: 'action-line' },
+        el('span', { class: 'action-name' + (frame.invalid ? ' invalid' : '') }, frame.action_name || '(reset)'),
+        frame.invalid ? el('span', { class: 'tag tag-problem' }, 'invalid') : null),
+      el('div', { class: 'action-meta' },
+        `reward ${frame.reward >= 0 ? '+' : ''}${fmt(frame.reward, 3)} · ${frame.dt} tick${frame.dt === 1 ? '' : 's'} · t ${frame.rs ? frame.rs.t : '?'}`),
+    );
+    // probabilities
+    const p = this.dom.probs;
+    p.hidden = !this.showProbs;
+    if (this.showProbs) {
+      const names = (this.doc && this.doc.action_names) || [];
+      const rows = (frame.probs || []).map(([act, prob]) => el('div', { class: 'prob' + (act === frame.action ? ' chosen' : '') },
+        el('span', { class: 'prob-name' }, names[act] || `#${act}`),
+        el('span', { class: 'prob-track' }, el('span', { class: 'prob-fill', style: { width: `${(prob * 100).toFixed(1)}%` } })),
+        el('span', { class: 'prob-value' }, `${(prob * 100).toFixed(1)}%`)));
+      p.replaceChildren(el('h3', {}, 'Policy: top-3 actions'),
+        rows.length ? el('div', { class: 'probs' }, rows) : el('p', { class: 'muted' }, 'no action at the first frame'),
+        frame.valid ? el('p', { class: 'muted small' }, `${frame.valid.length} valid actions here`) : null);
+    }
+    // truth
+    const tp = this.dom.truth;
+    tp.hidden = !this.showTruth;
+    if (this.showTruth) this.renderTruthPanel(tp, frame);
+    // event log: recent frames' events, newest first
+    const items = [];
+    for (let i = this.index; i >= 0 && items.length < 14; i--) {
+      const f = this.frames[i];
+      for (const e of f.events) {
+        if (items.length >= 14) break;
+        if (e.type === 'hold' && f.events.length > 1) continue;
+        items.push(el('li', { class: `ev ev-${e.type}` + (i === this.index ? ' now' : ''), dataset: { frame: String(i) } },
+          el('button', { type: 'button', class: 'ev-jump', onclick: () => { this.pause(); this.seek(i); } }, `#${i}`),
+          ` ${describeEvent(e)}`));
+      }
+    }
+    this.dom.log.replaceChildren(el('h3', {}, 'Events'), items.length ? el('ol', { class: 'ev-list' }, items) : el('p', { class: 'muted' }, 'no events yet'));
+  }
+
+  renderTruthPanel(node, frame) {
+    const truth = frame.truth;
+    if (!truth) {
+      node.replaceChildren(el('h3', {}, 'Truth'), el('p', { class: 'muted' }, 'This replay has no truth block.'));
+      return;
+    }
+    const commodities = (this.doc && this.doc.commodities) || [];
+    const dom = (comp) => {
+      if (!comp || !comp.length) return '–';
+      let k = 0;
+      comp.forEach((v, i) => { if (v > comp[k]) k = i; });
+      return `${(commodities[k] || k).replace(/_/g, ' ')} ${(comp[k] * 100).toFixed(0)}%`;
+    };
+    const rocks = (frame.rs && frame.rs.asteroids) || [];
+    const rows = rocks.map((a, i) => {
+      const t = (truth.asteroids || [])[i] || {};
+      return el('tr', {}, el('td', {}, `#${a.slot}`), el('td', {}, dom(a.comp_est)), el('td', { class: 'truth-val' }, dom(t.comp)),
+        el('td', { class: 'num' }, `${fmt(a.stability_est, 2)} / `, el('span', { class: 'truth-val' }, fmt(t.stability, 2))));
+    });
+    const n = truth.node || {};
+    node.replaceChildren(
+      el('h3', {}, 'Truth vs the agent\'s estimates'),
+      el('p', { class: 'small' }, 'Here: pirate ', el('b', { class: 'truth-val' }, fmt(n.pirate, 2)), ' · hazard ',
+        el('b', { class: 'truth-val' }, fmt(n.hazard, 2)), ' · richness ', el('b', { class: 'truth-val' }, fmt(n.richness, 2))),
+      rows.length ? el('table', { class: 'truth-table' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'rock'), el('th', {}, 'estimate'), el('th', {}, 'true'), el('th', { class: 'num' }, 'stability est / true'))),
+        el('tbody', {}, rows)) : el('p', { class: 'muted small' }, 'No asteroids at this node.'),
+    );
+  }
+}
+
+export async function createPlayer(root, opts = {}) {
+  const assets = await loadAssets();
+  return new ReplayPlayer(root, { assets, ...opts });
+}
