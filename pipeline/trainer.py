@@ -243,7 +243,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     torch.manual_seed(cfg.seed + state.next_window)
     evaluators = EvaluatorPool(run_dir, cfg.eval_episodes)
     sink = WandbSink(cfg, run_dir, state.run_id)
-    vecenv = None
+    vecenv = trainer = None
     reason = "error"
     try:
         payload = {"config": {"train": cfg.to_dict(), "env": state.env_config}, "git_sha": runs.git_short_sha(),
@@ -293,6 +293,11 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         reason = f"error: {type(exc).__name__}: {exc}"
         raise
     finally:
+        if trainer is not None:
+            # PuffeRL's CPU/GPU utilisation thread is not a daemon and only PuffeRL.close()
+            # (which also writes PufferLib's own checkpoint) stops it; left running, it
+            # keeps the interpreter from exiting.
+            trainer.utilization.stop()
         if vecenv is not None:
             vecenv.close()
         evaluators.wait(log, sink, timeout=None if reason == "completed" else 0)
