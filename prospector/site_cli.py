@@ -5,22 +5,28 @@ from __future__ import annotations
 import sys
 
 
+def _fail(command: str, exc: Exception) -> int:
+    """Errors are printed like the CLI's own (one line, exit 2); handled here because
+    ``python -m prospector.cli`` runs cli.py as __main__, with a CliError class of its own."""
+    print(f"prospector {command}: error: {exc}", file=sys.stderr)
+    return 2
+
+
 def cmd_site(args) -> int:
-    from .cli import CliError
     if args.site_command == "serve":
         from sitegen.serve import serve
         try:
             serve(args.out, host=args.host, port=args.port)
-        except (FileNotFoundError, OSError) as exc:
-            raise CliError(str(exc)) from None
+        except OSError as exc:
+            return _fail("site serve", exc)
         return 0
     from sitegen.build import BuildError, Builder
     say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     try:
         report = Builder(args.runs, args.out, base_url=args.base_url, play_url=args.play_url,
                          assets_dir=args.assets, clean=args.clean, docs=not args.no_docs, progress=say).build()
-    except BuildError as exc:
-        raise CliError(str(exc)) from None
+    except (BuildError, OSError) as exc:
+        return _fail("site build", exc)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     for problem in report.problems:
@@ -30,12 +36,11 @@ def cmd_site(args) -> int:
 
 
 def cmd_deploy(args) -> int:
-    from .cli import CliError
     from sitegen.deploy import DeployError, deploy
     try:
         return deploy(args.out, prod=args.prod, dry_run=args.dry_run)
-    except DeployError as exc:
-        raise CliError(str(exc)) from None
+    except (DeployError, OSError) as exc:
+        return _fail("deploy", exc)
 
 
 def add_parsers(sub, positive_int) -> None:

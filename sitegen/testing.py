@@ -1,0 +1,82 @@
+"""Helpers shared by the site's tests, benchmark and screenshot scripts.
+
+* :func:`train_tiny_run` -- a real (short) training run through the CLI.
+* :func:`launch_chromium` -- Playwright driving Debian's ``/usr/bin/chromium`` (never a
+  downloaded browser: ``playwright install`` is not used anywhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipeline import runs as R
+from pipeline.eventlog import read_events
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TINY_TRAIN = {"bptt_horizon": 16, "minibatch_size": 512}
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("PROSPECTOR_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def launch_chromium(playwright):
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("Debian's chromium is not installed (apt-get install chromium, or `make site-test-deps`)")
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+
+
+def train_tiny_run(runs_dir: str | os.PathLike, windows: int = 3, timeout: float = 600) -> Path:
+    """``prospector train`` with tiny settings (serial backend, no W&B); returns the run dir.
+
+    Waits for ``run_finished`` and every window's replay; a trainer that has finished
+    its log but does not exit within 60 s after that is stopped (its work is done).
+    """
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    cfg = runs_dir / "tiny-train.json"
+    cfg.write_text(json.dumps(TINY_TRAIN))
+    cmd = [sys.executable, "-m", "prospector.cli", "train", "--config", str(cfg), "--runs-dir", str(runs_dir),
+           "--windows", str(windows), "--window-steps", "4096", "--envs", "64", "--workers", "1",
+           "--backend", "serial", "--no-wandb", "--no-dashboard", "--time-max", "2000"]
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            cwd=Path(__file__).resolve().parents[1])
+    deadline = time.monotonic() + timeout
+    finished_at = None
+    run_dir = None
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"training did not finish in {timeout:.0f} s")
+        names = R.list_runs(runs_dir)
+        if names and finished_at is None:
+            run_dir = runs_dir / names[-1]
+            events = read_events(run_dir).events
+            done = any(e["type"] == "run_finished" for e in events)
+            replays = sum(e["type"] == "replay_recorded" for e in events)
+            if done and replays >= windows:
+                finished_at = time.monotonic()
+        if finished_at is not None and time.monotonic() - finished_at > 60:
+            proc.kill()       # the run is complete; the process just did not exit
+            break
+        time.sleep(0.5)
+    out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
+    if proc.returncode not in (0, None, -9):
+        raise RuntimeError(f"training failed ({proc.returncode}):\n{out[-3000:]}")
+    names = R.list_runs(runs_dir)
+    if not names:
+        raise RuntimeError(f"training made no run:\n{out[-3000:]}")
+    return runs_dir / names[-1]
