@@ -357,6 +357,7 @@ export class ReplayPlayer {
     const commodities = (this.doc && this.doc.commodities) || [];
     const dom = (comp) => {
       if (!comp || !comp.length) return '–';
+      if (Math.max(...comp) - Math.min(...comp) < 0.02) return 'unknown (flat prior)';
       let k = 0;
       comp.forEach((v, i) => { if (v > comp[k]) k = i; });
       return `${(commodities[k] || k).replace(/_/g, ' ')} ${(comp[k] * 100).toFixed(0)}%`;

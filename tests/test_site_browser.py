@@ -1,0 +1,253 @@
+"""The built site in headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+Home plays the latest replay with no console errors; scrubbing, event markers, keys and
+the truth toggle work; bad URLs give a clear message; analytics draws one point per
+window (and overlays a second run); /docs/ loads. Screenshots of the home, replay and
+analytics pages are saved under pytest's tmp dir (or $SITE_SCREENSHOTS_DIR).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from sitegen.build import build_site
+from sitegen.serve import serve_in_thread
+from sitegen.synth import SyntheticRun
+from sitegen.testing import chromium_path, launch_chromium, train_tiny_run
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
+
+if chromium_path() is None:
+    pytest.fail("Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
+                pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A site built from a real tiny training run (the latest run) and a synthetic run, with docs."""
+    root = tmp_path_factory.mktemp("browser")
+    runs = root / "runs"
+    synthetic = SyntheticRun(runs, run_id="20260101-000000-5e5e5e5", frames=300, seed=0)
+    synthetic.create(8)
+    real = train_tiny_run(runs, windows=3)
+    out = root / "public"
+    report = build_site(runs, out, docs=True)
+    assert not report.problems, [str(p) for p in report.problems]
+    server, base = serve_in_thread(out)
+    yield {"out": out, "base": base, "real": real.name, "synthetic": synthetic.run_id, "report": report}
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    d = Path(os.environ.get("SITE_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+class Page:
+    """A page plus everything it logged."""
+
+    def __init__(self, browser, base):
+        self.ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+        self.page = self.ctx.new_page()
+        self.base = base
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
+
+    def goto(self, path):
+        self.page.goto(self.base + path)
+        return self.page
+
+    def close(self):
+        self.ctx.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    p = Page(browser, site["base"])
+    yield p
+    p.close()
+
+
+def frame_of(pg) -> int:
+    return int(pg.get_attribute("#player", "data-frame"))
+
+
+def wait_ready(pg):
+    pg.wait_for_selector('#player[data-state="ready"]', timeout=15000)
+
+
+def canvas_pixels(pg) -> str:
+    return pg.evaluate("document.querySelector('canvas.sector').toDataURL()")
+
+
+# ------------------------------------------------------------------ home
+
+def test_home_plays_the_latest_replay_without_console_errors(page, site, shots):
+    pg = page.goto("/")
+    wait_ready(pg)
+    runs = json.loads((site["out"] / "data/runs.json").read_text())
+    assert runs["latest"]["run_id"] == site["real"]
+    assert pg.get_attribute("#player", "data-replay") == runs["latest"]["replay_id"]
+    first = pg.inner_text("#frame-counter")
+    pg.wait_for_function("(f) => document.querySelector('#frame-counter').textContent !== f", arg=first, timeout=10000)
+    second = pg.inner_text("#frame-counter")
+    assert first != second and second.startswith("frame ")
+    assert pg.get_attribute("#player", "data-playing") == "1"
+    # Kenney art is loaded and drawn (the packs are on this machine)
+    manifest = json.loads((site["out"] / "assets/manifest.json").read_text())
+    if manifest["packs"]:
+        pg.wait_for_function("(n) => [...window.__player.assets.images.values()]"
+                             ".filter(i => i.complete && i.naturalWidth > 0).length === n",
+                             arg=len(manifest["images"]), timeout=15000)
+        assert pg.locator(".hud img.icon").count() >= 5
+    # the window summary beside it, with changes vs the previous window
+    assert pg.locator("table.summary tr[data-metric]").count() == 23
+    assert "vs window 1" in pg.inner_text("table.summary caption")
+    assert pg.locator(".tg-sound").is_checked() is False          # sound muted by default
+    time.sleep(0.5)
+    pg.screenshot(path=str(shots / "home.png"))
+    assert not page.errors, page.errors
+
+
+# ------------------------------------------------------------------ replay player
+
+def replay_url(site, frame=None):
+    cat = json.loads((site["out"] / f"data/runs/{site['synthetic']}/replays.json").read_text())
+    rid = cat["replays"][0]["replay_id"]
+    url = f"/replays/?run={site['synthetic']}&replay={rid}"
+    return url + (f"&frame={frame}" if frame is not None else ""), rid
+
+
+def test_replay_scrub_markers_keys_and_url(page, site, shots):
+    url, rid = replay_url(site, frame=18)
+    pg = page.goto(url)
+    wait_ready(pg)
+    assert frame_of(pg) == 18 and pg.inner_text("#frame-counter") == "frame 18 / 300"
+    # scrubbing: click three quarters along the slider
+    scrub = pg.locator(".scrub")
+    scrub.scroll_into_view_if_needed()
+    box = scrub.bounding_box()
+    scrub.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    f = frame_of(pg)
+    assert 200 <= f <= 250, f
+    pg.wait_for_function(f"() => location.search.includes('frame={f}')")
+    # an event marker jumps to its frame
+    markers = pg.locator(".markers .marker")
+    assert markers.count() > 5
+    m = markers.nth(3)
+    target = int(m.get_attribute("data-frame"))
+    m.click()
+    assert frame_of(pg) == target
+    # keyboard: step, play/pause
+    pg.locator("body").press("ArrowRight")
+    assert frame_of(pg) == target + 1
+    pg.locator("body").press("ArrowLeft")
+    pg.locator("body").press("ArrowLeft")
+    assert frame_of(pg) == target - 1
+    pg.keyboard.press(" ")
+    assert pg.get_attribute("#player", "data-playing") == "1"
+    pg.keyboard.press(" ")
+    assert pg.get_attribute("#player", "data-playing") == "0"
+    # speed select
+    pg.select_option(".speed", "30")
+    assert pg.evaluate("window.__player.fps") == 30
+    # the browser lists the run's replays with tags
+    assert pg.locator("#replay-list tbody tr").count() == 8
+    pg.locator(".chip[data-tag='best_so_far']").click()
+    assert 1 <= pg.locator("#replay-list tbody tr").count() < 8
+    pg.locator(".chip[data-tag='']").click()
+    pg.screenshot(path=str(shots / "replay.png"))
+    assert not page.errors, page.errors
+
+
+def test_truth_toggle_changes_the_view(page, site, shots):
+    url, _ = replay_url(site, frame=30)
+    pg = page.goto(url)
+    wait_ready(pg)
+    assert pg.locator(".truth-panel").is_hidden()
+    before = canvas_pixels(pg)
+    pg.locator(".tg-truth").check()
+    assert pg.get_attribute("#player", "data-truth") == "1"
+    assert pg.locator(".truth-panel").is_visible()
+    assert "truth" in pg.inner_text(".truth-panel").lower()
+    time.sleep(0.1)
+    assert canvas_pixels(pg) != before
+    pg.screenshot(path=str(shots / "replay-truth.png"))
+    pg.keyboard.press("t")
+    assert pg.get_attribute("#player", "data-truth") == "0"
+    # top-3 probabilities toggle
+    assert pg.locator(".probs-panel .prob").count() == 3
+    pg.keyboard.press("p")
+    assert pg.locator(".probs-panel").is_hidden()
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("query, text", [
+    ("?run=no-such-run", "Unknown run"),
+    ("?run={syn}&replay=w999999-0-deadbeef", "Unknown replay"),
+    ("?run={syn}&replay={rid}&frame=99999", "past the end"),
+    ("?run={syn}&replay={rid}&frame=abc", "not a frame number"),
+])
+def test_bad_urls_give_a_clear_message(page, site, query, text):
+    _, rid = replay_url(site)
+    pg = page.goto("/replays/" + query.format(syn=site["synthetic"], rid=rid))
+    pg.wait_for_selector(".player-message:not([hidden])", timeout=15000)
+    assert text in pg.inner_text(".player-message")
+    # never a blank page: the controls and the list are there
+    assert pg.locator("#replay-list").is_visible() and pg.locator("canvas.sector").is_visible()
+    assert not [e for e in page.errors if "pageerror" in e], page.errors
+
+
+# ------------------------------------------------------------------ analytics
+
+def test_analytics_charts_one_point_per_window_and_overlay(page, site, shots):
+    pg = page.goto(f"/analytics/?run={site['synthetic']}")
+    pg.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
+    charts = pg.locator(".chart")
+    assert charts.count() == 23
+    for i in range(charts.count()):
+        assert charts.nth(i).get_attribute("data-points") == "8"
+    lengths = pg.evaluate("() => window.__charts.map(c => [c.data.length, c.data[0].length, c.data[1].filter(v => v !== null).length])")
+    assert all(x == [2, 8, 8] for x in lengths), lengths
+    pg.screenshot(path=str(shots / "analytics.png"), full_page=False)
+    # overlay the real run (3 windows): a third series on a shared x axis
+    pg.evaluate("() => { document.body.dataset.chartsReady = '0'; }")
+    pg.select_option("#run-b", site["real"])
+    pg.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
+    lengths = pg.evaluate("() => window.__charts.map(c => [c.data.length, c.data[2].filter(v => v !== null).length])")
+    assert all(x == [3, 3] for x in lengths), lengths
+    assert "compare=" in pg.url
+    assert not page.errors, page.errors
+
+
+def test_run_page_and_docs(page, site):
+    pg = page.goto(f"/runs/{site['real']}/")
+    assert site["real"] in pg.inner_text("h1")
+    pg.click("a.docs-link")
+    pg.wait_for_load_state()
+    assert pg.url.rstrip("/").endswith("/docs")
+    assert "Asteroid Belt Prospector" in pg.title()
+    assert pg.locator("article, .md-content").count() >= 1
+    assert not [e for e in page.errors if "pageerror" in e], page.errors
+
+
+def test_unknown_page_is_the_404_page(page, site):
+    pg = page.goto("/no/such/page/")
+    assert "Not found" in pg.inner_text("h1")
