@@ -8,7 +8,7 @@ DEPS := $(VENV)/.deps-installed
 EXT := prospector/_core.stamp
 KENNEY_DIR ?= $(abspath ../shared/kenney)
 
-.PHONY: demo test setup build docs bench parity clean
+.PHONY: demo test setup build docs bench parity clean site site-serve site-deps test-deps deploy-deps
 
 setup: $(DEPS) $(EXT)
 
@@ -30,7 +30,7 @@ $(EXT): ext/prospector.h ext/binding.c setup.py $(DEPS)
 build: $(EXT)
 
 # Every test. pytest's exit code 5 ("no tests collected") is a failure here.
-test: setup
+test: setup test-deps
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -41,6 +41,36 @@ demo: setup
 	$(VENV)/bin/prospector bots --episodes 100
 	$(VENV)/bin/prospector bench --seconds 3
 	$(VENV)/bin/prospector train --windows 3
+	@$(MAKE) --no-print-directory site
+	$(VENV)/bin/prospector site serve
+
+# ---- static site (issue 4): uPlot from npm, Debian's chromium for the browser tests.
+CHROMIUM ?= /usr/bin/chromium
+NODE_DEPS := node_modules/.deps-installed
+SITE_ASSETS := $(if $(wildcard $(KENNEY_DIR)),--assets $(KENNEY_DIR),)
+
+# Third-party JS at the versions pinned in package-lock.json (uPlot; not the Vercel CLI).
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund
+	touch $@
+
+# Playwright (requirements.txt) drives Debian's chromium; no browser is downloaded.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
+
+site-deps: $(NODE_DEPS)
+test-deps: $(NODE_DEPS) $(CHROMIUM)
+# The Vercel CLI too (devDependencies), for `prospector deploy`.
+deploy-deps:
+	npm ci --no-audit --no-fund && touch $(NODE_DEPS)
+
+# runs/ -> public/ (incremental; pages, JSON API, Kenney art by manifest, docs).
+site: setup $(NODE_DEPS)
+	$(VENV)/bin/prospector site build $(SITE_ASSETS)
+
+site-serve: site
+	$(VENV)/bin/prospector site serve
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
