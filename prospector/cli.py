@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not allow http://localhost:* and http://127.0.0.1:* origins (allowed by default)")
     p.add_argument("--ttl", type=positive_float, default=900.0, help="idle seconds before a session expires (default 900)")
     p.add_argument("--max-sessions", type=positive_int, default=1000, help="live sessions at most (default 1000)")
-    p.add_argument("--max-body-bytes", type=positive_int, default=1024, help="request body limit (default 1024)")
+    p.add_argument("--max-body-bytes", type=positive_int, default=8192, help="request body limit (default 8192)")
     p.set_defaults(func=cmd_play_server)
 
     from .site_cli import add_parsers as add_site_parsers  # site build|serve, deploy
