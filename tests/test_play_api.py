@@ -184,6 +184,11 @@ def test_time_max_override(client):
     assert r.json["valid_actions"] == []
     # the override holds across resets
     assert client.post(f"/api/play/session/{sid}/reset", {"seed": 4}).json["time_max"] == 5
+    # a replay's env config (every field, floats, as make_config returns it) is taken as it is
+    replay_config = S.make_config(time_max=600)
+    assert isinstance(replay_config["time_max"], float)
+    created = client.new(seed=3, config=replay_config)
+    assert created["time_max"] == 600 and created["render_state"]["time_max"] == 600
 
 
 # ------------------------------------------------------------- determinism
@@ -238,7 +243,7 @@ JSON = {"content-type": "application/json"}
     (b"{not json", JSON, 400, "invalid_json"),
     (b'{"action": 3', JSON, 400, "invalid_json"),
     (b"\xff\xfe\x00garbage", JSON, 400, "invalid_json"),
-    (b"[" * 5000, JSON, 413, "body_too_large"),
+    (b"[" * 9000, JSON, 413, "body_too_large"),
     (b"[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", JSON, 400, "invalid_body"),
     (b'{"action": 3}', {"content-type": "text/plain"}, 415, "unsupported_media_type"),
     (b'{"action": 3}', {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
@@ -294,6 +299,9 @@ def test_huge_integer_text_is_refused_cleanly(client):
     ({"seed": [1]}, "invalid_seed"),
     ({"config": {"fuel_max": 10}}, "invalid_config"),
     ({"config": {"pirate_base": -50}}, "invalid_config"),
+    ({"config": {**S.DEFAULT_CONFIG, "shock_rate": 0.0}}, "invalid_config"),
+    ({"config": {"time_max": 10**400}}, "invalid_config"),
+    ({"config": {"time_max": True}}, "invalid_config"),
     ({"config": {"time_max": 0}}, "invalid_config"),
     ({"config": {"time_max": 10**7}}, "invalid_config"),
     ({"config": {"time_max": 10.5}}, "invalid_config"),
@@ -344,7 +352,7 @@ def test_routes_methods_and_big_bodies(client):
     assert_error(client.request("GET", f"/api/play/session/{sid}/step"), 405)
     assert_error(client.request("PATCH", f"/api/play/session/{sid}"), 405)
     # over the body limit: with a Content-Length, and chunked
-    big = json.dumps({"action": 6, "pad": "x" * 5000}).encode()
+    big = json.dumps({"action": 6, "pad": "x" * 9000}).encode()
     assert_error(client.post(f"/api/play/session/{sid}/step", raw=big, headers=JSON), 413, "body_too_large")
 
     def chunked(n: int):
@@ -352,7 +360,7 @@ def test_routes_methods_and_big_bodies(client):
             for _ in range(n):
                 yield b" " * 500
         return chunks()
-    for n in (4, 40):  # 2 KB (over the endpoint limit), 20 KB (over the transport limit)
+    for n in (20, 40):  # 10 KB (over the endpoint limit), 20 KB (over the transport limit)
         r = client.post(f"/api/play/session/{sid}/step", raw=chunked(n), headers=JSON)
         assert_error(r, 413, "body_too_large")
     huge = b'{"action": 6, "pad": "' + b"x" * 40000 + b'"}'

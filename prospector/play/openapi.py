@@ -96,9 +96,12 @@ def build_openapi() -> dict:
             "properties": {
                 "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": srv.SEED_MAX,
                          "description": "play this seed (challenge mode); random when absent"},
-                "config": {"type": "object", "additionalProperties": False,
-                           "properties": {"time_max": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
-                           "description": "the only config a player may change"},
+                "config": {"type": "object",
+                           "properties": {"time_max": {"type": "number", "minimum": 1, "maximum": 1_000_000,
+                                                       "description": "episode budget in ticks (a whole number)"}},
+                           "description": "time_max is the only config a player may change; other GAME.md 6 "
+                                          "fields are accepted only with their default values (so a replay's "
+                                          "whole env config can be sent as it is)"},
             },
         },
         "ResetRequest": {"type": "object", "additionalProperties": False,

@@ -46,7 +46,7 @@ log = logging.getLogger("prospector.play")
 APP_NAME = "prospector_play"
 DEFAULT_TTL_SECONDS = 900.0
 DEFAULT_MAX_SESSIONS = 1000
-DEFAULT_MAX_BODY_BYTES = 1024
+DEFAULT_MAX_BODY_BYTES = 8192  # a replay's whole env config (157 fields) is about 3.6 KB
 TRANSPORT_MAX_BYTES = 16384
 SEED_MAX = 2**64 - 1
 # Config a player may change; everything else stays at the GAME.md 6 defaults.
@@ -260,23 +260,27 @@ def parse_seed(data: dict) -> int | None:
 
 
 def parse_config(data: dict) -> dict:
+    """``config`` overrides: ``time_max`` only. A replay's whole env config is accepted as
+    it is, as long as every other field holds its default (challenge mode sends it so)."""
     config = data.get("config")
     if config is None:
         return {}
     if not isinstance(config, dict):
         raise ApiError(400, "invalid_config", f"config must be an object, got {_type_name(config)}")
-    unknown = [k for k in config if k not in CONFIG_OVERRIDES]
-    if unknown:
-        raise ApiError(400, "invalid_config", f"config field {unknown[0][:40]!r} cannot be changed here; "
-                       f"only {', '.join(CONFIG_OVERRIDES)}")
     for name, value in config.items():
-        if not _is_int(value):
-            raise ApiError(400, "invalid_config", f"config field {name!r} must be an integer, got {_type_name(value)}")
+        if name not in S.CONFIG_INDEX:
+            raise ApiError(400, "invalid_config", f"unknown config field {name[:40]!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ApiError(400, "invalid_config", f"config field {name!r} must be a number, got {_type_name(value)}")
+        if name not in CONFIG_OVERRIDES and value != S.DEFAULT_CONFIG[name]:
+            raise ApiError(400, "invalid_config", f"config field {name!r} cannot be changed here (only "
+                           f"{', '.join(CONFIG_OVERRIDES)}); its default is {S.DEFAULT_CONFIG[name]:g}")
+    overrides = {name: config[name] for name in CONFIG_OVERRIDES if name in config}
     try:
-        S.make_config(config)
-    except ValueError as exc:
+        S.make_config(overrides)
+    except (ValueError, OverflowError) as exc:
         raise ApiError(400, "invalid_config", str(exc)) from None
-    return config
+    return {name: int(value) for name, value in overrides.items()}
 
 
 # ------------------------------------------------------------------- views
@@ -432,7 +436,7 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
         name = APP_NAME if APP_NAME not in Sanic._app_registry else f"{APP_NAME}_{next(_app_counter)}"
     app = Sanic(name, error_handler=JsonErrorHandler(), request_class=PlayRequest)
     # Sanic also caps the request *header* at REQUEST_MAX_SIZE, and a browser's headers can
-    # pass 1 KiB: the transport takes up to TRANSPORT_MAX_BYTES and the JSON endpoints
+    # pass a small body limit: the transport takes up to TRANSPORT_MAX_BYTES and the JSON endpoints
     # enforce max_body_bytes themselves (413 either way).
     app.config.REQUEST_MAX_SIZE = max(int(max_body_bytes), TRANSPORT_MAX_BYTES)
     app.config.REQUEST_MAX_HEADER_SIZE = 8192
