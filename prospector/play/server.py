@@ -436,8 +436,8 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
         name = APP_NAME if APP_NAME not in Sanic._app_registry else f"{APP_NAME}_{next(_app_counter)}"
     app = Sanic(name, error_handler=JsonErrorHandler(), request_class=PlayRequest)
     # Sanic also caps the request *header* at REQUEST_MAX_SIZE, and a browser's headers can
-    # pass a small body limit: the transport takes up to TRANSPORT_MAX_BYTES and the JSON endpoints
-    # enforce max_body_bytes themselves (413 either way).
+    # exceed a small body limit: the transport takes up to TRANSPORT_MAX_BYTES (headers up to
+    # 8 KiB) and the JSON endpoints enforce max_body_bytes themselves (413 either way).
     app.config.REQUEST_MAX_SIZE = max(int(max_body_bytes), TRANSPORT_MAX_BYTES)
     app.config.REQUEST_MAX_HEADER_SIZE = 8192
     app.config.REQUEST_TIMEOUT = 15
