@@ -592,14 +592,14 @@ class Server:
 
 @pytest.fixture
 def server():
-    s = Server("--ttl", "1", "--max-sessions", "3", "--allow-origin", SITE)
+    s = Server("--ttl", "2", "--max-sessions", "3", "--allow-origin", SITE)
     yield s
     s.stop()
 
 
 def test_real_server_process(server):
     status, health, _ = server.request("GET", "/api/health")
-    assert health["live_sessions"] == 0 and health["max_sessions"] == 3 and health["ttl_seconds"] == 1
+    assert health["live_sessions"] == 0 and health["max_sessions"] == 3 and health["ttl_seconds"] == 2
     status, created, _ = server.request("POST", "/api/play/session", {"seed": 11})
     assert status == 201
     sid = created["session_id"]
@@ -619,8 +619,8 @@ def test_real_server_process(server):
         assert server.request("POST", "/api/play/session", {})[0] == 201
     status, body, headers = server.request("POST", "/api/play/session", {})
     assert status == 429 and body["error"]["code"] == "too_many_sessions" and "retry-after" in headers
-    # TTL 1 s in real time: the background sweeper empties the store without any request touching it
-    time.sleep(1.6)
+    # TTL 2 s in real time: the background sweeper empties the store without any request touching it
+    time.sleep(2.6)
     assert server.request("GET", "/api/openapi.json")[0] == 200
     deadline = time.monotonic() + 5
     while server.request("GET", "/api/health")[1]["live_sessions"] and time.monotonic() < deadline:
