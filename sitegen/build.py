@@ -26,6 +26,7 @@ that does not decode is reported, marked on the pages, and that item alone skipp
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -61,6 +62,12 @@ VENDOR_FILES = {  # npm package file -> public/vendor/ name
     "uplot/LICENSE": "uPlot.LICENSE.txt",
 }
 SCHEMA = 1
+#: Replay JSON at least this big also gets a ``.json.gz`` twin, which ``site serve`` sends
+#: to browsers that accept gzip (Vercel compresses by itself, so .vercelignore skips them).
+GZIP_MIN = 256 * 1024
+#: Frames per replay file: a longer replay is split into parts (the player starts after
+#: the first part and fetches the rest in the background).
+CHUNK_FRAMES = 2000
 TAG_ORDER = ("every_window", "best_so_far")
 
 
@@ -358,21 +365,13 @@ class Builder:
                 run.problems.append(Problem(rid, item.status, item.message or item.status, item.replay_id,
                                             item.window_id))
                 continue
-            rel = f"{base}/replays/{item.replay_id}.json"
-            key = _key(self.version, run.identity, item.replay_id, item.event.get("sha256"))
-
-            def produce(item=item, data=data):
-                raw = data if data is not None else item.path.read_bytes()
-                header, frames = decode_replay(raw)
-                return replaydata.dumps(replaydata.compact_replay(header, frames))
             try:
-                if self._emit(rel, key, produce, seq=item.event["seq"], sha256=item.event.get("sha256")):
+                if self._emit_replay(run, item, data):
                     new += 1
                     if new % 25 == 0:
                         self.say(f"  {rid}: replays {i + 1}/{n}")
-            except (ReplayError, KeyError, TypeError, ValueError) as exc:
+            except (ReplayError, KeyError, TypeError, ValueError, IndexError) as exc:
                 item.status, item.message = "bad_replay", f"{item.event.get('path')}: {exc}"
-                self.outputs.pop(rel, None)
                 run.problems.append(Problem(rid, "bad_replay", item.message, item.replay_id, item.window_id))
 
         # windows.json: columns of every window metric
@@ -383,6 +382,45 @@ class Builder:
         cat = [(r.event["seq"], r.status) for r in run.replays]
         self._emit(f"{base}/replays.json", _key(self.version, run.identity, "replays", cat),
                    lambda: _dumps(self._replays_doc(run)), seqs=[c[0] for c in cat])
+
+    def _emit_replay(self, run: RunData, item: ReplayItem, data: bytes | None) -> bool:
+        """The player's JSON of one replay (and, when long, its parts and gzip twins).
+
+        All of a replay's files share one key (generator version, run, replay id, sha256
+        of the replay file); when the last build wrote them all from that key, nothing
+        is read or written. Returns True when they were (re)written.
+        """
+        rid = run.run_id
+        rel = f"data/runs/{rid}/replays/{item.replay_id}.json"
+        key = _key(self.version, run.identity, item.replay_id, item.event.get("sha256"), CHUNK_FRAMES)
+        old_outputs = self.old.get("outputs", {})
+        old = old_outputs.get(rel)
+        if old and old.get("key") == key:
+            files = [rel] + old.get("files", [])
+            if all((self.out / f).is_file() for f in files):
+                for f in files:
+                    self.outputs[f] = old_outputs.get(f, {"key": key})
+                self.report.skipped += len(files)
+                return False
+        raw = data if data is not None else item.path.read_bytes()
+        header, frames = decode_replay(raw)
+        doc = replaydata.compact_replay(header, frames)
+        main, parts = replaydata.split(doc, CHUNK_FRAMES, item.replay_id)
+        written = []
+        for name, body in [(f"{item.replay_id}.json", main)] + parts:
+            path_rel = f"data/runs/{rid}/replays/{name}"
+            blob = replaydata.dumps(body)
+            _atomic_write(self.out / path_rel, blob)
+            written.append(path_rel)
+            if len(blob) >= GZIP_MIN:           # a gzip twin for `site serve`
+                _atomic_write(self.out / (path_rel + ".gz"), gzip.compress(blob, 6, mtime=0))
+                written.append(path_rel + ".gz")
+        for f in written:
+            self.outputs[f] = {"key": key}
+        self.outputs[rel] = {"key": key, "seq": item.event["seq"], "sha256": item.event.get("sha256"),
+                             "frames": len(frames), "files": [f for f in written if f != rel]}
+        self.report.rendered.extend(written)
+        return True
 
     def _windows_doc(self, run: RunData) -> dict:
         columns = {k: [w.get(k) if M.is_number(w.get(k)) else None for w in run.windows] for k in M.COLUMNS}
@@ -476,7 +514,7 @@ class Builder:
         vercel = ROOT / "vercel.json"
         if vercel.is_file():
             self._copy(vercel, "vercel.json")
-        self._emit(".vercelignore", _key("vercelignore", 1), lambda: f"{MANIFEST_DIR}\n")
+        self._emit(".vercelignore", _key("vercelignore", 1), lambda: f"{MANIFEST_DIR}\n*.gz\n")
 
     def _assets(self) -> bool:
         result, record = A.copy_assets(self.assets_dir, self.out, self.old.get("assets", {}))

@@ -5,14 +5,19 @@ although most of it (map, neighbours, limits, market inventory ...) changes rare
 The site's JSON keeps frame 0 whole and, for every later frame, only what changed:
 ``rs`` and ``tr`` are *recursive dict deltas* against the previous frame (a key that is
 absent did not change; a list or scalar that changed is given whole; ``"$del"`` lists
-keys that disappeared), ``valid`` is given only when it changed. ``sitegen/static/
+keys that disappeared; a list of records of unchanged length is given as ``{"$l": {index:
+delta}}``), ``valid`` is given only when it changed, and event amounts are rounded to 4 decimals. ``sitegen/static/
 replay.js`` (``decodeFrames``) rebuilds the full frames with structural sharing.
 
 Schema (``schema: 1``)::
 
     {schema, run_id, window_id, replay_id, seed, tags, totals, time_max, checkpoint,
-     action_names, commodities, n_frames,
-     frames: [{t, action, reward, dt, invalid?, events?, probs?, valid?, rs, tr?}, ...]}
+     action_names, commodities, derived, n_frames,
+     frames: [{t, action, reward, dt, invalid?, events?, probs?, valid?, rs, tr?}, ...],
+     chunk?, parts?, events?}            # long replays: see split()
+
+Derived values are left out and recomputed by the reader (``derived`` says how):
+asteroids' ``value_est`` changes with every price tick and was the biggest part.
 """
 
 from __future__ import annotations
@@ -42,11 +47,25 @@ def diff(prev, cur):
         return cur
     if type(prev) is type(cur) and prev == cur:
         return _MISSING
+    if (isinstance(prev, list) and isinstance(cur, list) and len(prev) == len(cur)
+            and all(isinstance(v, dict) for v in cur) and all(isinstance(v, dict) for v in prev)):
+        # a list of records of the same length (asteroids, neighbours, cargo): per-index deltas
+        items = {}
+        for i, (a, b) in enumerate(zip(prev, cur)):
+            d = diff(a, b)
+            if d is not _MISSING:
+                items[str(i)] = d
+        return {"$l": items}
     return cur
 
 
 def patch(prev, delta):
     """Inverse of :func:`diff` (used by tests; the browser has its own copy)."""
+    if isinstance(delta, dict) and isinstance(prev, list) and "$l" in delta:
+        out = list(prev)
+        for i, d in delta["$l"].items():
+            out[int(i)] = patch(prev[int(i)], d)
+        return out
     if isinstance(delta, dict) and isinstance(prev, dict):
         out = dict(prev)
         for key, value in delta.items():
@@ -57,6 +76,11 @@ def patch(prev, delta):
                 out[key] = patch(prev.get(key), value)
         return out
     return delta
+
+
+def _round(value, digits: int = 4):
+    """Event amounts to 4 decimals (the player shows 2): a replay file carries full floats."""
+    return round(value, digits) if isinstance(value, float) and math.isfinite(value) else value
 
 
 def _clean(value):
@@ -70,8 +94,30 @@ def _clean(value):
     return value
 
 
+def value_est(comp_est, price) -> float:
+    """An asteroid's estimated value per unit at the current prices (render_state's
+    ``value_est``, recomputed from the rounded estimate and prices: within ~0.02)."""
+    return round(sum(c * p for c, p in zip(comp_est, price)), 2)
+
+
+def _strip_derived(rs: dict) -> dict:
+    """render_state without what the player recomputes (asteroids' value_est)."""
+    rocks = rs.get("asteroids")
+    if not rocks or not isinstance(rocks, list) or not all(isinstance(a, dict) for a in rocks):
+        return rs
+    return {**rs, "asteroids": [{k: v for k, v in a.items() if k != "value_est"} for a in rocks]}
+
+
+def _add_derived(rs: dict) -> dict:
+    rocks = rs.get("asteroids")
+    price = (rs.get("market") or {}).get("price") or []
+    if not rocks:
+        return rs
+    return {**rs, "asteroids": [{**a, "value_est": value_est(a.get("comp_est") or [], price)} for a in rocks]}
+
+
 def compact_replay(header: dict, frames: list[dict]) -> dict:
-    """The player's JSON document for one replay."""
+    """The player's JSON document for one replay (all frames in it; see :func:`split`)."""
     out_frames = []
     prev_rs = prev_tr = prev_valid = _MISSING
     for i, frame in enumerate(frames):
@@ -82,14 +128,14 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
         if frame.get("invalid"):
             item["invalid"] = True
         if frame.get("events"):
-            item["events"] = frame["events"]
+            item["events"] = [{k: _round(v) for k, v in e.items()} for e in frame["events"]]
         if frame.get("probs"):
             item["probs"] = frame["probs"]
         valid = frame.get("valid")
         if valid is not None and valid != prev_valid:
             item["valid"] = valid
             prev_valid = valid
-        rs = frame.get("render_state") or {}
+        rs = _strip_derived(frame.get("render_state") or {})
         d = diff(prev_rs, rs) if prev_rs is not _MISSING else rs
         item["rs"] = {} if d is _MISSING else d
         prev_rs = rs
@@ -109,8 +155,36 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
         "tags": header.get("tags") or [], "totals": totals,
         "time_max": env.get("time_max"), "checkpoint": header.get("policy_checkpoint"),
         "action_names": list(S.ACTION_NAMES), "commodities": list(S.COMMODITIES),
+        "derived": ["asteroids[].value_est = round(sum(comp_est[k] * market.price[k]), 2)"],
         "n_frames": len(out_frames), "frames": out_frames,
     })
+
+
+def split(doc: dict, chunk: int, name: str) -> tuple[dict, list[tuple[str, dict]]]:
+    """A long replay in parts: the main document keeps the first ``chunk`` frames, a
+    ``parts`` list of file names and ``markers`` (every frame's event types, so the
+    timeline is whole before the parts arrive); part ``k`` (``{name}.{k}.json``) holds
+    frames ``k*chunk ...`` as ``{"first": k*chunk, "frames": [...]}``. Deltas run on
+    across parts, so parts are applied in order. The player starts after the first."""
+    frames = doc["frames"]
+    if len(frames) <= chunk:
+        return doc, []
+    parts = []
+    for k in range(1, (len(frames) + chunk - 1) // chunk):
+        parts.append((f"{name}.{k}.json", {"schema": SCHEMA, "first": k * chunk,
+                                           "frames": frames[k * chunk:(k + 1) * chunk]}))
+    main = {**doc, "frames": frames[:chunk], "chunk": chunk, "parts": [p for p, _ in parts],
+            "events": [[e["type"] for e in f.get("events", [])] for f in frames]}
+    return main, parts
+
+
+def join_parts(doc: dict, parts: list[dict]) -> dict:
+    """The whole document back from a main document and its parts (in order)."""
+    frames = list(doc["frames"])
+    for part in parts:
+        assert part["first"] == len(frames), "parts out of order"
+        frames += part["frames"]
+    return {**{k: v for k, v in doc.items() if k not in ("parts", "chunk", "events")}, "frames": frames}
 
 
 def expand_frames(doc: dict) -> list[dict]:
@@ -120,6 +194,7 @@ def expand_frames(doc: dict) -> list[dict]:
     valid = None
     for item in doc["frames"]:
         rs = patch(rs, item["rs"]) if rs is not None else item["rs"]
+        rs = _add_derived(rs)
         if "tr" in item:
             tr = patch(tr, item["tr"]) if tr is not None else item["tr"]
         valid = item.get("valid", valid)

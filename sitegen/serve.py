@@ -8,6 +8,7 @@ Only for local viewing: the deployed site is plain static files on Vercel.
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import threading
 from pathlib import Path
@@ -18,6 +19,24 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
                       ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
                       ".ogg": "audio/ogg", ".ttf": "font/ttf", ".css": "text/css", ".svg": "image/svg+xml"}
     quiet = False
+
+    def send_head(self):
+        """A ``.json`` with a ``.json.gz`` twin goes out gzip-encoded when the client accepts it."""
+        path = self.translate_path(self.path)
+        gz = path + ".gz"
+        if (path.endswith(".json") and "gzip" in self.headers.get("Accept-Encoding", "")
+                and os.path.isfile(path) and os.path.isfile(gz)
+                and os.path.getmtime(gz) >= os.path.getmtime(path)):
+            f = open(gz, "rb")
+            size = os.fstat(f.fileno()).st_size
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(size))
+            self.send_header("Vary", "Accept-Encoding")
+            self.end_headers()
+            return f
+        return super().send_head()
 
     def send_error(self, code, message=None, explain=None):
         if code == 404:

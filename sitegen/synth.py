@@ -110,7 +110,7 @@ class SyntheticRun:
 
     def __init__(self, runs_dir: str | os.PathLike, run_id: str | None = None, *, seed: int = 0,
                  frames: int = 120, episodes: int = 4, wandb_url: str | None = None,
-                 start: datetime | None = None, steps_per_window: int = 65536):
+                 start: datetime | None = None, steps_per_window: int = 65536, keep_going: bool = False):
         self.runs_dir = Path(runs_dir)
         self.start = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
         self.run_id = run_id or R.make_run_id(self.start, "5e5e5e5")
@@ -118,6 +118,7 @@ class SyntheticRun:
         self.seed, self.frames, self.episodes = seed, frames, episodes
         self.wandb_url = wandb_url
         self.steps_per_window = steps_per_window
+        self.keep_going = keep_going      # replays of exactly `frames` steps (episodes chained)
         self.rng = random.Random(seed)
         self._seq = 0
         self._best: float | None = None
@@ -141,7 +142,7 @@ class SyntheticRun:
                                      "sha256": f"{window_id:064x}"})]
         out.append(("window_closed", _metrics(window_id, self.rng, self.steps_per_window)))
         episode = window_id % self.episodes
-        frames, totals = play_bot_episode(self.seed * 1000 + episode, self.frames)
+        frames, totals = play_bot_episode(self.seed * 1000 + episode, self.frames, keep_going=self.keep_going)
         ret = totals["return"] + 0.01 * window_id  # make later windows a little better
         tags = ["every_window"]
         if self._best is None or ret > self._best + max(1.0, 0.05 * abs(self._best)):

@@ -10,10 +10,11 @@ export class Assets {
     this.packs = !!this.manifest.packs;
     this.images = new Map();
     this.onload = null;
+    this.loadedCount = 0;
     for (const [key, path] of Object.entries(this.manifest.images || {})) {
       const img = new Image();
       img.decoding = 'async';
-      img.addEventListener('load', () => { if (this.onload) this.onload(key); });
+      img.addEventListener('load', () => { this.loadedCount += 1; if (this.onload) this.onload(key); });
       img.src = url(path);
       this.images.set(key, img);
     }

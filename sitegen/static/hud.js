@@ -11,6 +11,11 @@ const BARS = [
   ['alert', 'Alert', 'ui.icon.alert', '#ff5252'],
 ];
 
+// Change a node's text only when it differs (no needless layout and paint).
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function icon(assets, key, fallback) {
   const src = assets ? assets.iconURL(key) : null;
   return src ? el('img', { class: 'icon', src, alt: '' }) : el('span', { class: 'icon icon-fallback', 'aria-hidden': 'true' }, fallback);
@@ -60,7 +65,16 @@ export class Hud {
         this.cargoTrack, this.cargoValue),
       this.cargoLegend,
     );
+    this.itemText = {};
     this.items = el('div', { class: 'hud-items' });
+    for (const [key, iconKey, fallback] of [['kits', 'ui.icon.kit', '+'], ['stabilizers', 'ui.icon.stabilizer', 'S'],
+      ['decoys', 'ui.icon.decoy', 'D']]) {
+      this.itemText[key] = el('span', {});
+      this.items.append(el('span', {}, icon(assets, iconKey, fallback), this.itemText[key]));
+    }
+    this.escape = el('span', { class: 'warn', hidden: true });
+    this.docked = el('span', { class: 'docked', hidden: true }, 'docked');
+    this.items.append(this.escape, this.docked);
     container.append(this.items);
     this.assets = assets;
   }
@@ -69,16 +83,16 @@ export class Hud {
     if (!rs) return;
     const ship = rs.ship || {};
     const limits = rs.limits || {};
-    this.credits.textContent = money(ship.credits);
-    this.profit.textContent = money(ship.net_profit);
+    setText(this.credits, money(ship.credits));
+    setText(this.profit, money(ship.net_profit));
     this.profit.className = 'hud-profit ' + ((ship.net_profit || 0) >= 0 ? 'pos' : 'neg');
-    this.time.textContent = `t ${rs.t ?? 0} / ${rs.time_max ?? '?'}`;
+    setText(this.time, `t ${rs.t ?? 0} / ${rs.time_max ?? '?'}`);
     for (const [key] of BARS) {
       const max = limits[key] || 100;
       const v = ship[key] ?? 0;
       const b = this.bars[key];
       b.fill.style.width = `${Math.max(0, Math.min(100, (v / max) * 100)).toFixed(1)}%`;
-      b.value.textContent = `${fmt(v, 0)} / ${fmt(max, 0)}`;
+      setText(b.value, `${fmt(v, 0)} / ${fmt(max, 0)}`);
       const warn = key === 'heat' || key === 'alert' ? v / max > 0.7 : v / max < 0.25;
       b.row.classList.toggle('warn', warn);
     }
@@ -89,20 +103,18 @@ export class Hud {
       total += qty;
       if (this.cargoSegs[c.commodity]) {
         this.cargoSegs[c.commodity].style.width = `${Math.min(100, (qty / cap) * 100).toFixed(2)}%`;
-        this.cargoItems[c.commodity].querySelector('b').textContent = c.refined > 0
-          ? `${fmt(c.raw, 1)} + ${fmt(c.refined, 1)}r` : fmt(qty, 1);
+        setText(this.cargoItems[c.commodity].querySelector('b'), c.refined > 0
+          ? `${fmt(c.raw, 1)} + ${fmt(c.refined, 1)}r` : fmt(qty, 1));
         this.cargoItems[c.commodity].classList.toggle('is-empty', qty <= 0);
       }
     }
-    this.cargoValue.textContent = `${fmt(ship.cargo_volume ?? total, 0)} / ${fmt(cap, 0)}`;
-    const items = [
-      el('span', {}, icon(this.assets, 'ui.icon.kit', '+'), `kits ${ship.repair_kits ?? 0}`),
-      el('span', {}, icon(this.assets, 'ui.icon.stabilizer', 'S'), `stabilizers ${ship.stabilizers ?? 0}`),
-      el('span', {}, icon(this.assets, 'ui.icon.decoy', 'D'), `decoys ${ship.decoys ?? 0}`),
-    ];
-    if (ship.escape_ticks) items.push(el('span', { class: 'warn' }, `escape ${ship.escape_ticks}`));
-    if (rs.docked) items.push(el('span', { class: 'docked' }, 'docked'));
-    this.items.replaceChildren(...items);
+    setText(this.cargoValue, `${fmt(ship.cargo_volume ?? total, 0)} / ${fmt(cap, 0)}`);
+    setText(this.itemText.kits, `kits ${ship.repair_kits ?? 0}`);
+    setText(this.itemText.stabilizers, `stabilizers ${ship.stabilizers ?? 0}`);
+    setText(this.itemText.decoys, `decoys ${ship.decoys ?? 0}`);
+    this.escape.hidden = !ship.escape_ticks;
+    if (ship.escape_ticks) setText(this.escape, `escape ${ship.escape_ticks}`);
+    this.docked.hidden = !rs.docked;
   }
 }
 
@@ -124,30 +136,32 @@ export class MarketPanel {
     m.commodities.forEach((name, k) => {
       let row = this.rows.get(name);
       if (!row) {
+        const up = this.assets ? this.assets.iconURL('ui.arrow.up') : null;
+        const down = this.assets ? this.assets.iconURL('ui.arrow.down') : null;
         row = {
           price: el('td', { class: 'num' }), arrow: el('td', { class: 'arrow' }), inv: el('td', { class: 'num' }),
+          up: up ? el('img', { class: 'icon', src: up, alt: 'up' }) : el('span', {}, '▲'),
+          down: down ? el('img', { class: 'icon', src: down, alt: 'down' }) : el('span', {}, '▼'),
+          pct: el('span', {}), flat: el('span', {}, '·'),
         };
+        row.arrow.append(row.up, row.down, row.pct, row.flat);
         row.tr = el('tr', {}, el('td', {}, el('i', { class: 'swatch', style: { background: COMMODITY_COLORS[name] || '#ccc' } }),
           COMMODITY_LABELS[name] || name), row.price, row.arrow, row.inv);
         this.tbody.append(row.tr);
         this.rows.set(name, row);
       }
       const p = m.price[k], prev = m.prev_price ? m.prev_price[k] : p;
-      row.price.textContent = fmt(p, 1);
-      row.inv.textContent = m.inventory ? fmt(m.inventory[k], 0) : '–';
+      setText(row.price, fmt(p, 1));
+      setText(row.inv, m.inventory ? fmt(m.inventory[k], 0) : '–');
       const d = p - prev;
       const pct = prev ? (d / prev) * 100 : 0;
-      row.arrow.replaceChildren();
-      if (Math.abs(pct) >= 0.05) {
-        const key = d > 0 ? 'ui.arrow.up' : 'ui.arrow.down';
-        const src = this.assets ? this.assets.iconURL(key) : null;
-        row.arrow.append(src ? el('img', { class: 'icon', src, alt: d > 0 ? 'up' : 'down' }) : (d > 0 ? '▲' : '▼'),
-          ` ${pct > 0 ? '+' : ''}${pct.toFixed(1)}%`);
-        row.arrow.className = 'arrow ' + (d > 0 ? 'up' : 'down');
-      } else {
-        row.arrow.textContent = '·';
-        row.arrow.className = 'arrow flat';
-      }
+      const moved = Math.abs(pct) >= 0.05;
+      row.up.hidden = !(moved && d > 0);
+      row.down.hidden = !(moved && d < 0);
+      row.flat.hidden = moved;
+      setText(row.pct, moved ? ` ${pct > 0 ? '+' : ''}${pct.toFixed(1)}%` : '');
+      const cls = 'arrow ' + (moved ? (d > 0 ? 'up' : 'down') : 'flat');
+      if (row.arrow.className !== cls) row.arrow.className = cls;
     });
   }
 }

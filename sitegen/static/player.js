@@ -5,7 +5,7 @@ import { el, fetchJSON, fmt, showMessage, url, HttpError } from './util.js';
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { SectorRenderer, drawMinimap } from './render.js';
 import { Hud, MarketPanel } from './hud.js';
-import { decodeFrames, eventMarkers, describeEvent } from './replay.js';
+import { FrameStore, eventMarkers, describeEvent } from './replay.js';
 
 const SPEEDS = [1, 2, 4, 8, 15, 30, 60];
 
@@ -15,7 +15,7 @@ export class ReplayPlayer {
     this.assets = assets;
     this.urlSync = urlSync;
     this.loop = loop;
-    this.frames = [];
+    this.frames = { length: 0, get: () => undefined };
     this.index = 0;
     this.playing = false;
     this.fps = 8;
@@ -102,18 +102,20 @@ export class ReplayPlayer {
     const t0 = performance.now();
     let doc;
     try {
-      doc = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(replayId)}.json`);
+      doc = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(replayId)}.json`,
+        { cache: 'default' });
     } catch (err) {
-      this.frames = [];
+      this.frames = { length: 0, get: () => undefined };
       this.root.dataset.state = 'error';
       this.message(await this.explainMissing(runId, replayId, err));
       this.drawEmpty();
       return false;
     }
-    this.stats.loadedAt = performance.now() - t0;
+    this.stats.fetchedAt = performance.now() - t0;
     this.doc = doc;
-    this.frames = decodeFrames(doc);
-    this.markers = eventMarkers(this.frames);
+    this.frames = new FrameStore(doc);
+    this.stats.loadedAt = performance.now() - t0;
+    this.markers = eventMarkers(this.frames.length, (i) => this.frames.types(i));
     this.dom.scrub.max = String(Math.max(0, this.frames.length - 1));
     this.buildMarkers();
     let start = 0;
@@ -131,11 +133,36 @@ export class ReplayPlayer {
     this.root.dataset.state = 'ready';
     this.root.dataset.frames = String(this.frames.length);
     this.seek(start, { sync: false });
+    this.loadParts(runId, replayId, doc);
     if (autoplay) {
       this.play();
       this.stats.firstPlayAt = performance.now() - t0;
     }
+    this.stats.readyAt = performance.now(); // since navigation start
     return true;
+  }
+
+  // A long replay's other parts, in order, in the background.
+  async loadParts(runId, replayId, doc) {
+    const store = this.frames;
+    this.root.dataset.loaded = String(store.loaded);
+    for (const name of doc.parts || []) {
+      let part;
+      try {
+        part = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(name)}`, { cache: 'default' });
+      } catch (err) {
+        this.message(`Could not load the rest of this replay (${name}): ${err.message}`);
+        return;
+      }
+      if (this.frames !== store) return; // another replay was loaded meanwhile
+      store.addPart(part);
+      this.root.dataset.loaded = String(store.loaded);
+      if (this.pendingSeek !== undefined && this.pendingSeek < store.loaded) {
+        const target = this.pendingSeek;
+        this.pendingSeek = undefined;
+        this.seek(target, { sync: false });
+      }
+    }
   }
 
   async explainMissing(runId, replayId, err) {
@@ -164,7 +191,6 @@ export class ReplayPlayer {
     box.replaceChildren();
     const n = Math.max(1, this.frames.length - 1);
     for (const m of this.markers) {
-      const f = this.frames[m.frame];
       const btn = el('button', {
         type: 'button', class: `marker marker-${m.type}`, title: `frame ${m.frame}: ${m.label}`,
         'aria-label': `jump to frame ${m.frame} (${m.label})`,
@@ -172,7 +198,6 @@ export class ReplayPlayer {
         style: { left: `${(m.frame / n) * 100}%`, background: m.color },
         onclick: () => { this.pause(); this.seek(m.frame); },
       });
-      btn.dataset.t = String(f.t);
       box.append(btn);
     }
   }
@@ -225,7 +250,11 @@ export class ReplayPlayer {
 
   seek(i, { sync = true } = {}) {
     if (!this.frames.length) return;
-    const n = Math.max(0, Math.min(this.frames.length - 1, Math.round(i)));
+    let n = Math.max(0, Math.min(this.frames.length - 1, Math.round(i)));
+    if (n >= this.frames.loaded) { // that part of a long replay is still on its way
+      this.pendingSeek = n;
+      n = this.frames.loaded - 1;
+    }
     this.index = n;
     this.acc = 0;
     this.dom.scrub.value = String(n);
@@ -266,45 +295,63 @@ export class ReplayPlayer {
           if (this.index >= this.frames.length - 1) {
             if (this.loop) { this.index = -1; } else { this.pause(); break; }
           }
+          if (this.index + 1 >= this.frames.loaded) { this.acc = 0; break; } // wait for the next part
           this.index += 1;
           advanced += 1;
-          if (advanced <= 3) this.playSounds(this.frames[this.index]);
+          if (advanced <= 3) this.playSounds(this.frames.raw[this.index]);
         }
         if (advanced) {
           this.dom.scrub.value = String(this.index);
-          this.updatePanels();
+          // fast playback: the HUD at most 20 times a second, the text panels 10 times
+          const full = this.fps <= 10 || now - (this.lastFullPanels || 0) > 100;
+          if (full || now - (this.lastLightPanels || 0) > 50) {
+            this.updatePanels(!full);
+            this.lastLightPanels = now;
+            if (full) this.lastFullPanels = now;
+          } else {
+            this.dom.counter.textContent = `frame ${this.index} / ${this.frames.length - 1}`;
+            this.root.dataset.frame = String(this.index);
+          }
           this.syncURL(false);
         }
       }
     }
     this.last = now;
-    const frame = this.frames[this.index];
+    const frame = this.frames.get(this.index);
     if (!frame) return;
     const t0 = performance.now();
     const phase = this.playing ? Math.min(1, this.acc / (1000 / this.fps)) : 0.55;
     this.renderer.draw(frame.rs, { events: frame.events, phase, truth: frame.truth, showTruth: this.showTruth, time: now });
-    drawMinimap(this.dom.minimap, frame.rs, { truth: frame.truth, showTruth: this.showTruth, time: now });
+    // the mini-map changes with the frame; its pulse needs no more than ~20 redraws a second
+    if (this.dirty || frame !== this.minimapFrame || now - (this.minimapAt || 0) > 50) {
+      drawMinimap(this.dom.minimap, frame.rs, { truth: frame.truth, showTruth: this.showTruth, time: now });
+      this.minimapFrame = frame;
+      this.minimapAt = now;
+      this.dirty = false;
+    }
     this.stats.draws += 1;
+    if (this.playing && this.stats.firstAdvanceAt === undefined && this.index > 0) this.stats.firstAdvanceAt = performance.now();
     this.stats.drawMs.push(performance.now() - t0);
     if (this.stats.drawMs.length > 600) this.stats.drawMs.shift();
   }
 
   playSounds(frame) {
     if (this.sounds.muted || !frame) return;
-    for (const e of frame.events) {
+    for (const e of frame.events || []) {
       const key = EVENT_SOUNDS[e.type];
       if (key) this.sounds.play(key);
     }
   }
 
   // -- side panels -----------------------------------------------------------
-  updatePanels() {
-    const frame = this.frames[this.index];
+  updatePanels(light = false) {
+    const frame = this.frames.get(this.index);
     if (!frame) return;
     const n = this.frames.length;
     this.dom.counter.textContent = `frame ${this.index} / ${n - 1}`;
     this.root.dataset.frame = String(this.index);
     this.hud.update(frame.rs);
+    if (light) return;
     this.market.update(frame.rs);
     // action
     const a = this.dom.action;
@@ -336,8 +383,8 @@ export class ReplayPlayer {
     // event log: recent frames' events, newest first
     const items = [];
     for (let i = this.index; i >= 0 && items.length < 14; i--) {
-      const f = this.frames[i];
-      for (const e of f.events) {
+      const f = this.frames.raw[i];
+      for (const e of f.events || []) {
         if (items.length >= 14) break;
         if (e.type === 'hold' && f.events.length > 1) continue;
         items.push(el('li', { class: `ev ev-${e.type}` + (i === this.index ? ' now' : ''), dataset: { frame: String(i) } },

@@ -141,8 +141,9 @@ export class SectorRenderer {
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     if (!rs) {
-      this.background('cluster', 0, time);
+      ctx.drawImage(this.backdrop('cluster', 0), 0, 0, W, H);
       this.text('no frame', W / 2, H / 2, { align: 'center', size: 18 });
+      this.layerKey = null;
       return;
     }
     const layout = sceneLayout(rs);
@@ -154,23 +155,103 @@ export class SectorRenderer {
     }
     ctx.save();
     if (shake > 0.2) ctx.translate(Math.sin(time * 0.09) * shake, Math.cos(time * 0.11) * shake);
-    this.background(layout.type, rs.node ? rs.node.index : 0, time);
-    if (layout.station) this.drawStation(layout.station, time);
-    for (const a of layout.asteroids) this.drawAsteroid(a, layout.type, time, events, phase);
+    // what does not move within a frame is drawn once per frame into a layer
+    ctx.drawImage(this.sceneLayer(rs, layout, events, opts), 0, 0, W, H);
+    this.ambient(layout.type, rs.node ? rs.node.index : 0, time);
+    for (const a of layout.asteroids) if (a.rock.selected) this.selectionRing(a, time);
     const ship = this.shipPose(layout, rs, events, phase);
     this.drawEffectsUnder(layout, ship, events, phase, time);
     this.drawShip(ship, rs, events, phase, time);
     this.drawEffectsOver(layout, ship, rs, events, phase, time);
     ctx.restore();
-    this.drawExits(rs);
-    this.drawCaption(rs, events);
-    if (opts.showTruth && opts.truth) this.drawTruth(layout, rs, opts.truth);
     this.drawBanners(rs, events, phase);
   }
 
-  background(type, nodeIndex, time) {
-    const ctx = this.ctx;
+  // The frame's still scene (backdrop, station, asteroids, labels, exits, truth) in an
+  // offscreen canvas, redrawn only when the frame, the truth toggle or the art changes:
+  // the animation on top of it then costs a handful of sprites per screen refresh.
+  sceneLayer(rs, layout, events, opts) {
+    const loaded = this.assets ? this.assets.loadedCount : 0;
+    const key = [rs, events, !!opts.showTruth, opts.truth, loaded, this.dpr];
+    if (this.layer && this.layerKey && key.every((v, i) => v === this.layerKey[i])) return this.layer;
+    if (!this.layer) this.layer = document.createElement('canvas');
+    if (this.layer.width !== W * this.dpr) {
+      this.layer.width = W * this.dpr;
+      this.layer.height = H * this.dpr;
+    }
+    const saved = this.ctx;
+    this.ctx = this.layer.getContext('2d');
+    this.ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    this.ctx.clearRect(0, 0, W, H);
+    try {
+      this.ctx.drawImage(this.backdrop(layout.type, rs.node ? rs.node.index : 0), 0, 0, W, H);
+      if (layout.station) this.drawStation(layout.station);
+      for (const a of layout.asteroids) this.drawAsteroid(a, layout.type, events);
+      this.drawExits(rs);
+      this.drawCaption(rs, events);
+      if (opts.showTruth && opts.truth) this.drawTruth(layout, rs, opts.truth);
+    } finally {
+      this.ctx = saved;
+    }
+    this.layerKey = key;
+    return this.layer;
+  }
+
+  // The still part of a node's backdrop (tiles, planet, stars), drawn once per node into
+  // an offscreen canvas; redrawn when its images finish loading.
+  backdrop(type, nodeIndex) {
     const key = type === 'hazard' ? 'bg.hazard' : type === 'station' ? 'bg.station' : 'bg.space';
+    const planetKey = type === 'station' ? 'scenery.planet.station' : type === 'hazard' ? 'scenery.planet.hazard' : null;
+    const loaded = !!(this.assets && this.assets.img(key)) && (!planetKey || !!(this.assets && this.assets.img(planetKey)));
+    this.backdrops = this.backdrops || new Map();
+    const id = `${type}:${nodeIndex}:${this.dpr}`;
+    const hit = this.backdrops.get(id);
+    if (hit && (hit.loaded || !loaded)) return hit.canvas;
+    const canvas = document.createElement('canvas');
+    canvas.width = W * this.dpr;
+    canvas.height = H * this.dpr;
+    const saved = this.ctx;
+    this.ctx = canvas.getContext('2d');
+    this.ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    try {
+      this.paintBackdrop(type, nodeIndex, key, planetKey);
+    } finally {
+      this.ctx = saved;
+    }
+    if (this.backdrops.size > 48) this.backdrops.clear();
+    this.backdrops.set(id, { canvas, loaded });
+    return canvas;
+  }
+
+  // What moves over the still scene: a few twinkling stars, hazard haze.
+  ambient(type, nodeIndex, time) {
+    const ctx = this.ctx;
+    // a few twinkling, drifting stars over the still ones
+    const r = rng(nodeIndex * 13 + 977);
+    ctx.save();
+    ctx.fillStyle = '#ffffff';
+    for (let i = 0; i < 18; i++) {
+      const x = r() * W, y = r() * H;
+      ctx.globalAlpha = 0.35 + 0.65 * Math.abs(Math.sin(time * 0.0013 + i));
+      ctx.fillRect((x + time * 0.006) % W, y, 2, 2);
+    }
+    ctx.restore();
+    if (type === 'hazard') {
+      // drifting haze
+      for (let i = 0; i < 3; i++) {
+        const hr = rng(nodeIndex * 17 + i);
+        const x = (hr() * W + time * 0.01 * (i + 1)) % (W + 200) - 100;
+        const y = hr() * H;
+        const sz = 160 + hr() * 120;
+        this.sprite(`fx.smoke.${i % 3}`, x, y, sz, sz, hr() * TAU, 0.14, (c, w) => {
+          c.fillStyle = 'rgba(199,125,255,0.5)'; c.beginPath(); c.arc(0, 0, w / 2, 0, TAU); c.fill();
+        });
+      }
+    }
+  }
+
+  paintBackdrop(type, nodeIndex, key, planetKey) {
+    const ctx = this.ctx;
     const pat = this.pattern(key);
     if (pat) {
       ctx.fillStyle = pat;
@@ -185,40 +266,43 @@ export class SectorRenderer {
       ctx.fillRect(0, 0, W, H);
     }
     // scenery planet
-    const planetKey = type === 'station' ? 'scenery.planet.station' : type === 'hazard' ? 'scenery.planet.hazard' : null;
     if (planetKey) {
       const r = rng(nodeIndex * 31 + 5);
       this.sprite(planetKey, W * (0.78 + r() * 0.1), H * (0.2 + r() * 0.1), 230, 230, 0, type === 'hazard' ? 0.5 : 0.8,
         (c, w) => { c.fillStyle = type === 'hazard' ? '#5b2a6e' : '#2f6f8f'; c.beginPath(); c.arc(0, 0, w / 2, 0, TAU); c.fill(); });
     }
-    // parallax stars
+    // still stars
     const r = rng(nodeIndex * 13 + 101);
     ctx.save();
+    ctx.fillStyle = '#ffffff';
     for (let i = 0; i < 90; i++) {
-      const x = r() * W, y = r() * H, s = r() < 0.15 ? 2 : 1;
-      const tw = 0.45 + 0.55 * Math.abs(Math.sin(time * 0.0013 + i));
-      ctx.globalAlpha = tw * (s === 2 ? 0.9 : 0.6);
-      ctx.fillStyle = '#ffffff';
-      ctx.fillRect((x + time * 0.004 * s) % W, y, s, s);
+      const x = r() * W, y = r() * H, sz = r() < 0.15 ? 2 : 1;
+      ctx.globalAlpha = sz === 2 ? 0.8 : 0.5;
+      ctx.fillRect(x, y, sz, sz);
     }
     ctx.restore();
-    if (type === 'hazard') {
-      // drifting haze
-      for (let i = 0; i < 6; i++) {
-        const hr = rng(nodeIndex * 17 + i);
-        const x = (hr() * W + time * 0.01 * (i + 1)) % (W + 200) - 100;
-        const y = hr() * H;
-        const s = 160 + hr() * 160;
-        this.sprite(`fx.smoke.${i % 3}`, x, y, s, s, hr() * TAU, 0.12, (c, w) => {
-          c.fillStyle = 'rgba(199,125,255,0.5)'; c.beginPath(); c.arc(0, 0, w / 2, 0, TAU); c.fill();
-        });
-      }
-    }
   }
 
-  drawStation(st, time) {
+  // Red edges when the hull takes damage: one gradient, drawn once, then reused.
+  vignette() {
+    if (!this.vignetteCanvas) {
+      const c = document.createElement('canvas');
+      c.width = W / 2;
+      c.height = H / 2;
+      const g2 = c.getContext('2d');
+      const g = g2.createRadialGradient(W / 4, H / 4, H * 0.175, W / 4, H / 4, W * 0.35);
+      g.addColorStop(0, 'rgba(255,30,60,0)');
+      g.addColorStop(1, 'rgba(255,30,60,1)');
+      g2.fillStyle = g;
+      g2.fillRect(0, 0, W / 2, H / 2);
+      this.vignetteCanvas = c;
+    }
+    return this.vignetteCanvas;
+  }
+
+  drawStation(st) {
     const h = st.size * this.aspect('entity.station');
-    this.sprite('entity.station', st.x, st.y, st.size, h, time * 0.00008, 1, (c, w) => {
+    this.sprite('entity.station', st.x, st.y, st.size, h, 0, 1, (c, w) => {
       c.strokeStyle = '#ffd36b'; c.lineWidth = 8; c.beginPath(); c.arc(0, 0, w / 2 - 6, 0, TAU); c.stroke();
       c.fillStyle = '#4d6a8a'; c.beginPath(); c.arc(0, 0, w / 4, 0, TAU); c.fill();
     });
@@ -232,15 +316,15 @@ export class SectorRenderer {
     return `entity.asteroid.${hz}small.${a.variant % 2}`;
   }
 
-  drawAsteroid(a, type, time, events, phase) {
+  drawAsteroid(a, type, events) {
     const ctx = this.ctx;
     const rock = a.rock;
     const depletion = clamp(rock.depletion || 0, 0, 1);
     let alpha = 0.22 + 0.78 * (1 - depletion);
     const fractured = events.some((e) => e.type === 'fracture' && e.asteroid === a.slot);
-    if (fractured) alpha *= 0.35 + 0.65 * phase;
+    if (fractured) alpha *= 0.5;
     const size = a.radius * 2;
-    const angle = a.angle0 + time * a.spin;
+    const angle = a.angle0;
     this.sprite(this.asteroidKey(a, type), a.x, a.y, size, size * this.aspect(this.asteroidKey(a, type)), angle, alpha, (c, w) => {
       const r = rng(a.slot * 977 + 3);
       c.fillStyle = type === 'hazard' ? '#8b8f99' : '#8a5a3b';
@@ -262,21 +346,25 @@ export class SectorRenderer {
       ctx.restore();
     }
     if (rock.selected) {
-      ctx.save();
-      ctx.strokeStyle = '#ffc94d';
-      ctx.lineWidth = 2;
-      ctx.setLineDash([6, 5]);
-      ctx.lineDashOffset = -time * 0.02;
-      ctx.beginPath();
-      ctx.arc(a.x, a.y, a.radius + 11, 0, TAU);
-      ctx.stroke();
-      ctx.restore();
       this.text(`#${a.slot} · ~${Math.round(rock.value_est)}/u`, a.x, a.y - a.radius - 20,
         { align: 'center', size: 12, color: '#ffc94d', weight: 700 });
     } else {
       this.text(`#${a.slot}`, a.x, a.y + a.radius + 10, { align: 'center', size: 10, color: 'rgba(230,236,255,0.7)' });
     }
     if (depletion >= 0.999) this.text('depleted', a.x, a.y, { align: 'center', size: 10, color: '#ff9a9a' });
+  }
+
+  selectionRing(a, time) {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.strokeStyle = '#ffc94d';
+    ctx.lineWidth = 2;
+    ctx.setLineDash([6, 5]);
+    ctx.lineDashOffset = -time * 0.02;
+    ctx.beginPath();
+    ctx.arc(a.x, a.y, a.radius + 11, 0, TAU);
+    ctx.stroke();
+    ctx.restore();
   }
 
   shipPose(layout, rs, events, phase) {
@@ -466,11 +554,10 @@ export class SectorRenderer {
         }
         this.text('FRACTURE', target.x, target.y - target.radius - 34, { align: 'center', size: 14, color: '#ffb36b', weight: 800, alpha: 1 - phase * 0.5 });
       } else if (e.type === 'hazard_damage') {
-        const g = ctx.createRadialGradient(W / 2, H / 2, H * 0.35, W / 2, H / 2, W * 0.7);
-        g.addColorStop(0, 'rgba(255,30,60,0)');
-        g.addColorStop(1, `rgba(255,30,60,${0.45 * (1 - phase) + 0.08})`);
-        ctx.fillStyle = g;
-        ctx.fillRect(0, 0, W, H);
+        ctx.save();
+        ctx.globalAlpha = 0.45 * (1 - phase) + 0.08;
+        ctx.drawImage(this.vignette(), 0, 0, W, H);
+        ctx.restore();
         const r = rng(Math.floor(time / 90));
         for (let i = 0; i < 4; i++) {
           this.sprite('fx.spark', ship.x + (r() - 0.5) * 50, ship.y + (r() - 0.5) * 50, 20, 20, r() * TAU, (1 - phase) * 0.9 + 0.1,

@@ -2,6 +2,11 @@
 // timeline's event markers.
 
 function patch(prev, delta) {
+  if (Array.isArray(prev) && delta && typeof delta === 'object' && !Array.isArray(delta) && delta.$l) {
+    const out = prev.slice();
+    for (const [i, d] of Object.entries(delta.$l)) out[Number(i)] = patch(prev[Number(i)], d);
+    return out;
+  }
   if (delta && typeof delta === 'object' && !Array.isArray(delta) && prev && typeof prev === 'object' && !Array.isArray(prev)) {
     const out = { ...prev };
     for (const key of Object.keys(delta)) {
@@ -16,21 +21,69 @@ function patch(prev, delta) {
   return delta;
 }
 
-export function decodeFrames(doc) {
-  const names = doc.action_names || [];
-  const frames = new Array(doc.frames.length);
-  let rs = null, truth = null, valid = null;
-  doc.frames.forEach((f, i) => {
-    rs = rs === null ? f.rs : patch(rs, f.rs);
-    if (f.tr !== undefined) truth = truth === null ? f.tr : patch(truth, f.tr);
-    if (f.valid !== undefined) valid = f.valid;
-    frames[i] = {
-      index: i, t: f.t, action: f.action, action_name: f.action === null || f.action === undefined ? null : (names[f.action] || `#${f.action}`),
+// Full frames, rebuilt from the deltas on demand: frames 0..i are patched the first time
+// frame i is asked for (sequential playback costs one patch per frame; startup none).
+// A long replay comes in parts (doc.parts): addPart() appends them in order; until a
+// frame's part has arrived, get() returns undefined and `loaded` says how far it goes.
+export class FrameStore {
+  constructor(doc) {
+    this.doc = doc;
+    this.raw = doc.frames.slice();
+    this.total = doc.n_frames ?? doc.frames.length;
+    this.names = doc.action_names || [];
+    this.full = [];
+    this.rs = null;
+    this.truth = null;
+    this.valid = null;
+  }
+
+  get length() { return this.total; }
+
+  get loaded() { return this.raw.length; }
+
+  addPart(part) {
+    if (part.first !== this.raw.length) throw new Error(`replay part starting at ${part.first} arrived out of order`);
+    for (const f of part.frames) this.raw.push(f);
+  }
+
+  // the event types of frame i (known for every frame, loaded or not)
+  types(i) {
+    if (this.doc.events) return this.doc.events[i] || [];
+    const f = this.raw[i];
+    return f && f.events ? f.events.map((e) => e.type) : [];
+  }
+
+  get(i) {
+    if (i < 0 || i >= this.raw.length) return undefined;
+    for (let k = this.full.length; k <= i; k++) this.full.push(this.build(k));
+    return this.full[i];
+  }
+
+  build(i) {
+    const f = this.raw[i];
+    this.rs = withDerived(this.rs === null ? f.rs : patch(this.rs, f.rs));
+    if (f.tr !== undefined) this.truth = this.truth === null ? f.tr : patch(this.truth, f.tr);
+    if (f.valid !== undefined) this.valid = f.valid;
+    return {
+      index: i, t: f.t, action: f.action,
+      action_name: f.action === null || f.action === undefined ? null : (this.names[f.action] || `#${f.action}`),
       reward: f.reward || 0, dt: f.dt || 0, invalid: !!f.invalid, events: f.events || [], probs: f.probs || null,
-      valid, rs, truth,
+      valid: this.valid, rs: this.rs, truth: this.truth,
     };
+  }
+}
+
+// asteroids[].value_est is left out of the JSON (doc.derived): value at current prices.
+function withDerived(rs) {
+  const rocks = rs && rs.asteroids;
+  if (!rocks || !rocks.length) return rs;
+  const price = (rs.market && rs.market.price) || [];
+  const asteroids = rocks.map((a) => {
+    let v = 0;
+    (a.comp_est || []).forEach((c, k) => { v += c * (price[k] || 0); });
+    return { ...a, value_est: Math.round(v * 100) / 100 };
   });
-  return frames;
+  return { ...rs, asteroids };
 }
 
 export const MARKER_TYPES = {
@@ -48,12 +101,14 @@ export const MARKER_TYPES = {
 
 // At most `buckets` markers: per bucket of the timeline the most important event;
 // runs of the same event (hazard, mining) mark only where they start.
-export function eventMarkers(frames, buckets = 240) {
-  const n = frames.length;
+// At most `buckets` markers over n frames (typesAt(i): event types of frame i): per
+// bucket of the timeline the most important event; runs of the same event (hazard,
+// mining) mark only where they start.
+export function eventMarkers(n, typesAt, buckets = 240) {
   const best = new Map();
   let prevTypes = new Set();
   for (let i = 0; i < n; i++) {
-    const types = new Set(frames[i].events.map((e) => e.type));
+    const types = new Set(typesAt(i));
     for (const type of types) {
       const spec = MARKER_TYPES[type];
       if (!spec) continue;

@@ -38,10 +38,11 @@ export class HttpError extends Error {
   }
 }
 
-export async function fetchJSON(path) {
+// `cache`: 'no-cache' (revalidate: catalogs that grow) or 'default' (immutable replays).
+export async function fetchJSON(path, { cache = 'no-cache' } = {}) {
   let response;
   try {
-    response = await fetch(url(path), { cache: 'no-cache' });
+    response = await fetch(url(path), { cache });
   } catch (err) {
     throw new Error(`${path}: ${err.message}`);
   }
