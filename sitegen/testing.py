@@ -38,13 +38,29 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
 
 
-def train_tiny_run(runs_dir: str | os.PathLike, windows: int = 3, timeout: float = 600) -> Path:
+_TRAINED: dict[int, Path] = {}
+
+
+def train_tiny_run(runs_dir: str | os.PathLike, windows: int = 3, timeout: float = 600, reuse: bool = True) -> Path:
     """``prospector train`` with tiny settings (serial backend, no W&B); returns the run dir.
 
     Waits for ``run_finished`` and every window's replay; a trainer that has finished
     its log but does not exit within 60 s after that is stopped (its work is done).
+    With ``reuse``, a run trained earlier in this process is copied instead (a run
+    directory can be moved or copied as a whole: its events hold relative paths).
     """
     runs_dir = Path(runs_dir)
+    done = _TRAINED.get(windows)
+    if reuse and done is not None and done.is_dir():
+        target = runs_dir / done.name
+        shutil.copytree(done, target, ignore=shutil.ignore_patterns("*.lock", "wandb"))
+        return target
+    run = _train(runs_dir, windows, timeout)
+    _TRAINED[windows] = run
+    return run
+
+
+def _train(runs_dir: Path, windows: int, timeout: float) -> Path:
     runs_dir.mkdir(parents=True, exist_ok=True)
     cfg = runs_dir / "tiny-train.json"
     cfg.write_text(json.dumps(TINY_TRAIN))

@@ -508,3 +508,15 @@ def test_replay_delta_round_trip():
 def test_summary_metrics_cover_section_5():
     from pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS
     assert set(CHARTED) == set(WINDOW_METRICS + LOSS_KEYS) - {"window_id"}
+
+
+def test_background_rebuild_hook(tmp_path):
+    from sitegen.hook import rebuild_in_background
+    run = synth(tmp_path, windows=2)
+    out = tmp_path / "public"
+    procs = [rebuild_in_background(run.runs_dir, out) for _ in range(3)]   # a burst: no overlap, no loss
+    for p in procs:
+        assert p.wait(timeout=300) == 0
+    assert load(out / "data/runs.json")["runs"][0]["n_windows"] == 2
+    assert "site:" in (out / ".sitegen/build.log").read_text()
+    assert not (out / ".sitegen/build.pending").exists()
