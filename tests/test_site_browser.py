@@ -251,3 +251,29 @@ def test_run_page_and_docs(page, site):
 def test_unknown_page_is_the_404_page(page, site):
     pg = page.goto("/no/such/page/")
     assert "Not found" in pg.inner_text("h1")
+
+
+def test_long_replay_in_parts_plays_across_them(browser, tmp_path, monkeypatch):
+    """A replay split into parts: a frame in a later part is reached once it arrives,
+    and playback runs across part boundaries."""
+    from sitegen import build as B
+    monkeypatch.setattr(B, "CHUNK_FRAMES", 100)
+    run = SyntheticRun(tmp_path / "runs", run_id="long", frames=250, keep_going=True)
+    run.create(1)
+    out = tmp_path / "public"
+    build_site(run.runs_dir, out, docs=False)
+    rid = json.loads((out / "data/runs/long/replays.json").read_text())["replays"][0]["replay_id"]
+    server, base = serve_in_thread(out)
+    p = Page(browser, base)
+    try:
+        pg = p.goto(f"/replays/?run=long&replay={rid}&frame=220")
+        wait_ready(pg)
+        pg.wait_for_function("() => document.querySelector('#player').dataset.loaded === '251'", timeout=15000)
+        pg.wait_for_function("() => document.querySelector('#player').dataset.frame === '220'", timeout=15000)
+        assert pg.inner_text("#frame-counter") == "frame 220 / 250"
+        pg.evaluate("() => { window.__player.seek(95); window.__player.setSpeed(60); window.__player.play(); }")
+        pg.wait_for_function("() => Number(document.querySelector('#player').dataset.frame) > 110", timeout=15000)
+        assert p.errors == [], p.errors
+    finally:
+        p.close()
+        server.shutdown()

@@ -421,7 +421,7 @@ export class SectorRenderer {
       ctx.beginPath(); ctx.arc(pose.x, pose.y, size, 0, TAU); ctx.fill();
     }
     this.sprite('entity.ship.agent', pose.x, pose.y, size, size * this.aspect('entity.ship.agent') , pose.angle + Math.PI / 2, 1, (c, w, h) => {
-      c.fillStyle = '#ff8a3d'; c.beginPath(); c.moveTo(0, -h / 2); c.lineTo(w / 2, h / 2); c.lineTo(-w / 2, h / 2); c.closePath(); c.fill();
+      c.fillStyle = '#ff8a3d'; c.beginPath(); c.moveTo(0, -h / 2); c.lineTo(w / 3, h / 2); c.lineTo(0, h / 4); c.lineTo(-w / 3, h / 2); c.closePath(); c.fill();
     });
     // alert marker
     if ((ship.alert || 0) > 50) {
