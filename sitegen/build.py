@@ -253,7 +253,7 @@ class BuildError(Exception):
 class Builder:
     def __init__(self, runs_dir="runs", out_dir="public", *, base_url: str = "/", play_url: str | None = None,
                  assets_dir=None, clean: bool = False, docs: bool = True,
-                 progress: Callable[[str], None] | None = None, node_modules=None):
+                 progress: Callable[[str], None] | None = None, node_modules=None, jobs: int | None = None):
         self.runs_dir = Path(runs_dir)
         self.out = Path(out_dir)
         base = (base_url or "/").strip()
@@ -263,6 +263,7 @@ class Builder:
         self.play_url = play_url
         self.assets_dir = A.default_assets_dir(assets_dir)
         self.clean = clean
+        self.jobs = max(1, jobs if jobs is not None else min(4, os.cpu_count() or 1))
         self.docs = docs
         self.say = progress or (lambda msg: None)
         self.node_modules = Path(node_modules) if node_modules else ROOT / "node_modules"
@@ -357,22 +358,33 @@ class Builder:
     def _run_outputs(self, run: RunData) -> None:
         rid = run.run_id
         base = f"data/runs/{rid}"
-        n = len(run.replays)
-        new = 0
-        for i, item in enumerate(run.replays):
+        todo = []                 # (item, key, data) of replays whose files must be (re)written
+        for item in run.replays:
             data = self._verify(run, item)
             if item.status != "ok":
                 run.problems.append(Problem(rid, item.status, item.message or item.status, item.replay_id,
                                             item.window_id))
                 continue
-            try:
-                if self._emit_replay(run, item, data):
-                    new += 1
-                    if new % 25 == 0:
-                        self.say(f"  {rid}: replays {i + 1}/{n}")
-            except (ReplayError, KeyError, TypeError, ValueError, IndexError) as exc:
-                item.status, item.message = "bad_replay", f"{item.event.get('path')}: {exc}"
-                run.problems.append(Problem(rid, "bad_replay", item.message, item.replay_id, item.window_id))
+            key = self._replay_key(run, item)
+            if not self._replay_current(run, item, key):
+                todo.append((item, key, data))
+        # converting replays is the only heavy part of a build: many go to a process pool
+        workers = min(len(todo) // 8, self.jobs)
+        if workers >= 2:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+            with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                futures = [(item, key, pool.submit(_replay_files, str(self.out), rid, item.replay_id, str(item.path)))
+                           for item, key, _ in todo]
+                for i, (item, key, fut) in enumerate(futures):
+                    self._record_replay(run, item, key, fut.result)
+                    if (i + 1) % 50 == 0:
+                        self.say(f"  {rid}: replays {i + 1}/{len(todo)}")
+        else:
+            for item, key, data in todo:
+                self._record_replay(run, item, key,
+                                    lambda item=item, data=data: _replay_files(str(self.out), rid, item.replay_id,
+                                                                               str(item.path), data))
 
         # windows.json: columns of every window metric
         seqs = [w["seq"] for w in run.windows]
@@ -383,44 +395,42 @@ class Builder:
         self._emit(f"{base}/replays.json", _key(self.version, run.identity, "replays", cat),
                    lambda: _dumps(self._replays_doc(run)), seqs=[c[0] for c in cat])
 
-    def _emit_replay(self, run: RunData, item: ReplayItem, data: bytes | None) -> bool:
-        """The player's JSON of one replay (and, when long, its parts and gzip twins).
+    def _replay_key(self, run: RunData, item: ReplayItem) -> str:
+        """All of a replay's files share one key: generator version, run, replay id,
+        sha256 of the replay file, part size."""
+        return _key(self.version, run.identity, item.replay_id, item.event.get("sha256"), CHUNK_FRAMES)
 
-        All of a replay's files share one key (generator version, run, replay id, sha256
-        of the replay file); when the last build wrote them all from that key, nothing
-        is read or written. Returns True when they were (re)written.
-        """
-        rid = run.run_id
-        rel = f"data/runs/{rid}/replays/{item.replay_id}.json"
-        key = _key(self.version, run.identity, item.replay_id, item.event.get("sha256"), CHUNK_FRAMES)
+    def _replay_current(self, run: RunData, item: ReplayItem, key: str) -> bool:
+        """True (and recorded as unchanged) when the last build wrote all of this
+        replay's files from the same key and they are all still there."""
+        rel = f"data/runs/{run.run_id}/replays/{item.replay_id}.json"
         old_outputs = self.old.get("outputs", {})
         old = old_outputs.get(rel)
-        if old and old.get("key") == key:
-            files = [rel] + old.get("files", [])
-            if all((self.out / f).is_file() for f in files):
-                for f in files:
-                    self.outputs[f] = old_outputs.get(f, {"key": key})
-                self.report.skipped += len(files)
-                return False
-        raw = data if data is not None else item.path.read_bytes()
-        header, frames = decode_replay(raw)
-        doc = replaydata.compact_replay(header, frames)
-        main, parts = replaydata.split(doc, CHUNK_FRAMES, item.replay_id)
-        written = []
-        for name, body in [(f"{item.replay_id}.json", main)] + parts:
-            path_rel = f"data/runs/{rid}/replays/{name}"
-            blob = replaydata.dumps(body)
-            _atomic_write(self.out / path_rel, blob)
-            written.append(path_rel)
-            if len(blob) >= GZIP_MIN:           # a gzip twin for `site serve`
-                _atomic_write(self.out / (path_rel + ".gz"), gzip.compress(blob, 6, mtime=0))
-                written.append(path_rel + ".gz")
+        if not old or old.get("key") != key:
+            return False
+        files = [rel] + old.get("files", [])
+        if not all((self.out / f).is_file() for f in files):
+            return False
+        for f in files:
+            self.outputs[f] = old_outputs.get(f, {"key": key})
+        self.report.skipped += len(files)
+        return True
+
+    def _record_replay(self, run: RunData, item: ReplayItem, key: str, result) -> None:
+        """Record the files :func:`_replay_files` wrote (``result()`` gives them), or
+        mark the replay bad when it could not be converted."""
+        rel = f"data/runs/{run.run_id}/replays/{item.replay_id}.json"
+        try:
+            written, n_frames = result()
+        except (ReplayError, KeyError, TypeError, ValueError, IndexError, OSError) as exc:
+            item.status, item.message = "bad_replay", f"{item.event.get('path')}: {exc}"
+            run.problems.append(Problem(run.run_id, "bad_replay", item.message, item.replay_id, item.window_id))
+            return
         for f in written:
             self.outputs[f] = {"key": key}
         self.outputs[rel] = {"key": key, "seq": item.event["seq"], "sha256": item.event.get("sha256"),
-                             "frames": len(frames), "files": [f for f in written if f != rel]}
+                             "frames": n_frames, "files": [f for f in written if f != rel]}
         self.report.rendered.extend(written)
-        return True
 
     def _windows_doc(self, run: RunData) -> dict:
         columns = {k: [w.get(k) if M.is_number(w.get(k)) else None for w in run.windows] for k in M.COLUMNS}
@@ -668,6 +678,26 @@ class Builder:
                     "runs": getattr(self, "run_record", {}), "outputs": self.outputs, "files": self.files,
                     "assets": getattr(self, "asset_record", {})}
         _atomic_write(self.out / MANIFEST_FILE, json.dumps(manifest, separators=(",", ":")).encode())
+
+
+def _replay_files(out: str, run_id: str, replay_id: str, path: str, data: bytes | None = None) -> tuple[list[str], int]:
+    """Convert one replay file into the player's JSON (and its parts and gzip twins);
+    returns the files written (relative to ``out``) and the number of frames. Runs in
+    a worker process during big builds."""
+    raw = data if data is not None else Path(path).read_bytes()
+    header, frames = decode_replay(raw)
+    doc = replaydata.compact_replay(header, frames)
+    main, parts = replaydata.split(doc, CHUNK_FRAMES, replay_id)
+    written = []
+    for name, body in [(f"{replay_id}.json", main)] + parts:
+        rel = f"data/runs/{run_id}/replays/{name}"
+        blob = replaydata.dumps(body)
+        _atomic_write(Path(out) / rel, blob)
+        written.append(rel)
+        if len(blob) >= GZIP_MIN:           # a gzip twin for `site serve`
+            _atomic_write(Path(out) / (rel + ".gz"), gzip.compress(blob, 6, mtime=0))
+            written.append(rel + ".gz")
+    return written, len(frames)
 
 
 def build_site(runs_dir="runs", out_dir="public", **kw) -> BuildReport:

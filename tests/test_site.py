@@ -252,6 +252,30 @@ def test_synthetic_run_build_and_incremental_rebuild(tmp_path):
     assert 'href="https://wandb.ai/team/asteroid-prospector/runs/abc"' in (out / f"runs/{rid}/index.html").read_text()
 
 
+def test_replays_converted_in_a_process_pool_match_the_serial_build(tmp_path):
+    run = synth(tmp_path, windows=18, frames=60)
+    bad = sorted((run.dir / "replays").rglob("*.jsonl.zst"))[3]
+    raw = bad.read_bytes()
+    # same sha256 recorded, so only the conversion (in a worker) can find it broken
+    import zstandard
+    body = zstandard.ZstdDecompressor().decompress(raw).split(b"\n")
+    body[2] = b"{not json"
+    broken = zstandard.ZstdCompressor().compress(b"\n".join(body))
+    bad.write_bytes(broken)
+    log = (run.dir / "events.jsonl").read_text().replace(hashlib.sha256(raw).hexdigest(),
+                                                          hashlib.sha256(broken).hexdigest())
+    (run.dir / "events.jsonl").write_text(log)
+
+    outs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"public{jobs}"
+        report = Builder(run.runs_dir, out, docs=False, jobs=jobs).build()
+        assert [p.kind for p in report.problems] == ["bad_replay"], report.problems
+        outs[jobs] = {str(f.relative_to(out)): f.read_bytes() for f in (out / "data").rglob("*") if f.is_file()}
+    assert outs[1].keys() == outs[2].keys() and len(outs[1]) > 18
+    assert all(outs[1][k] == outs[2][k] for k in outs[1])
+
+
 def test_removed_run_removes_its_outputs(tmp_path):
     a = synth(tmp_path, windows=2, run_id="run-a")
     synth(tmp_path, windows=2, run_id="run-b")

@@ -124,10 +124,10 @@ async function main() {
   const replay = p.get('replay');
   const frame = p.get('frame');
   if (wanted && !state.runs.some((r) => r.run_id === wanted)) {
-    showMessage(message, `Unknown run "${wanted}": it is not on this site. Showing the latest run instead.`);
-    player.message(`Unknown run "${wanted}".`);
+    // the messages go up after the latest replay is open: opening it clears messages
     runSelect.value = state.runs[0].run_id;
     await selectRun(state.runs[0].run_id);
+    showMessage(message, `Unknown run "${wanted}": it is not on this site. Showing the latest run instead.`);
     player.message(`Unknown run "${wanted}": showing the latest run's latest replay instead.`, 'warn');
     return;
   }
@@ -142,3 +142,5 @@ async function main() {
 }
 
 await main();
+// tests (and anyone scripting the page) wait for this: every message is final now
+document.body.dataset.pageReady = '1';
