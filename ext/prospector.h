@@ -547,6 +547,10 @@ static void compute_observations(Prospector* env);
 static void write_neighbors(Prospector* env, double volume);
 static void write_rocks(Prospector* env);
 static void compute_info(Prospector* env);
+#ifdef PROSPECTOR_CHECK_INVARIANTS
+struct InvariantBefore;
+static void check_invariants(const Prospector* env, const struct InvariantBefore* before);
+#endif
 
 /* GAME.md 6.2 in draw order; the same order as ReferenceEnv._generate. */
 static void c_reset(Prospector* env, uint64_t seed) {
@@ -622,10 +626,11 @@ static void c_reset(Prospector* env, uint64_t seed) {
     set_prices(env);
     memcpy(env->prev_price, env->price, sizeof(env->price));
 
-    env->fuel = C(start_fuel) + C(start_fuel_jitter) * rng_u(rng);
+    /* capped: start + jitter may exceed the tank or the tool's 100 in an edge config */
+    env->fuel = mind(FUEL_MAX, C(start_fuel) + C(start_fuel_jitter) * rng_u(rng));
     env->hull = HULL_MAX;
     env->heat = 0.0;
-    env->tool = C(start_tool) + C(start_tool_jitter) * rng_u(rng);
+    env->tool = mind(TOOL_MAX, C(start_tool) + C(start_tool_jitter) * rng_u(rng));
     env->credits = C(start_credits) + C(start_credits_jitter) * rng_u(rng);
     env->start_credits = env->credits;
     env->alert = 0.0;
@@ -657,6 +662,9 @@ static void c_reset(Prospector* env, uint64_t seed) {
     env->obs_dirty = OBS_ROCKS | OBS_NEIGHBORS;
     env->obs_credits = -1.0;
     compute_observations(env);
+#ifdef PROSPECTOR_CHECK_INVARIANTS
+    check_invariants(env, NULL);
+#endif
 }
 
 /* ------------------------------------------------------------ quantities */
@@ -854,7 +862,8 @@ static void mine(Prospector* env, int mode) {
         double dmg = C(fracture_hull) + C(fracture_hull_jitter) * rng_u(&env->rng);
         damage(env, dmg);
         Node* node = &env->nodes[env->node];
-        node->hazard = mind(1.0, node->hazard + C(fracture_hazard_rise));
+        /* never lowers a hazard that an edge config set above the cap */
+        node->hazard = maxd(node->hazard, mind(1.0, node->hazard + C(fracture_hazard_rise)));
         emit(env, EV_FRACTURE, env->selected, 0, dmg, 0.0, 0.0);
     }
 }
@@ -1054,7 +1063,8 @@ static void exposure(Prospector* env, int dt) {
     }
     double loss = 0.0, dmg = 0.0;
     if (outcome != PIRATE_EVADED) {
-        double frac = (C(pirate_loss) + C(pirate_loss_jitter) * rng_u(&env->rng)) * share;
+        /* capped: pirates take at most the whole stack (loss + jitter may exceed 1) */
+        double frac = mind(1.0, (C(pirate_loss) + C(pirate_loss_jitter) * rng_u(&env->rng)) * share);
         dmg = (C(pirate_hull) + C(pirate_hull_jitter) * rng_u(&env->rng)) * share;
         for (int k = 0; k < N_COMMODITIES; k++) {
             double lost_raw = env->raw[k] * frac;
@@ -1070,9 +1080,181 @@ static void exposure(Prospector* env, int dt) {
     emit(env, EV_PIRATE, outcome, 0, loss, dmg, 0.0);
 }
 
+/* ------------------------------------------------------------ invariants
+ * Compiled in only with -DPROSPECTOR_CHECK_INVARIANTS (the sanitizer, valgrind and
+ * fuzz builds of tests/native/); the release extension never sees this code, so it
+ * stays as fast and bit-exact as before.  After every reset and step the state must
+ * be within its bounds, and the step's events must agree with what changed.
+ * prospector/invariants.py checks the same list in Python (docs/reliability.md).
+ * A violation calls PROSPECTOR_INVARIANT_FAILED(env, message), abort() by default.
+ */
+#ifdef PROSPECTOR_CHECK_INVARIANTS
+#ifndef PROSPECTOR_INVARIANT_FAILED
+#include <stdio.h>
+#include <stdlib.h>
+#define PROSPECTOR_INVARIANT_FAILED(env, message) do { \
+        fprintf(stderr, "prospector invariant violated: %s (episode seed %llu, step %d)\n", \
+                (message), (unsigned long long)(env)->episode_seed, (env)->episode_steps); \
+        abort(); \
+    } while (0)
+#endif
+#define INVARIANT(cond, message) do { if (!(cond)) PROSPECTOR_INVARIANT_FAILED(env, message); } while (0)
+/* Cargo sums of six products may round past CARGO_MAX by a few ulps when mining fills
+ * the hold exactly (design choice 17); anything beyond this is a bug. */
+#define CARGO_TOLERANCE 1e-9
+
+typedef struct InvariantBefore {
+    double fuel, hull, tool, credits, raw[N_COMMODITIES], refined[N_COMMODITIES];
+    double depletion, hazard;
+    int kits, stabilizers, decoys, docked, node, selected, time_remaining;
+} InvariantBefore;
+
+static inline void invariant_before(const Prospector* env, InvariantBefore* b) {
+    b->fuel = env->fuel; b->hull = env->hull; b->tool = env->tool; b->credits = env->credits;
+    memcpy(b->raw, env->raw, sizeof(b->raw));
+    memcpy(b->refined, env->refined, sizeof(b->refined));
+    b->kits = env->kits; b->stabilizers = env->stabilizers; b->decoys = env->decoys;
+    b->docked = env->docked; b->node = env->node; b->selected = env->selected;
+    b->time_remaining = env->time_remaining;
+    b->depletion = env->selected >= 0 ? env->rocks[env->node][env->selected].depletion : 0.0;
+    b->hazard = env->nodes[env->node].hazard;
+}
+
+static inline const Event* invariant_event(const Prospector* env, int type, int a) {
+    for (int e = 0; e < env->n_events; e++)
+        if (env->events[e].type == type && (a < 0 || env->events[e].a == a)) return &env->events[e];
+    return NULL;
+}
+#define HAS(type) (invariant_event(env, (type), -1) != NULL)
+
+static inline int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; } /* NaN fails */
+
+/* The state bounds; `before` is NULL right after a reset. */
+static void check_invariants(const Prospector* env, const InvariantBefore* before) {
+    /* observation: finite, within [-1, 1] */
+    for (int i = 0; i < OBS_DIM; i++) INVARIANT(in_range((double)env->obs[i], -1.0, 1.0), "obs finite and in [-1, 1]");
+    /* ship */
+    INVARIANT(in_range(env->fuel, 0.0, FUEL_MAX), "0 <= fuel <= FUEL_MAX");
+    INVARIANT(in_range(env->hull, 0.0, HULL_MAX), "0 <= hull <= HULL_MAX");
+    INVARIANT(in_range(env->heat, 0.0, HEAT_MAX), "0 <= heat <= HEAT_MAX");
+    INVARIANT(in_range(env->tool, 0.0, TOOL_MAX), "0 <= tool <= TOOL_MAX");
+    INVARIANT(in_range(env->alert, 0.0, ALERT_MAX), "0 <= alert <= ALERT_MAX");
+    INVARIANT(env->credits >= 0.0 && isfinite(env->credits), "credits finite and >= 0");
+    for (int k = 0; k < N_COMMODITIES; k++) {
+        INVARIANT(env->raw[k] >= 0.0 && isfinite(env->raw[k]), "raw cargo finite and >= 0");
+        INVARIANT(env->refined[k] >= 0.0 && isfinite(env->refined[k]), "refined cargo finite and >= 0");
+    }
+    INVARIANT(cargo_volume(env) <= CARGO_MAX + CARGO_TOLERANCE, "cargo volume <= CARGO_MAX");
+    INVARIANT(env->kits >= 0 && env->kits <= ITEM_CAP, "0 <= kits <= ITEM_CAP");
+    INVARIANT(env->stabilizers >= 0 && env->stabilizers <= ITEM_CAP, "0 <= stabilizers <= ITEM_CAP");
+    INVARIANT(env->decoys >= 0 && env->decoys <= ITEM_CAP, "0 <= decoys <= ITEM_CAP");
+    INVARIANT(env->time_remaining >= 0 && env->time_remaining <= env->time_max, "0 <= time_remaining <= time_max");
+    INVARIANT(env->escape_ticks >= 0 && env->stab_ticks >= 0, "buff counters >= 0");
+    /* world */
+    INVARIANT(env->node_count >= 2 && env->node_count <= MAX_NODES, "2 <= node_count <= MAX_NODES");
+    INVARIANT(env->node >= 0 && env->node < env->node_count, "node index in range");
+    INVARIANT(!env->docked || env->node == 0, "docked only at the station");
+    const Node* here = &env->nodes[env->node];
+    INVARIANT(env->selected >= -1 && env->selected < here->n_asteroids, "selection in range");
+    for (int i = 0; i < env->node_count; i++) {
+        const Node* n = &env->nodes[i];
+        INVARIANT(n->degree >= 1 && n->degree <= MAX_NEIGHBORS, "1 <= degree <= MAX_NEIGHBORS");
+        INVARIANT(n->n_asteroids >= 0 && n->n_asteroids <= MAX_ASTEROIDS, "asteroid count in range");
+        INVARIANT(in_range(n->threat_est, 0.0, 1.0), "threat estimate in [0, 1]");
+        INVARIANT(n->pirate >= 0.0 && n->hazard >= 0.0, "intensities >= 0");
+        for (int k = 0; k < n->degree; k++)
+            INVARIANT(n->neighbors[k] >= 0 && n->neighbors[k] < env->node_count && n->neighbors[k] != i, "neighbour index in range");
+        for (int a = 0; a < n->n_asteroids; a++) {
+            const Asteroid* r = &env->rocks[i][a];
+            INVARIANT(in_range(r->depletion, 0.0, 1.0), "depletion in [0, 1]");
+            INVARIANT(in_range(r->scan_conf, 0.0, 1.0), "scan confidence in [0, 1]");
+            INVARIANT(in_range(r->stability_est, 0.0, 1.0), "stability estimate in [0, 1]");
+            for (int k = 0; k < N_COMMODITIES; k++) INVARIANT(in_range(r->comp_est[k], 0.0, 1.0), "composition estimate in [0, 1]");
+        }
+    }
+    for (int k = 0; k < N_COMMODITIES; k++) {
+        INVARIANT(in_range(env->price[k], env->price_min[k], env->price_max[k]), "price within [price_min, price_max]");
+        INVARIANT(env->inventory[k] >= 0.0 && env->recent_sales[k] >= 0.0, "inventory and recent sales >= 0");
+    }
+    INVARIANT(isfinite(env->reward), "reward finite");
+    INVARIANT(env->n_events >= 0 && env->n_events <= MAX_EVENTS, "event count in range");
+    if (before == NULL) {
+        INVARIANT(env->n_events == 0 && !env->done, "a reset emits nothing and is not done");
+        return;
+    }
+
+    /* events agree with the state change */
+    const Event* first = env->n_events > 0 ? &env->events[0] : NULL;
+    INVARIANT(env->invalid == (first != NULL && first->type == EV_INVALID), "invalid <=> the step's first event is invalid");
+    INVARIANT(env->done == HAS(EV_END), "episode end <=> an end event");
+    if (env->done) {
+        const Event* last = &env->events[env->n_events - 1];
+        INVARIANT(last->type == EV_END && last->a == env->end_reason, "the end event is last and names the reason");
+        INVARIANT(env->terminated != env->truncated, "exactly one of terminated, truncated");
+        INVARIANT(env->truncated == (env->end_reason == END_TIMEOUT), "truncated <=> timeout");
+    } else {
+        INVARIANT(env->end_reason == END_NONE && !env->terminated && !env->truncated, "no end reason while running");
+    }
+    INVARIANT(env->time_remaining == (before->time_remaining - env->last_dt > 0 ? before->time_remaining - env->last_dt : 0),
+              "time_remaining falls by dt");
+    /* credits: a sale adds exactly its credits, a purchase or overhaul takes exactly its price */
+    const Event* sale = invariant_event(env, EV_SELL, -1);
+    const Event* buy = invariant_event(env, EV_BUY, -1);
+    const Event* overhaul = invariant_event(env, EV_REPAIR, REPAIR_OVERHAUL);
+    if (sale) INVARIANT(sale->y >= 0.0 && env->credits == before->credits + sale->y, "a sell event adds its credits");
+    else if (buy) INVARIANT(buy->y >= 0.0 && env->credits == before->credits - buy->y, "a buy event takes its price");
+    else if (overhaul) INVARIANT(overhaul->y >= 0.0 && env->credits == before->credits - overhaul->y, "an overhaul takes its price");
+    else INVARIANT(env->credits == before->credits, "credits change only by sell, buy or overhaul events");
+    INVARIANT(env->credits <= before->credits || sale != NULL, "credits rose => a sell event");
+    /* position and docking */
+    const Event* travel = invariant_event(env, EV_TRAVEL, -1);
+    INVARIANT((travel != NULL) == (env->node != before->node), "travel event <=> the node changed");
+    if (travel) INVARIANT(travel->a == before->node && travel->b == env->node, "travel event names both nodes");
+    INVARIANT(HAS(EV_DOCK) == (!before->docked && env->docked), "dock event <=> docked");
+    INVARIANT(HAS(EV_UNDOCK) == (before->docked && !env->docked), "undock event <=> undocked");
+    /* resources */
+    const Event* fuel_buy = invariant_event(env, EV_BUY, ITEM_FUEL);
+    INVARIANT(env->fuel <= before->fuel || fuel_buy != NULL, "fuel rose => a fuel purchase");
+    if (fuel_buy) INVARIANT(env->fuel == before->fuel + fuel_buy->x, "a fuel purchase adds its quantity");
+    INVARIANT(env->hull >= before->hull || HAS(EV_HAZARD_DAMAGE) || HAS(EV_PIRATE) || HAS(EV_FRACTURE) || HAS(EV_OVERHEAT),
+              "hull fell => a damage event");
+    INVARIANT(env->hull <= before->hull || invariant_event(env, EV_REPAIR, REPAIR_HULL) || overhaul, "hull rose => a repair event");
+    INVARIANT(env->tool >= before->tool || HAS(EV_MINE), "tool fell => a mine event");
+    INVARIANT(env->tool <= before->tool || invariant_event(env, EV_REPAIR, REPAIR_TOOL) || overhaul, "tool rose => a repair event");
+    for (int k = 0; k < N_COMMODITIES; k++) {
+        INVARIANT(env->raw[k] <= before->raw[k] || HAS(EV_MINE), "raw cargo rose => a mine event");
+        INVARIANT(env->refined[k] <= before->refined[k] || invariant_event(env, EV_REFINE, k), "refined cargo rose => a refine event");
+        INVARIANT(env->raw[k] >= before->raw[k] || invariant_event(env, EV_SELL, k) || invariant_event(env, EV_JETTISON, k)
+                  || invariant_event(env, EV_REFINE, k) || HAS(EV_PIRATE), "raw cargo fell => sell, jettison, refine or pirate");
+        INVARIANT(env->refined[k] >= before->refined[k] || invariant_event(env, EV_SELL, k) || invariant_event(env, EV_JETTISON, k)
+                  || HAS(EV_PIRATE), "refined cargo fell => sell, jettison or pirate");
+    }
+    INVARIANT(env->kits <= before->kits || invariant_event(env, EV_BUY, ITEM_KIT), "kits rose => a kit purchase");
+    INVARIANT(env->kits >= before->kits || invariant_event(env, EV_REPAIR, REPAIR_TOOL) || invariant_event(env, EV_REPAIR, REPAIR_HULL),
+              "kits fell => a kit repair");
+    INVARIANT(env->stabilizers <= before->stabilizers || invariant_event(env, EV_BUY, ITEM_STABILIZER), "stabilizers rose => a purchase");
+    INVARIANT(env->stabilizers >= before->stabilizers || HAS(EV_STABILIZE), "stabilizers fell => a stabilize event");
+    INVARIANT(env->decoys <= before->decoys || invariant_event(env, EV_BUY, ITEM_DECOY), "decoys rose => a purchase");
+    INVARIANT(env->decoys >= before->decoys || HAS(EV_PIRATE), "decoys fell => a pirate event");
+    /* mining wears rocks down and fractures only raise hazards */
+    if (!travel && before->selected >= 0) {
+        double depletion = env->rocks[env->node][before->selected].depletion;
+        INVARIANT(depletion >= before->depletion, "depletion never falls");
+        INVARIANT(depletion == before->depletion || HAS(EV_MINE), "depletion rose => a mine event");
+    }
+    if (!travel) INVARIANT(env->nodes[env->node].hazard >= before->hazard, "a node's hazard never falls");
+}
+#undef HAS
+#undef INVARIANT
+#endif /* PROSPECTOR_CHECK_INVARIANTS */
+
 /* ------------------------------------------------------------------ step */
 /* GAME.md 5, the authoritative step order.  `action` may be anything: out of range is invalid. */
 static void c_step(Prospector* env, int action) {
+#ifdef PROSPECTOR_CHECK_INVARIANTS
+    InvariantBefore invariant_state;
+    invariant_before(env, &invariant_state);
+#endif
     env->n_events = 0;
     double credits0 = env->credits, fuel_used0 = env->fuel_used;
     double tool0 = env->tool, hull0 = env->hull, value_lost0 = env->value_lost;
@@ -1163,6 +1345,9 @@ static void c_step(Prospector* env, int action) {
     env->episode_return += env->reward;
     env->episode_steps++;
     compute_observations(env);
+#ifdef PROSPECTOR_CHECK_INVARIANTS
+    check_invariants(env, &invariant_state);
+#endif
 }
 
 /* ----------------------------------------------------------- observation */

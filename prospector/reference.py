@@ -172,10 +172,11 @@ class ReferenceEnv(gym.Env):
         self.prev_price = list(self.price)
 
         # The ship.
-        self.fuel = c["start_fuel"] + c["start_fuel_jitter"] * rng.u()
+        # Capped: start + jitter may exceed the tank or the tool's 100 in an edge config.
+        self.fuel = mind(S.FUEL_MAX, c["start_fuel"] + c["start_fuel_jitter"] * rng.u())
         self.hull = S.HULL_MAX
         self.heat = 0.0
-        self.tool = c["start_tool"] + c["start_tool_jitter"] * rng.u()
+        self.tool = mind(S.TOOL_MAX, c["start_tool"] + c["start_tool_jitter"] * rng.u())
         self.credits = c["start_credits"] + c["start_credits_jitter"] * rng.u()
         self.start_credits = self.credits
         self.alert = 0.0
@@ -695,7 +696,8 @@ class ReferenceEnv(gym.Env):
             dmg = c["fracture_hull"] + c["fracture_hull_jitter"] * self.rng.u()
             self._damage(dmg)
             node = self.nodes[self.node]
-            node.hazard = mind(1.0, node.hazard + c["fracture_hazard_rise"])
+            # Never lowers a hazard that an edge config set above the cap.
+            node.hazard = maxd(node.hazard, mind(1.0, node.hazard + c["fracture_hazard_rise"]))
             self._event("fracture", a=self.selected, x=dmg)
 
     def _sell(self, k: int, fraction: float) -> None:
@@ -743,7 +745,8 @@ class ReferenceEnv(gym.Env):
                 outcome, share = S.PIRATE_PARTIAL, 0.5
         loss = dmg = 0.0
         if outcome != S.PIRATE_EVADED:
-            frac = (c["pirate_loss"] + c["pirate_loss_jitter"] * self.rng.u()) * share
+            # Capped: pirates take at most the whole stack (loss + jitter may exceed 1).
+            frac = mind(1.0, (c["pirate_loss"] + c["pirate_loss_jitter"] * self.rng.u()) * share)
             dmg = (c["pirate_hull"] + c["pirate_hull_jitter"] * self.rng.u()) * share
             for k in range(S.N_COMMODITIES):
                 lost_raw = self.raw[k] * frac
