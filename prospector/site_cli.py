@@ -14,10 +14,12 @@ def _fail(command: str, exc: Exception) -> int:
 
 def cmd_site(args) -> int:
     if args.site_command == "serve":
-        from sitegen.serve import serve
+        from sitegen.serve import ServeError, serve, serve_with_play
         try:
+            if args.with_play:
+                return serve_with_play(args.out, host=args.host, port=args.port, play_port=args.play_port)
             serve(args.out, host=args.host, port=args.port)
-        except OSError as exc:
+        except (OSError, ServeError) as exc:
             return _fail("site serve", exc)
         return 0
     from sitegen.build import BuildError, Builder
@@ -43,6 +45,17 @@ def cmd_deploy(args) -> int:
         return _fail("deploy", exc)
 
 
+def _port(text: str) -> int:
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {value}")
+    return value
+
+
 def add_parsers(sub, positive_int) -> None:
     p = sub.add_parser("site", help="build or serve the static site (runs/ -> public/)")
     site_sub = p.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
@@ -50,7 +63,8 @@ def add_parsers(sub, positive_int) -> None:
     q.add_argument("--runs", default="runs", help="runs directory (default runs/)")
     q.add_argument("--out", default="public", help="output directory (default public/)")
     q.add_argument("--base-url", default="/", help="URL path the site is served under (default /)")
-    q.add_argument("--play-url", default=None, help="URL of the human-play page, linked from every page")
+    q.add_argument("--play-url", default=None, metavar="URL",
+                   help="the play service the /play page calls (default http://127.0.0.1:8001)")
     q.add_argument("--assets", default=None, metavar="DIR",
                    help="Kenney packs directory (default $PROSPECTOR_KENNEY_DIR, else ../shared/kenney)")
     q.add_argument("--clean", action="store_true", help="rebuild everything from scratch")
@@ -61,6 +75,10 @@ def add_parsers(sub, positive_int) -> None:
     q.add_argument("--out", default="public", help="site directory (default public/)")
     q.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     q.add_argument("--host", default="127.0.0.1")
+    q.add_argument("--with-play", action="store_true",
+                   help="also run the play service (prospector play-server) until Ctrl-C stops both")
+    q.add_argument("--play-port", type=_port, default=None,
+                   help="play service port with --with-play (default: the port the site was built to call, else 8001)")
     p.set_defaults(func=cmd_site)
 
     p = sub.add_parser("deploy", help="deploy public/ to Vercel (token from VERCEL_TOKEN)")

@@ -6,6 +6,7 @@ files, verified against the sha256 in their ``replay_recorded`` event). Outputs:
     public/index.html                         latest replay playing + its window summary
     public/replays/index.html                 replay browser + player
     public/analytics/index.html               uPlot charts of every window metric
+    public/play/index.html                    human play against the play service (challenge mode too)
     public/runs/index.html, runs/{run}/index.html
     public/data/runs.json                     every run, latest window, where things are
     public/data/runs/{run}/windows.json       chart data (columns)
@@ -30,6 +31,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +71,23 @@ GZIP_MIN = 256 * 1024
 #: the first part and fetches the rest in the background).
 CHUNK_FRAMES = 2000
 TAG_ORDER = ("every_window", "best_so_far")
+#: The play service the /play page talks to unless ``play_url`` says otherwise: the one
+#: ``prospector play-server`` (and ``site serve --with-play``) starts on this machine.
+DEFAULT_PLAY_URL = "http://127.0.0.1:8001"
+
+
+def play_service_url(url: str | None) -> str:
+    """The play service's base URL (http or https, no trailing slash); a clear error otherwise."""
+    if url is None or not str(url).strip():
+        return DEFAULT_PLAY_URL
+    good = safe_url(str(url))
+    if good is None:
+        raise BuildError(f"--play-url must be the play service's http(s) URL (like {DEFAULT_PLAY_URL}), got {url!r}")
+    parsed = urlparse(good)
+    if parsed.query or parsed.fragment or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?",
+                                                           parsed.netloc):
+        raise BuildError(f"--play-url must be a plain http(s)://host[:port][/path] URL, got {url!r}")
+    return good.rstrip("/")
 
 
 def generator_version() -> str:
@@ -260,7 +279,7 @@ class Builder:
         if not base.startswith("/") and not safe_url(base):
             base = "/" + base
         self.base = base if base.endswith("/") else base + "/"
-        self.play_url = play_url
+        self.play_url = play_service_url(play_url)
         self.assets_dir = A.default_assets_dir(assets_dir)
         self.clean = clean
         self.jobs = max(1, jobs if jobs is not None else min(4, os.cpu_count() or 1))
@@ -275,7 +294,7 @@ class Builder:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.filters["fmt"] = M.fmt
-        self.env.globals.update(base=self.base, play_url=safe_url(play_url) or (play_url if play_url and play_url.startswith("/") else None),
+        self.env.globals.update(base=self.base, play_url=self.play_url,
                                 metric_label=lambda k: M.METRIC_INFO.get(k, (k, 0))[0], title_font=None)
 
     # ---------------------------------------------------------------- manifest
@@ -637,6 +656,7 @@ class Builder:
         self._page("index.html", "home.html", home=home, runs=newest_first[:8], packs=packs)
         self._page("replays/index.html", "replays.html", packs=packs)
         self._page("analytics/index.html", "analytics.html")
+        self._page("play/index.html", "play.html", packs=packs)
         self._page("runs/index.html", "runs.html", runs=newest_first)
         self._page("404.html", "404.html")
         for run, entry in zip(runs, entries):

@@ -11,7 +11,7 @@ replay.js`` (``decodeFrames``) rebuilds the full frames with structural sharing.
 
 Schema (``schema: 1``)::
 
-    {schema, run_id, window_id, replay_id, seed, tags, totals, time_max, checkpoint,
+    {schema, run_id, window_id, replay_id, seed, tags, totals, time_max, env_config, checkpoint,
      action_names, commodities, derived, n_frames,
      frames: [{t, action, reward, dt, invalid?, events?, probs?, valid?, rs, tr?}, ...],
      chunk?, parts?, events?}            # long replays: see split()
@@ -153,7 +153,8 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
         "run_id": header.get("run_id"), "window_id": header.get("window_id"),
         "replay_id": header.get("replay_id"), "seed": header.get("seed"),
         "tags": header.get("tags") or [], "totals": totals,
-        "time_max": env.get("time_max"), "checkpoint": header.get("policy_checkpoint"),
+        "time_max": env.get("time_max"), "env_config": env if isinstance(env, dict) else {},
+        "checkpoint": header.get("policy_checkpoint"),
         "action_names": list(S.ACTION_NAMES), "commodities": list(S.COMMODITIES),
         "derived": ["asteroids[].value_est = round(sum(comp_est[k] * market.price[k]), 2)"],
         "n_frames": len(out_frames), "frames": out_frames,

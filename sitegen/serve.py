@@ -3,15 +3,27 @@
 Directory URLs get their ``index.html`` (``/analytics`` redirects to ``/analytics/``),
 unknown paths get ``404.html``, and JavaScript modules are sent as text/javascript.
 Only for local viewing: the deployed site is plain static files on Vercel.
+
+``site serve --with-play`` (the end of ``make demo``) also runs the play service
+(``prospector play-server``) as a child process, on the port the site was built to
+call, and stops both on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import http.server
+import signal
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -87,3 +99,119 @@ def serve(directory, host: str = "127.0.0.1", port: int = 8000) -> None:
         pass
     finally:
         server.server_close()
+
+
+# ---------------------------------------------------------------- site + play service
+
+DEFAULT_PLAY_PORT = 8001
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class ServeError(Exception):
+    """A clear, one-line reason why ``site serve --with-play`` cannot run."""
+
+
+def built_play_port(directory) -> int | None:
+    """The port of the loopback play service the site in ``directory`` was built to call."""
+    try:
+        doc = json.loads((Path(directory) / "data" / "runs.json").read_text())
+        url = urlparse(doc.get("play_url") or "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if url.scheme != "http" or url.hostname not in LOOPBACK:
+        return None
+    try:
+        return url.port or 80
+    except ValueError:
+        return None
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """The child gets SIGTERM if this process dies without stopping it (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _wait_healthy(proc: subprocess.Popen, url: str, timeout: float, stop: threading.Event) -> None:
+    deadline = time.monotonic() + timeout
+    while not stop.is_set():
+        if proc.poll() is not None:
+            raise ServeError(f"the play service exited with status {proc.returncode} before it answered "
+                             "(is its port already in use? see its message above)")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline:
+            raise ServeError(f"the play service did not answer {url} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def _stop_child(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)          # Sanic stops cleanly on SIGINT
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def serve_with_play(directory, host: str = "127.0.0.1", port: int = 8000, play_port: int | None = None,
+                    startup_timeout: float = 60.0) -> int:
+    """Serve the site and run the play service beside it until SIGINT/SIGTERM; returns the exit status.
+
+    The play service is ``prospector play-server`` in a child process (in its own session,
+    so a terminal's Ctrl-C reaches only this process, which stops the child and waits for
+    it: no orphan). Its port defaults to the one the site was built to call.
+    """
+    built = built_play_port(directory)
+    if play_port is None:
+        play_port = built or DEFAULT_PLAY_PORT
+    elif built is not None and built != play_port:
+        print(f"note: the site was built to call the play service on port {built}, not {play_port}; "
+              f"rebuild it with --play-url http://127.0.0.1:{play_port} or /play will not connect", file=sys.stderr)
+    if play_port == port:
+        raise ServeError(f"the site and the play service cannot share port {port}")
+    server = make_server(directory, host, port)   # a busy site port fails here, before anything starts
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    proc = None
+    thread = None
+    try:
+        cmd = [sys.executable, "-m", "prospector.cli", "play-server", "--host", host, "--port", str(play_port)]
+        proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], stdin=subprocess.DEVNULL,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+        shown = f"[{host}]" if ":" in host else host
+        _wait_healthy(proc, f"http://{shown}:{play_port}/api/health", startup_timeout, stop)
+        if stop.is_set():
+            return 0
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        site = f"http://{shown}:{server.server_address[1]}/"
+        print(f"site:         {site}", flush=True)
+        print(f"play:         {site}play/", flush=True)
+        print(f"play service: http://{shown}:{play_port}/api/health", flush=True)
+        print("Ctrl-C stops both.", flush=True)
+        while not stop.wait(0.25):
+            if proc.poll() is not None:
+                print(f"site serve: error: the play service stopped (status {proc.returncode}); stopping the site",
+                      file=sys.stderr, flush=True)
+                return 1
+        return 0
+    finally:
+        if thread is not None:
+            server.shutdown()
+        server.server_close()
+        if proc is not None:
+            _stop_child(proc)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if stop.is_set():
+            print("stopped the site and the play service", flush=True)

@@ -303,11 +303,33 @@ def test_clean_refuses_a_foreign_directory(tmp_path):
 def test_base_url_and_play_url(tmp_path):
     run = synth(tmp_path, windows=2)
     out = tmp_path / "public"
-    build_site(run.runs_dir, out, docs=False, base_url="/prospector", play_url="https://play.example.org/play")
+    build_site(run.runs_dir, out, docs=False, base_url="/prospector", play_url="https://play.example.org/")
     home = (out / "index.html").read_text()
     assert 'href="/prospector/static/site.css"' in home and 'content="/prospector/"' in home
-    assert 'href="/prospector/docs/"' in home and 'href="https://play.example.org/play"' in home
-    assert load(out / "data/runs.json")["base_url"] == "/prospector/"
+    assert 'href="/prospector/docs/"' in home
+    runs = load(out / "data/runs.json")
+    assert runs["base_url"] == "/prospector/" and runs["play_url"] == "https://play.example.org"
+    # every page links /play; the play page talks to the play service named at build time
+    for page in ("index.html", "replays/index.html", "analytics/index.html", "runs/index.html", "404.html",
+                 f"runs/{run.run_id}/index.html", "play/index.html"):
+        assert '<a href="/prospector/play/"' in (out / page).read_text(), page
+    play = (out / "play/index.html").read_text()
+    assert 'data-play-url="https://play.example.org"' in play and 'src="/prospector/static/play.js"' in play
+    assert 'aria-current="page">Play</a>' in play
+
+
+def test_play_url_default_and_bad_values(tmp_path):
+    run = synth(tmp_path, windows=1)
+    out = tmp_path / "public"
+    build_site(run.runs_dir, out, docs=False)
+    assert 'data-play-url="http://127.0.0.1:8001"' in (out / "play/index.html").read_text()
+    assert load(out / "data/runs.json")["play_url"] == "http://127.0.0.1:8001"
+    from sitegen.build import BuildError
+    for bad in ("javascript:alert(1)", "/play", "ftp://x.example", "https://x.example/?a=1", 'http://a" onload="x'):
+        with pytest.raises(BuildError, match="--play-url"):
+            build_site(run.runs_dir, tmp_path / "other", docs=False, play_url=bad)
+    out2 = _cli_build(run.runs_dir, tmp_path / "cli", "--play-url", "javascript:alert(1)")
+    assert out2.returncode == 2 and "--play-url" in out2.stderr and "Traceback" not in out2.stderr
 
 
 # ------------------------------------------------------------------ bad input

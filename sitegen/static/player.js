@@ -1,11 +1,10 @@
 // The replay player: sector view + mini-map (render.js), HUD and market (hud.js),
 // timeline with event markers, controls, keyboard shortcuts, sounds, URL sync.
 
-import { el, fetchJSON, fmt, showMessage, url, HttpError } from './util.js';
+import { el, fetchJSON, fmt, showMessage, url } from './util.js';
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
-import { SectorRenderer, drawMinimap } from './render.js';
-import { Hud, MarketPanel } from './hud.js';
-import { FrameStore, eventMarkers, describeEvent } from './replay.js';
+import { GameView } from './view.js';
+import { FrameStore, eventMarkers, describeEvent, explainMissingReplay } from './replay.js';
 
 const SPEEDS = [1, 2, 4, 8, 15, 30, 60];
 
@@ -33,14 +32,15 @@ export class ReplayPlayer {
       message: q('.player-message'), sector: q('canvas.sector'), minimap: q('canvas.minimap'),
       scrub: q('.scrub'), markers: q('.markers'), play: q('.btn-play'), counter: q('.frame-counter'),
       speed: q('.speed'), probsToggle: q('.tg-probs'), truthToggle: q('.tg-truth'), soundToggle: q('.tg-sound'),
-      share: q('.share'), hud: q('.hud'), action: q('.action-panel'), probs: q('.probs-panel'),
+      share: q('.share'), challenge: q('.challenge'), hud: q('.hud'), action: q('.action-panel'), probs: q('.probs-panel'),
       truth: q('.truth-panel'), market: q('.market'), log: q('.event-log'),
     };
-    this.renderer = new SectorRenderer(this.dom.sector, assets);
-    this.hud = new Hud(this.dom.hud, assets);
-    this.market = new MarketPanel(this.dom.market, assets);
+    // the one drawing path shared with the /play page (view.js)
+    this.view = new GameView({ sector: this.dom.sector, minimap: this.dom.minimap, hud: this.dom.hud,
+      market: this.dom.market }, assets);
+    this.renderer = this.view.renderer;
     this.sounds = new SoundBoard(assets);
-    assets.onload = () => { this.dirty = true; };
+    assets.onload = () => { this.view.dirty = true; };
     this.bind();
     this.loopFn = (now) => this.tick(now);
     requestAnimationFrame(this.loopFn);
@@ -132,6 +132,10 @@ export class ReplayPlayer {
     }
     this.root.dataset.state = 'ready';
     this.root.dataset.frames = String(this.frames.length);
+    if (this.dom.challenge) { // challenge mode: the human plays this replay's world on /play
+      this.dom.challenge.href = `${url('play/')}?${new URLSearchParams({ run: runId, replay: replayId })}`;
+      this.dom.challenge.hidden = false;
+    }
     this.seek(start, { sync: false });
     this.loadParts(runId, replayId, doc);
     if (autoplay) {
@@ -165,23 +169,11 @@ export class ReplayPlayer {
     }
   }
 
-  async explainMissing(runId, replayId, err) {
-    if (!(err instanceof HttpError) || err.status !== 404) return `Could not load replay ${replayId}: ${err.message}`;
-    try {
-      const runs = await fetchJSON('data/runs.json');
-      if (!runs.runs.some((r) => r.run_id === runId)) return `Unknown run "${runId}": it is not on this site.`;
-      const cat = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays.json`);
-      const entry = cat.replays.find((r) => r.replay_id === replayId);
-      if (!entry) return `Run ${runId} has no replay "${replayId}".`;
-      if (entry.status !== 'ok') return `Replay ${replayId} cannot be shown: ${entry.status.replace(/_/g, ' ')} (${entry.problem || 'see the run page'}).`;
-    } catch (e2) {
-      /* fall through */
-    }
-    return `Replay ${replayId} of run ${runId} was not found.`;
-  }
+  explainMissing(runId, replayId, err) { return explainMissingReplay(runId, replayId, err); }
 
   drawEmpty() {
-    this.renderer.draw(null, {});
+    this.view.clear();
+    if (this.dom.challenge) this.dom.challenge.hidden = true;
     this.dom.counter.textContent = 'frame – / –';
     this.dom.markers.replaceChildren();
   }
@@ -245,7 +237,7 @@ export class ReplayPlayer {
     this.dom.truthToggle.checked = on;
     this.root.dataset.truth = on ? '1' : '0';
     this.updatePanels();
-    this.dirty = true;
+    this.view.dirty = true;
   }
 
   seek(i, { sync = true } = {}) {
@@ -259,7 +251,7 @@ export class ReplayPlayer {
     this.acc = 0;
     this.dom.scrub.value = String(n);
     this.updatePanels();
-    this.dirty = true;
+    this.view.dirty = true;
     if (sync) this.syncURL(true);
   }
 
@@ -321,14 +313,7 @@ export class ReplayPlayer {
     if (!frame) return;
     const t0 = performance.now();
     const phase = this.playing ? Math.min(1, this.acc / (1000 / this.fps)) : 0.55;
-    this.renderer.draw(frame.rs, { events: frame.events, phase, truth: frame.truth, showTruth: this.showTruth, time: now });
-    // the mini-map changes with the frame; its pulse needs no more than ~20 redraws a second
-    if (this.dirty || frame !== this.minimapFrame || now - (this.minimapAt || 0) > 50) {
-      drawMinimap(this.dom.minimap, frame.rs, { truth: frame.truth, showTruth: this.showTruth, time: now });
-      this.minimapFrame = frame;
-      this.minimapAt = now;
-      this.dirty = false;
-    }
+    this.view.draw(frame, { phase, showTruth: this.showTruth, time: now });
     this.stats.draws += 1;
     if (this.playing && this.stats.firstAdvanceAt === undefined && this.index > 0) this.stats.firstAdvanceAt = performance.now();
     this.stats.drawMs.push(performance.now() - t0);
@@ -350,9 +335,8 @@ export class ReplayPlayer {
     const n = this.frames.length;
     this.dom.counter.textContent = `frame ${this.index} / ${n - 1}`;
     this.root.dataset.frame = String(this.index);
-    this.hud.update(frame.rs);
+    this.view.panels(frame, { light });
     if (light) return;
-    this.market.update(frame.rs);
     // action
     const a = this.dom.action;
     a.replaceChildren(

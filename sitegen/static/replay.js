@@ -1,5 +1,23 @@
-// The compact replay JSON (sitegen/replaydata.py) back into full frames, and the
-// timeline's event markers.
+// The compact replay JSON (sitegen/replaydata.py) back into full frames, the
+// timeline's event markers, and why a replay could not be loaded.
+
+import { fetchJSON, HttpError } from './util.js';
+
+// A sentence for a replay that failed to load (shared by the player and /play).
+export async function explainMissingReplay(runId, replayId, err) {
+  if (!(err instanceof HttpError) || err.status !== 404) return `Could not load replay ${replayId}: ${err.message}`;
+  try {
+    const runs = await fetchJSON('data/runs.json');
+    if (!runs.runs.some((r) => r.run_id === runId)) return `Unknown run "${runId}": it is not on this site.`;
+    const cat = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays.json`);
+    const entry = cat.replays.find((r) => r.replay_id === replayId);
+    if (!entry) return `Run ${runId} has no replay "${replayId}".`;
+    if (entry.status !== 'ok') return `Replay ${replayId} cannot be shown: ${entry.status.replace(/_/g, ' ')} (${entry.problem || 'see the run page'}).`;
+  } catch (e2) {
+    /* fall through */
+  }
+  return `Replay ${replayId} of run ${runId} was not found.`;
+}
 
 function patch(prev, delta) {
   if (Array.isArray(prev) && delta && typeof delta === 'object' && !Array.isArray(delta) && delta.$l) {
