@@ -42,7 +42,7 @@ demo: setup
 	$(VENV)/bin/prospector bench --seconds 3
 	$(VENV)/bin/prospector train --windows 3
 	@$(MAKE) --no-print-directory site
-	$(VENV)/bin/prospector site serve
+	$(VENV)/bin/prospector site serve --with-play
 
 # ---- static site (issue 4): uPlot from npm, Debian's chromium for the browser tests.
 CHROMIUM ?= /usr/bin/chromium
