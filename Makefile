@@ -8,7 +8,8 @@ DEPS := $(VENV)/.deps-installed
 EXT := prospector/_core.stamp
 KENNEY_DIR ?= $(abspath ../shared/kenney)
 
-.PHONY: demo test setup build docs bench parity clean site site-serve site-deps test-deps deploy-deps
+.PHONY: demo test setup build docs bench parity clean site site-serve site-deps test-deps deploy-deps \
+	native-deps sanitize valgrind fuzz
 
 setup: $(DEPS) $(EXT)
 
@@ -60,7 +61,7 @@ $(CHROMIUM):
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
 site-deps: $(NODE_DEPS)
-test-deps: $(NODE_DEPS) $(CHROMIUM)
+test-deps: $(NODE_DEPS) $(CHROMIUM) native-deps
 # The Vercel CLI too (devDependencies), for `prospector deploy`.
 deploy-deps:
 	npm ci --no-audit --no-fund && touch $(NODE_DEPS)
@@ -71,6 +72,39 @@ site: setup $(NODE_DEPS)
 
 site-serve: site
 	$(VENV)/bin/prospector site serve
+
+# ---- C core hardening (issue 7): AddressSanitizer + UBSan, valgrind, libFuzzer.
+# Long forms; tests/test_native.py runs bounded ones in make test. Figures and what
+# each checks: docs/reliability.md, "C core". Debian's valgrind and clang (libFuzzer).
+NATIVE := build/native
+VALGRIND ?= /usr/bin/valgrind
+CLANG ?= /usr/bin/clang
+FUZZ_SECONDS ?= 600
+VALGRIND_FLAGS := --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
+	--errors-for-leak-kinds=all --track-origins=yes -q
+
+$(VALGRIND) $(CLANG):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind clang
+
+native-deps: $(VALGRIND) $(CLANG)
+
+# 1200 seeds x 6 policies x 1400 steps = 10.08 million checked steps.
+sanitize:
+	tests/native/build.sh asan $(NATIVE)
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	$(NATIVE)/stress-asan --seeds 1200 --steps-per-run 1400
+
+valgrind: $(VALGRIND)
+	tests/native/build.sh valgrind $(NATIVE)
+	valgrind $(VALGRIND_FLAGS) $(NATIVE)/stress-valgrind --seeds 1000 --steps-per-run 100
+
+# Coverage-guided; the corpus in build/native/corpus grows across runs.
+fuzz: $(CLANG)
+	tests/native/build.sh fuzz $(NATIVE)
+	mkdir -p $(NATIVE)/corpus
+	ASAN_OPTIONS=detect_leaks=1 $(NATIVE)/fuzz-step -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	-rss_limit_mb=2048 -artifact_prefix=$(NATIVE)/ $(NATIVE)/corpus
 
 docs: setup
 	$(VENV)/bin/mkdocs build --strict

@@ -14,7 +14,7 @@ set -eu
 variant=$1
 out=${2:-build/native}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-py=${PYTHON:-$root/.venv/bin/python}
+py=${PYTHON:-python3}
 mkdir -p "$out"
 "$py" "$root/tests/native/gen_config_ranges.py" "$out/config_ranges.h"
 common="-std=c11 -D_GNU_SOURCE -g -fno-omit-frame-pointer -ffp-contract=off -fno-fast-math -Wall -Wextra -Werror

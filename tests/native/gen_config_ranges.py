@@ -6,11 +6,16 @@ prospector.spec.CONFIG_FIELDS (in the C core's order) and the ordered pairs.
 The ranges live in spec.py only; the harness gets them from here, never by hand.
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from prospector import spec as S  # noqa: E402
+# spec.py alone (no numpy, no C core): any python3 can run this.
+_SPEC = Path(__file__).resolve().parents[2] / "prospector" / "spec.py"
+_loader = importlib.util.spec_from_file_location("prospector_spec", _SPEC)
+S = importlib.util.module_from_spec(_loader)
+sys.modules["prospector_spec"] = S  # dataclasses look their module up
+_loader.loader.exec_module(S)
 
 
 def main(out: str) -> None:

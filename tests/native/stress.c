@@ -1,6 +1,7 @@
 /* Stress driver of the C core for the sanitizer and valgrind runs.
  *
  *   stress [--seeds N] [--first-seed S] [--steps-per-run K] [--quiet]
+ *          [--canary asan|ubsan|invariant|leak]
  *
  * For every seed: one config (the seed picks one of NAMED_CONFIGS in turn; the
  * random kinds draw from the seed), and every policy of harness.h for K steps,
@@ -11,12 +12,36 @@
  * (-DPROSPECTOR_CHECK_INVARIANTS) and aborts on the first violation; a sanitizer
  * finding aborts too (-fno-sanitize-recover=all).  On success it prints counts and
  * exits 0.
+ *
+ * --canary makes one deliberate mistake after the first step (a heap read past the
+ * observation, an array index past MAX_ASTEROIDS, an item count above its cap, a
+ * block never freed) so the tests can prove that each checker really fails the run.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+
+enum { CANARY_NONE, CANARY_ASAN, CANARY_UBSAN, CANARY_INVARIANT, CANARY_LEAK };
+static volatile int canary_index = MAX_ASTEROIDS; /* volatile: the compiler cannot see the bad index */
+
+static void canary(int which, Prospector* env) {
+    if (which == CANARY_ASAN) {
+        volatile float past_the_end = env->obs[OBS_DIM + canary_index - MAX_ASTEROIDS];
+        (void)past_the_end;
+    } else if (which == CANARY_UBSAN) {
+        volatile double depletion = env->rocks[0][canary_index].depletion;
+        (void)depletion;
+    } else if (which == CANARY_INVARIANT) {
+        env->kits = ITEM_CAP + 5; /* the next step's check must see it */
+    } else if (which == CANARY_LEAK) {
+        static void* volatile leaked;
+        leaked = malloc(4096);
+        memset(leaked, 1, 4096);
+        leaked = NULL;
+    }
+}
 
 static long parse(const char* s) {
     char* end;
@@ -27,13 +52,22 @@ static long parse(const char* s) {
 
 int main(int argc, char** argv) {
     long seeds = 100, first_seed = 0, steps_per_run = 1000;
-    int quiet = 0;
+    int quiet = 0, canary_kind = CANARY_NONE;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) seeds = parse(argv[++i]);
         else if (strcmp(argv[i], "--first-seed") == 0 && i + 1 < argc) first_seed = parse(argv[++i]);
         else if (strcmp(argv[i], "--steps-per-run") == 0 && i + 1 < argc) steps_per_run = parse(argv[++i]);
         else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
-        else { fprintf(stderr, "usage: stress [--seeds N] [--first-seed S] [--steps-per-run K] [--quiet]\n"); return 2; }
+        else if (strcmp(argv[i], "--canary") == 0 && i + 1 < argc) {
+            const char* name = argv[++i];
+            canary_kind = strcmp(name, "asan") == 0 ? CANARY_ASAN : strcmp(name, "ubsan") == 0 ? CANARY_UBSAN
+                : strcmp(name, "invariant") == 0 ? CANARY_INVARIANT : strcmp(name, "leak") == 0 ? CANARY_LEAK : -1;
+            if (canary_kind < 0) { fprintf(stderr, "stress: unknown canary '%s'\n", name); return 2; }
+        }
+        else {
+            fprintf(stderr, "usage: stress [--seeds N] [--first-seed S] [--steps-per-run K] [--quiet] [--canary KIND]\n");
+            return 2;
+        }
     }
 
     long long steps = 0, episodes = 0, invalid = 0, events = 0;
@@ -65,6 +99,7 @@ int main(int argc, char** argv) {
             for (long t = 0; t < steps_per_run; t++) {
                 c_step(env, policy_action(&policy, env));
                 steps++;
+                if (canary_kind != CANARY_NONE && steps == 1) canary(canary_kind, env);
                 invalid += env->invalid;
                 events += env->n_events;
                 if (env->n_events > max_events) max_events = env->n_events;
