@@ -241,7 +241,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     state = open_run(cfg, resume)
     cfg, log, run_dir = state.config, state.log, state.run_dir
     torch.manual_seed(cfg.seed + state.next_window)
-    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes)
+    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=site_rebuilder(cfg, run_dir))
     sink = WandbSink(cfg, run_dir, state.run_id)
     vecenv = trainer = None
     reason = "error"
@@ -308,7 +308,24 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
             log.append("run_finished", reason=reason)
             update_projections(run_dir)  # the projections cover every event of the log
             log.close()
+            if evaluators.on_replays is not None:
+                evaluators.on_replays()  # the site shows the run as finished
     return run_dir
+
+
+def site_rebuilder(cfg: TrainConfig, run_dir: Path):
+    """``--site DIR [--deploy]``: a callable that rebuilds (and deploys) the site in a
+    detached process (see sitegen.hook), so training never waits for it; None without --site."""
+    if not cfg.site:
+        return None
+    from sitegen.hook import rebuild_in_background
+
+    def rebuild() -> None:
+        try:
+            rebuild_in_background(run_dir.parent, cfg.site, deploy=cfg.deploy)
+        except OSError as exc:        # a site problem never stops training
+            print(f"site rebuild could not start: {exc}", file=sys.stderr, flush=True)
+    return rebuild
 
 
 def _finished(cfg: TrainConfig, windows_done: int, global_step: int) -> bool:
@@ -359,11 +376,13 @@ def _fmt(value, digits: int = 2) -> str:
 class EvaluatorPool:
     """One ``prospector eval`` process per closed window; failures become eval_failed events."""
 
-    def __init__(self, run_dir: Path, episodes: int):
+    def __init__(self, run_dir: Path, episodes: int, on_replays=None):
         self.run_dir = run_dir
         self.episodes = episodes
+        self.on_replays = on_replays      # called after new replay_recorded events (site rebuild)
         self.running: dict[int, tuple[subprocess.Popen, Path]] = {}
         self.seen_seq = -1
+        self.seen_size = -1
 
     def command(self, window_id: int) -> list[str]:
         return [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.run_dir.parent),
@@ -403,6 +422,10 @@ class EvaluatorPool:
 
     def _sync_replays(self, sink) -> None:
         """New replay_recorded events go to W&B as artifacts (and to the projections)."""
+        size = runs.events_path(self.run_dir).stat().st_size
+        if size == self.seen_size:        # polled every iteration: read the log only when it grew
+            return
+        self.seen_size = size
         new = [e for e in read_events(self.run_dir) if e["seq"] > self.seen_seq]
         if not new:
             return
@@ -412,3 +435,5 @@ class EvaluatorPool:
             update_projections(self.run_dir)
         for event in recorded:
             sink.log_replay(self.run_dir, event)
+        if recorded and self.on_replays is not None:
+            self.on_replays()

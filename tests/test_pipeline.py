@@ -253,3 +253,34 @@ def test_cli_train_bad_input_exits_2_without_writing(tmp_path):
         assert out.returncode == 2, (extra, out.stderr)
         assert "error" in out.stderr and "Traceback" not in out.stderr
     assert not any(tmp_path.glob("*/events.jsonl"))
+
+
+def test_train_with_site_rebuilds_it_in_the_background(tmp_path):
+    """``train --site DIR``: after each recorded replay (and at the end) a detached build
+    brings DIR up to date; training does not wait for it."""
+    import fcntl
+
+    site = tmp_path / "public"
+    run_dir = train(tiny_config(tmp_path / "runs", windows=2, wandb=False, eval_episodes=1, site=str(site)))
+    replays = {e["replay_id"] for e in events_of(run_dir, "replay_recorded")}
+    assert len(replays) >= 2
+    deadline = time.monotonic() + 300
+    while True:
+        doc = None
+        runs_json = site / "data/runs.json"
+        if runs_json.is_file() and not (site / ".sitegen/build.pending").exists():
+            with open(site / ".sitegen/build.lock", "a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)   # no build running now
+                    doc = json.loads(runs_json.read_text())
+                except BlockingIOError:
+                    pass
+        if doc and doc["runs"] and doc["runs"][0]["n_windows"] == 2 and doc["runs"][0]["status"] == "finished":
+            break
+        assert time.monotonic() < deadline, (site / ".sitegen/build.log").read_text()
+        time.sleep(0.5)
+    catalog = json.loads((site / f"data/runs/{run_dir.name}/replays.json").read_text())
+    assert {r["replay_id"] for r in catalog["replays"]} == replays
+    for rid in replays:
+        assert (site / f"data/runs/{run_dir.name}/replays/{rid}.json").is_file()
+    assert (site / "index.html").is_file()
