@@ -27,14 +27,16 @@ class TrainConfig:
     window_steps: int = 262_144        # window_env_steps
     # environment
     envs: int = 1024                   # games in total, split evenly over workers
-    workers: int = 2
-    backend: str = "multiprocessing"   # or "serial"
+    workers: int = 1
+    backend: str = "serial"            # or "multiprocessing" (slower on 2 shared cores: benchmarks.md)
     time_max: int = S.TIME_MAX         # episode budget in ticks
     # policy
     policy: str = "mlp"                # or "lstm"
     hidden_size: int = 128
+    action_mask: bool = True           # mask actions the observation shows invalid (pipeline/policy.py)
     # PPO (PufferLib PuffeRL)
     device: str = "cpu"
+    torch_threads: int = 1             # torch CPU threads in the trainer (1: no spinning on shared cores)
     learning_rate: float = 0.003
     gamma: float = 0.995
     gae_lambda: float = 0.95
@@ -78,7 +80,7 @@ class TrainConfig:
         for name in ("windows", "total_steps"):
             need(getattr(self, name) is None or getattr(self, name) >= 1, name, "must be >= 1")
         for name in ("window_steps", "envs", "workers", "hidden_size", "update_epochs", "bptt_horizon",
-                     "minibatch_size", "eval_episodes"):
+                     "minibatch_size", "eval_episodes", "torch_threads"):
             need(getattr(self, name) >= 1, name, "must be >= 1")
         need(1 <= self.time_max <= 1_000_000, "time_max", "must be in 1..1000000")
         need(self.seed >= 0 and self.eval_seed >= 0, "seed", "seeds must be >= 0")

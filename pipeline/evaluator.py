@@ -49,7 +49,7 @@ def load_checkpoint(path: Path, sha256: str | None = None) -> tuple[torch.nn.Mod
         raise CheckpointError(f"checkpoint {path} does not match the sha256 in the event log")
     import io
     state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-    policy = policy_for_checkpoint(state["policy_kind"], state["hidden_size"])
+    policy = policy_for_checkpoint(state["policy_kind"], state["hidden_size"], state.get("action_mask", False))
     policy.load_state_dict(state["policy"])
     policy.eval()
     return policy, state

@@ -61,6 +61,11 @@ WINDOW_METRICS = (
 #: The trainer's losses, carried by ``window_closed`` as top-level keys (value may be null).
 LOSS_KEYS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
 
+#: ``benchmark`` (``prospector benchmark``, pipeline/benchmark.py): the GAME.md 8 table of a
+#: checkpoint and the baseline bots on one fixed seed list, with 95% confidence intervals.
+BENCHMARK_KEYS = ("window_id", "checkpoint", "env_steps_total", "episodes", "time_max", "seeds_file",
+                  "seeds_sha256", "policy_eval", "ci_method", "columns", "rows", "ppo_beats_all_bots")
+
 #: Payload keys each known event type must carry (values may be null unless noted in
 #: :func:`validate_payload`). Unknown types matching ``[a-z_]+`` are accepted as they are.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
@@ -71,8 +76,11 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
                         "survival", "steps", "path", "bytes", "sha256"),
     "run_finished": ("reason",),
     "eval_failed": ("window_id", "error"),
-    "benchmark": (),
+    "benchmark": BENCHMARK_KEYS,
 }
+#: Keys of each row of a ``benchmark`` event's ``rows`` (one row per policy: "ppo" and the
+#: bots). Every ``<column>`` of the event's ``columns`` has a ``<column>_ci95`` [low, high].
+BENCHMARK_ROW_KEYS = ("policy", "kind", "episodes")
 
 
 # ---------------------------------------------------------------------------- errors
@@ -168,10 +176,33 @@ def validate_payload(type_: str, payload: dict) -> None:
                                               or not _is_number(payload[k]))}
         if bad:
             raise EventValidationError(f"window_closed: metrics must be numbers or null, got {bad}")
+    if type_ == "benchmark":
+        _validate_benchmark(payload)
     if type_ == "replay_recorded":
         tags = payload["tags"]
         if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
             raise EventValidationError(f"replay_recorded: tags must be a list of strings, got {tags!r}")
+
+
+def _validate_benchmark(payload: dict) -> None:
+    columns, rows = payload["columns"], payload["rows"]
+    if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
+        raise EventValidationError(f"benchmark: columns must be a list of strings, got {columns!r:.80}")
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise EventValidationError("benchmark: rows must be a non-empty list")
+    for row in rows:
+        if not isinstance(row, dict):
+            raise EventValidationError(f"benchmark: each row must be an object, got {row!r:.80}")
+        need = list(BENCHMARK_ROW_KEYS) + [k for c in columns for k in (c, c + "_ci95")]
+        missing = [k for k in need if k not in row]
+        if missing:
+            raise EventValidationError(f"benchmark: row {row.get('policy')!r} misses {missing}")
+        for c in columns:
+            ci = row[c + "_ci95"]
+            if not (_is_number(row[c]) and not isinstance(row[c], bool) and isinstance(ci, (list, tuple))
+                    and len(ci) == 2 and all(_is_number(v) and not isinstance(v, bool) for v in ci)):
+                raise EventValidationError(f"benchmark: row {row.get('policy')!r}: {c} must be a number "
+                                           f"with a [low, high] interval")
 
 
 def _is_number(value: Any) -> bool:

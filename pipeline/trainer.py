@@ -235,7 +235,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     """Train until cfg.windows more windows are closed (or cfg.total_steps); returns the run dir."""
     import torch
 
-    from .policy import make_policy
+        original.setdefault("action_mask", False)   # runs from before the policy had a mask
+    from .policy import install_fast_sampler, make_policy
     from .wandb_sink import WandbSink
 
     state = open_run(cfg, resume)
@@ -255,7 +256,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
 
         vecenv = make_vecenv(cfg, state.env_config)
         tap = EpisodeTap(vecenv)
-        policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env).to(cfg.device)
+        policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(cfg.device)
+        install_fast_sampler()
         trainer = make_trainer_class(cfg.dashboard)(puffer_config(cfg), tap, policy, logger=LastLogs())
         if state.checkpoint is not None:
             policy.load_state_dict(state.checkpoint["policy"])
@@ -272,6 +274,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         tap.episodes.clear()
         while not _finished(cfg, windows_done, trainer.global_step):
             trainer.evaluate()
+    torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
             trainer.train()
             if trainer.global_step >= window_end:
                 wall = time.perf_counter() - window_start_time
@@ -345,7 +348,7 @@ def close_window(cfg, state: RunState, trainer, policy, window_id: int, episodes
         "policy": policy.state_dict(), "optimizer": trainer.optimizer.state_dict(),
         "scheduler": trainer.scheduler.state_dict(), "epoch": trainer.epoch,
         "global_step": trainer.global_step, "window_id": window_id, "policy_kind": cfg.policy,
-        "hidden_size": cfg.hidden_size, "env_config": state.env_config, "train_config": cfg.to_dict(),
+        "hidden_size": cfg.hidden_size, "action_mask": cfg.action_mask, "env_config": state.env_config, "train_config": cfg.to_dict(),
     }, buffer)
     path = runs.checkpoint_path(state.run_dir, window_id)
     size, digest = runs.atomic_write(path, buffer.getvalue())

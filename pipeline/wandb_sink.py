@@ -77,6 +77,22 @@ class WandbSink:
             if ckpt.is_file():
                 self.log_checkpoint(ckpt, event["window_id"], aliases=("best",))
 
+    def log_benchmark(self, payload: dict) -> None:
+        """The benchmark table (``prospector benchmark``) as a W&B table plus summary values."""
+        if self.run is None:
+            return
+        import wandb
+        columns = ["policy"] + [k for c in payload["columns"] for k in (c, c + "_ci_low", c + "_ci_high")]
+        table = wandb.Table(columns=columns)
+        for row in payload["rows"]:
+            table.add_data(row["policy"], *[v for c in payload["columns"]
+                                            for v in (row[c], row[c + "_ci95"][0], row[c + "_ci95"][1])])
+        self.run.log({"benchmark/table": table})
+        for row in payload["rows"]:
+            for c in payload["columns"]:
+                self.run.summary[f"benchmark/{row['policy']}/{c}"] = row[c]
+        self.run.summary["benchmark/ppo_beats_all_bots"] = payload["ppo_beats_all_bots"]
+
     def finish(self, run_dir: Path) -> None:
         if self.run is None:
             return

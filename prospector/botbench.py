@@ -55,6 +55,15 @@ def eval_seeds(episodes: int, seed: int = 0) -> list[int]:
 def run_bot(name: str, seeds: list[int], config: dict, num_envs: int | None = None,
             bot_seed: int = 0) -> list[dict]:
     """Play one episode per seed with bot `name`; the per-episode infos, in seed order."""
+    batch = max(1, min(int(num_envs or min(len(seeds), 1024)), len(seeds)))
+    return run_actor(make_bot(name, num_envs=batch, seed=bot_seed), seeds, config, num_envs=batch)
+
+
+def run_actor(actor, seeds: list[int], config: dict, num_envs: int | None = None) -> list[dict]:
+    """Play one episode per seed with `actor` (anything with the bot interface:
+    ``act(obs [N, 260]) -> actions [N]`` and ``reset(mask)``, N = num_envs); the
+    per-episode infos, in seed order. A trained policy plays through this too
+    (``pipeline.benchmark``), so bots and policies see exactly the same worlds."""
     from .vector import VecProspector
 
     episodes = len(seeds)
@@ -66,7 +75,7 @@ def run_bot(name: str, seeds: list[int], config: dict, num_envs: int | None = No
     owner = np.arange(batch)
     for i in range(batch):
         _core.env_reset(handle, i, seeds[i])
-    bot = make_bot(name, num_envs=batch, seed=bot_seed)
+    bot = actor
     bot.reset()
     out: list[dict | None] = [None] * episodes
     next_seed, done = batch, 0

@@ -117,6 +117,37 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_benchmark(args) -> int:
+    from pipeline.benchmark import BenchmarkError, format_table, run_benchmark, to_json
+    from pipeline.eventlog import CorruptLogError, RunLockedError
+    from pipeline.trainer import TrainError
+    if args.throughput:
+        from pipeline.throughput import format_sweep, sweep
+        envs = [int(x) for x in args.envs.split(",")] if args.envs else None
+        workers = [int(x) for x in args.workers.split(",")] if args.workers else None
+        result = sweep(envs=envs, workers=workers, seconds=args.seconds, progress=not args.json)
+        print(json.dumps(result, indent=2) if args.json else format_sweep(result))
+        return 0
+    from .bots import BOT_NAMES
+    bots = args.bots.split(",") if args.bots else list(BOT_NAMES)
+    unknown = [n for n in bots if n not in BOT_NAMES]
+    if unknown:
+        raise CliError(f"unknown bot {unknown[0]!r}; choose from {', '.join(BOT_NAMES)}")
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if not args.json else None
+    try:
+        kw = {"seeds_file": args.seeds} if args.seeds else {}
+        if args.steps is not None:
+            kw["steps"] = args.steps
+        result = run_benchmark(episodes=args.episodes, config_file=args.config,
+                               runs_dir=args.runs_dir, run_id=args.run_id, run=args.run, bots=bots,
+                               sample_seed=args.sample_seed, greedy=args.greedy, wandb=args.wandb,
+                               progress=say, eval_time_max=args.eval_time_max, **kw)
+    except (ValueError, BenchmarkError, TrainError, RunLockedError, CorruptLogError) as exc:
+        raise CliError(str(exc)) from None
+    print(to_json(result) if args.json else format_table(result))
+    return 0
+
+
 def describe_run(run_dir) -> str:
     from pipeline.runs_report import describe
     return describe(run_dir)
@@ -248,6 +279,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", default=None, metavar="DIR", help="rebuild the static site into DIR after every replay")
     p.add_argument("--deploy", action="store_true", help="deploy the site after every rebuild")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("benchmark", help="train PPO (default config), then PPO vs the bots on 1000 fixed seeds")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="env steps to train (default pipeline.benchmark.DEFAULT_STEPS, about 20 minutes in all)")
+    p.add_argument("--seeds", default=None, metavar="FILE", help="seeds file (default benchmarks/eval_seeds.txt)")
+    p.add_argument("--episodes", type=positive_int, default=None, help="use only the first N seeds of the file")
+    p.add_argument("--run", default=None, metavar="RUN_ID", help="no training: benchmark this run's last checkpoint")
+    p.add_argument("--run-id", default=None, help="id of the training run (default: UTC time and git sha)")
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--config", default=None, help="TOML or JSON file of training settings (default: none)")
+    p.add_argument("--bots", default="", help="comma-separated subset of the bots (default all)")
+    p.add_argument("--eval-time-max", type=positive_int, default=None,
+                   help="episode budget of the evaluation (default 20000, the protocol's; shorter only for smoke tests)")
+    p.add_argument("--sample-seed", type=non_negative_int, default=0, help="seed of the policy's action sampling")
+    p.add_argument("--greedy", action="store_true", help="argmax actions instead of seeded sampling")
+    p.add_argument("--no-wandb", dest="wandb", action="store_false", default=True, help="do not log to W&B")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--throughput", action="store_true",
+                   help="instead: trained steps/s over worker and env counts (PPO loop, no run written)")
+    p.add_argument("--envs", default="", help="--throughput: comma-separated env counts (default 64..4096)")
+    p.add_argument("--workers", default="", help="--throughput: comma-separated worker counts (default 1,2)")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="--throughput: seconds per point (default 20)")
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("eval", help="record eval replays of one window's checkpoint")
     p.add_argument("--run", required=True, help="run id")

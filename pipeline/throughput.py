@@ -1,0 +1,145 @@
+"""Trained steps per second of the PPO loop (``prospector benchmark --throughput``).
+
+Each point (workers, envs) runs in a fresh process: the default training config with
+that many games (1 worker: the Serial backend, the env stepped in the trainer's own
+thread; more: PufferLib's Multiprocessing backend with that many worker processes),
+one warm-up collect + update, then collect + update until ``seconds`` have passed.
+SPS is env steps over that wall time, learning included (what ``window_closed.sps``
+reports). The time is split into
+
+* ``env``: inside the vector env's ``recv``/``send`` (stepping the games; for the
+  Multiprocessing backend the wait for the workers),
+* ``policy``: the rest of the collection (policy forward, sampling, copies into the
+  batch, PuffeRL's bookkeeping),
+* ``learn``: the PPO update (advantages, minibatch forward/backward, optimizer).
+
+No run directory, checkpoint or W&B run is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+ENVS = (64, 128, 256, 512, 1024, 2048, 4096)
+WORKERS = (1, 2)
+
+
+class TimedVecEnv:
+    """Wraps a PufferLib vector env and adds up the seconds spent in recv and send."""
+
+    def __init__(self, vecenv):
+        self.vecenv = vecenv
+        self.seconds = 0.0
+
+    def recv(self):
+        t = time.perf_counter()
+        out = self.vecenv.recv()
+        self.seconds += time.perf_counter() - t
+        return out
+
+    def send(self, actions):
+        t = time.perf_counter()
+        self.vecenv.send(actions)
+        self.seconds += time.perf_counter() - t
+
+    def __getattr__(self, name):
+        return getattr(self.vecenv, name)
+
+
+def measure(envs: int, workers: int, seconds: float, overrides: dict | None = None) -> dict:
+    """One point, in this process."""
+    import torch
+
+    from prospector import spec as S
+
+    from .config import make_train_config
+    from .policy import install_fast_sampler, make_policy
+    from .trainer import LastLogs, make_trainer_class, make_vecenv, puffer_config
+
+    values = {"envs": envs, "workers": workers, "backend": "serial" if workers == 1 else "multiprocessing",
+              "dashboard": False, "wandb": False, **(overrides or {})}
+    cfg = make_train_config(**values)
+    cfg.minibatch_size = min(cfg.minibatch_size, cfg.batch_size)
+    cfg.window_steps = max(cfg.window_steps, cfg.batch_size)
+    cfg.total_steps, cfg.windows = 1 << 40, None
+    cfg.validate()
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.torch_threads)
+    vecenv = make_vecenv(cfg, S.make_config(time_max=cfg.time_max))
+    timed = TimedVecEnv(vecenv)
+    policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask)
+    install_fast_sampler()
+    trainer = make_trainer_class(False)(puffer_config(cfg), timed, policy, logger=LastLogs())
+    try:
+        trainer.evaluate()
+        trainer.train()
+        timed.seconds = 0.0
+        step0, t0 = trainer.global_step, time.perf_counter()
+        collect = learn = 0.0
+        batches = 0
+        while batches < 2 or time.perf_counter() - t0 < seconds:
+            a = time.perf_counter()
+            trainer.evaluate()
+            b = time.perf_counter()
+            trainer.train()
+            collect += b - a
+            learn += time.perf_counter() - b
+            batches += 1
+        wall = time.perf_counter() - t0
+        steps = trainer.global_step - step0
+    finally:
+        trainer.utilization.stop()
+        vecenv.close()
+    return {"envs": envs, "workers": workers, "backend": cfg.backend, "batch_size": cfg.batch_size,
+            "minibatch_size": cfg.minibatch_size, "hidden_size": cfg.hidden_size,
+            "torch_threads": cfg.torch_threads, "batches": batches, "steps": steps, "seconds": wall,
+            "sps": steps / wall, "env_share": timed.seconds / wall, "policy_share": (collect - timed.seconds) / wall,
+            "learn_share": learn / wall, "load_avg_1min": os.getloadavg()[0]}
+
+
+def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True, overrides: dict | None = None) -> dict:
+    """Every (workers, envs) point, each in a fresh process; a failed point is reported, not fatal."""
+    from .benchmark import machine
+    points = []
+    for w in (workers or WORKERS):
+        for n in (envs or ENVS):
+            if n % w:
+                continue
+            cmd = [sys.executable, "-m", "pipeline.throughput", str(n), str(w), str(seconds),
+                   json.dumps(overrides or {})]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 300,
+                                  env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+            try:
+                point = json.loads(proc.stdout.strip().splitlines()[-1])
+            except (IndexError, json.JSONDecodeError):
+                point = {"envs": n, "workers": w, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+            points.append(point)
+            if progress:
+                print(format_point(point), file=sys.stderr, flush=True)
+    return {"machine": machine(), "seconds_per_point": seconds, "points": points}
+
+
+def format_point(p: dict) -> str:
+    if "error" in p:
+        return f"workers {p['workers']}  envs {p['envs']:>5}: error: {p['error']}"
+    return (f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5}: {p['sps']:>9,.0f} steps/s  "
+            f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
+            f"(load {p['load_avg_1min']:.1f})")
+
+
+def format_sweep(result: dict) -> str:
+    lines = [f"trained steps/s (collect + PPO update), {result['seconds_per_point']:.0f} s per point; "
+             f"{result['machine']}"]
+    lines += [format_point(p) for p in result["points"]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    n, w, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+    print(json.dumps(measure(n, w, s, over)))
