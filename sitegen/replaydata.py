@@ -6,7 +6,8 @@ The site's JSON keeps frame 0 whole and, for every later frame, only what change
 ``rs`` and ``tr`` are *recursive dict deltas* against the previous frame (a key that is
 absent did not change; a list or scalar that changed is given whole; ``"$del"`` lists
 keys that disappeared; a list of records of unchanged length is given as ``{"$l": {index:
-delta}}``), ``valid`` is given only when it changed, and event amounts are rounded to 4 decimals. ``sitegen/static/
+delta}}``), ``valid`` is given only when it changed, and event amounts are rounded to 4 decimals
+(rewards are exact). ``sitegen/static/
 replay.js`` (``decodeFrames``) rebuilds the full frames with structural sharing.
 
 Schema (``schema: 1``)::
@@ -123,7 +124,9 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
     for i, frame in enumerate(frames):
         reward = frame.get("reward") or 0.0
         item = {"t": frame.get("t", i), "action": frame.get("action"),
-                "reward": round(float(reward), 5) if isinstance(reward, (int, float)) else 0.0,
+                # exact (not rounded): /play's challenge mode sums them into the agent's return,
+                # which must equal the player's bit for bit when the actions are the same
+                "reward": float(reward) if isinstance(reward, (int, float)) else 0.0,
                 "dt": frame.get("dt", 0)}
         if frame.get("invalid"):
             item["invalid"] = True

@@ -727,7 +727,7 @@ class PlayPage {
     }
     box.replaceChildren(el('div', { class: 'end-card' },
       el('h2', {}, `Episode over: ${reason.replace(/_/g, ' ')}`),
-      el('dl', { class: 'end-stats' }, rows.map(([k, v, cls]) => [el('dt', {}, k), el('dd', { class: cls, dataset: { stat: k.toLowerCase().replace(/ /g, '_') } }, v)])),
+      el('dl', { class: 'end-stats' }, rows.flatMap(([k, v, cls]) => [el('dt', {}, k), el('dd', { class: cls, dataset: { stat: k.toLowerCase().replace(/ /g, '_') } }, v)])),
       verdict,
       el('div', { class: 'end-buttons' },
         el('button', { type: 'button', class: 'btn-again', onclick: () => this.restart(false) },
