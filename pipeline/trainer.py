@@ -218,6 +218,7 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             state.global_step = closed[-1]["env_steps_total"]
         # The run keeps its own settings; only how long to train and where may change.
         original = dict(started["config"]["train"])
+        original.setdefault("action_mask", False)   # runs from before the policy had a mask
         for name in ("windows", "total_steps", "wandb", "dashboard", "site", "deploy", "device", "backend", "workers"):
             original[name] = getattr(cfg, name)
         original["run_id"] = state.run_id
@@ -235,13 +236,13 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     """Train until cfg.windows more windows are closed (or cfg.total_steps); returns the run dir."""
     import torch
 
-        original.setdefault("action_mask", False)   # runs from before the policy had a mask
     from .policy import install_fast_sampler, make_policy
     from .wandb_sink import WandbSink
 
     state = open_run(cfg, resume)
     cfg, log, run_dir = state.config, state.log, state.run_dir
     torch.manual_seed(cfg.seed + state.next_window)
+    torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
     evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=site_rebuilder(cfg, run_dir))
     sink = WandbSink(cfg, run_dir, state.run_id)
     vecenv = trainer = None
@@ -274,7 +275,6 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         tap.episodes.clear()
         while not _finished(cfg, windows_done, trainer.global_step):
             trainer.evaluate()
-    torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
             trainer.train()
             if trainer.global_step >= window_end:
                 wall = time.perf_counter() - window_start_time
