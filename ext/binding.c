@@ -276,7 +276,7 @@ fail:
     return NULL;
 }
 
-static PyObject* node_dict(const Node* n, const Asteroid* rocks) {
+static PyObject* node_dict(const Node* n, const Asteroid* rocks, int with_asteroids) {
     PyObject* d = PyDict_New();
     if (d == NULL) return NULL;
     SETI(d, "type", n->type);
@@ -289,9 +289,10 @@ static PyObject* node_dict(const Node* n, const Asteroid* rocks) {
     SETI(d, "dist", n->dist);
     SETB(d, "generated", n->generated);
     SETD(d, "threat_est", n->threat_est);
-    PyObject* list = PyList_New(n->n_asteroids);
+    int count = with_asteroids ? n->n_asteroids : 0;
+    PyObject* list = PyList_New(count);
     if (list == NULL) goto fail;
-    for (int a = 0; a < n->n_asteroids; a++) {
+    for (int a = 0; a < count; a++) {
         PyObject* rock = asteroid_dict(&rocks[a]);
         if (rock == NULL) { Py_DECREF(list); goto fail; }
         PyList_SET_ITEM(list, a, rock);
@@ -305,11 +306,15 @@ fail:
 
 static const char* const END_NAMES[] = {"destroyed", "stranded", "cash_out", "timeout"};
 
-/* The whole state as plain data, in the layout of state.snapshot_reference(). */
+/* The whole state as plain data, in the layout of state.snapshot_reference().
+   env_snapshot(handle, i, here_only=False): with here_only, only the current node
+   lists its asteroids (all render_state and truth_state read; ~5x cheaper). */
 static PyObject* py_env_snapshot(PyObject* self, PyObject* args) {
-    PyObject* unused = NULL;
-    Prospector* env = get_env(args, NULL, &unused);
+    PyObject* here_only_arg = NULL;
+    Prospector* env = get_env(args, NULL, &here_only_arg);
     if (env == NULL) return NULL;
+    int here_only = here_only_arg ? PyObject_IsTrue(here_only_arg) : 0;
+    if (here_only < 0) return NULL;
     PyObject *d = PyDict_New(), *market = NULL, *stats = NULL, *nodes = NULL;
     if (d == NULL) return NULL;
     SET(d, "episode_seed", PyLong_FromUnsignedLongLong(env->episode_seed));
@@ -378,7 +383,7 @@ static PyObject* py_env_snapshot(PyObject* self, PyObject* args) {
     nodes = PyList_New(env->node_count);
     if (nodes == NULL) goto fail;
     for (int i = 0; i < env->node_count; i++) {
-        PyObject* node = node_dict(&env->nodes[i], env->rocks[i]);
+        PyObject* node = node_dict(&env->nodes[i], env->rocks[i], !here_only || i == env->node);
         if (node == NULL) goto fail;
         PyList_SET_ITEM(nodes, i, node);
     }
@@ -424,7 +429,7 @@ static PyMethodDef METHODS[] = {
     {"env_step", py_env_step, METH_VARARGS, "env_step(handle, i, action) -> (reward, terminated, truncated)"},
     {"env_info", py_env_info, METH_VARARGS, "env_info(handle, i) -> (info values, end reason, events)"},
     {"env_action_mask", py_env_action_mask, METH_VARARGS, "env_action_mask(handle, i) -> bytes[69]"},
-    {"env_snapshot", py_env_snapshot, METH_VARARGS, "env_snapshot(handle, i) -> dict"},
+    {"env_snapshot", py_env_snapshot, METH_VARARGS, "env_snapshot(handle, i, here_only=False) -> dict"},
     {"interface", py_interface, METH_NOARGS, "constants and default config of the C core"},
     {NULL, NULL, 0, NULL},
 };

@@ -14,7 +14,7 @@ from . import _core
 from . import spec as S
 from .reference import as_action_index
 from .rng import MASK64
-from .state import events_to_dicts, info_dict, render_state, truth_state
+from .state import events_to_dicts, info_dict, map_layout, render_state, truth_state
 
 def end_name(code: int) -> str | None:
     return None if code < 0 else S.END_REASONS[code]
@@ -43,6 +43,7 @@ class ProspectorEnv(gym.Env):
                                       self._truncations, S.config_array(self.config), 1)
         self._started = False
         self._done = True
+        self._layout, self._layout_seed = None, None    # render_state's mini-map, per episode seed
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -73,14 +74,19 @@ class ProspectorEnv(gym.Env):
         """Which actions are valid now (the server stays authoritative)."""
         return np.frombuffer(_core.env_action_mask(self._handle, 0), dtype=np.uint8).astype(bool)
 
-    def snapshot(self) -> dict:
-        return _core.env_snapshot(self._handle, 0)
+    def snapshot(self, here_only: bool = False) -> dict:
+        """The whole state as plain data (state.snapshot_reference's layout); with
+        ``here_only`` only the current node lists its asteroids."""
+        return _core.env_snapshot(self._handle, 0, here_only)
 
     def render_state(self) -> dict:
-        return render_state(self.snapshot())
+        snap = self.snapshot(here_only=True)
+        if self._layout_seed != snap["episode_seed"]:       # the mini-map depends on the graph only
+            self._layout, self._layout_seed = map_layout(snap), snap["episode_seed"]
+        return render_state(snap, self._layout)
 
     def truth_state(self) -> dict:
-        return truth_state(self.snapshot())
+        return truth_state(self.snapshot(here_only=True))
 
     def raw_step(self, action: int):
         """Step returning the raw info doubles (for parity checks and the vector log)."""

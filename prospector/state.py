@@ -112,11 +112,14 @@ def map_layout(snap: dict) -> list[tuple[float, float]]:
     return pos
 
 
-def render_state(snap: dict) -> dict:
+def render_state(snap: dict, layout: list[tuple[float, float]] | None = None) -> dict:
     """What a person needs to draw the scene and HUD, showing only what the ship knows.
 
     Known nodes are the visited ones and their neighbours; latent intensities and
-    true compositions never appear here (see truth_state).
+    true compositions never appear here (see truth_state). Only the current node's
+    asteroids are read, so a snapshot may leave the others out. ``layout`` is
+    ``map_layout(snap)`` when the caller keeps it for the episode (it depends on the
+    graph only).
     """
     nodes = snap["nodes"]
     here = nodes[snap["node"]]
@@ -133,7 +136,7 @@ def render_state(snap: dict) -> dict:
             for j in node["neighbors"]:
                 known.add(j)
                 edges.add((min(i, j), max(i, j)))
-    layout = map_layout(snap)
+    layout = layout or map_layout(snap)
 
     asteroids = []
     for a, rock in enumerate(here["asteroids"]):

@@ -12,6 +12,7 @@ from prospector import spec as S
 from prospector.envs import ProspectorEnv
 from prospector.parity import POLICIES, compare_seed
 from prospector.reference import ReferenceEnv
+from prospector.state import truth_state
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = range(20)
@@ -87,6 +88,31 @@ def test_render_state_parity():
         ref.step(a)
         nat.step(a)
         assert ref.render_state() == nat.render_state()
+
+
+def test_render_and_truth_state_parity_across_nodes_and_episodes():
+    """The C env's lean snapshot (current node only) and per-episode mini-map cache give
+    what the reference's whole snapshot gives, across travel and chained episodes."""
+    ref, nat = ReferenceEnv(time_max=300), ProspectorEnv(time_max=300)
+    ref.reset(seed=21)
+    nat.reset(seed=21)
+    rng = np.random.default_rng(21)
+    nodes, episodes = set(), 0
+    for _ in range(700):
+        mask = ref.action_mask()
+        mask[S.A_CASH_OUT] = False
+        a = int(rng.choice(np.flatnonzero(mask)))
+        *_, te, tr, _ = ref.step(a)
+        nat.step(a)
+        view = nat.render_state()
+        assert view == ref.render_state()
+        assert nat.truth_state() == truth_state(ref.snapshot())
+        nodes.add(view["node"]["index"])
+        if te or tr:
+            episodes += 1
+            ref.reset()
+            nat.reset()
+    assert len(nodes) >= 3 and episodes >= 1
 
 
 def test_mid_episode_reset_parity():
