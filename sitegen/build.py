@@ -178,6 +178,7 @@ class RunData:
     finished: dict | None = None
     windows: list[dict] = field(default_factory=list)      # window_closed events by window_id
     replays: list[ReplayItem] = field(default_factory=list)
+    benchmark: dict | None = None                          # the latest valid benchmark event
 
     @property
     def events(self) -> list[dict]:
@@ -232,6 +233,8 @@ def read_run(run_dir: Path) -> RunData:
             by_window[ev["window_id"]] = ev
         elif t == "replay_recorded" and isinstance(ev.get("replay_id"), str):
             replays[ev["replay_id"]] = ReplayItem(ev)
+        elif t == "benchmark" and benchmark_doc(ev) is not None:
+            run.benchmark = ev
     if run.started is None and log.events:
         problems.append(Problem(run_id, "no_run_started", "the log has no run_started event"))
     if run.finished is not None and run.finished["seq"] < max((e["seq"] for e in log.events if e["type"] == "run_started"), default=-1):
@@ -405,10 +408,16 @@ class Builder:
                                     lambda item=item, data=data: _replay_files(str(self.out), rid, item.replay_id,
                                                                                str(item.path), data))
 
-        # windows.json: columns of every window metric
+        # windows.json: columns of every window metric (and the benchmark's bot lines)
         seqs = [w["seq"] for w in run.windows]
-        self._emit(f"{base}/windows.json", _key(self.version, run.identity, "windows", seqs),
+        bench_seq = run.benchmark["seq"] if run.benchmark else None
+        self._emit(f"{base}/windows.json", _key(self.version, run.identity, "windows", seqs, bench_seq),
                    lambda: _dumps(self._windows_doc(run)), seqs=seqs)
+        # benchmark.json: the latest `prospector benchmark` table of the run
+        if run.benchmark:
+            self._emit(f"{base}/benchmark.json", _key(self.version, run.identity, "benchmark", bench_seq),
+                       lambda: _dumps({"schema": SCHEMA, "run_id": rid, **benchmark_doc(run.benchmark)}),
+                       seqs=[bench_seq])
         # replays.json: the catalog
         cat = [(r.event["seq"], r.status) for r in run.replays]
         self._emit(f"{base}/replays.json", _key(self.version, run.identity, "replays", cat),
@@ -456,7 +465,8 @@ class Builder:
         return {"schema": SCHEMA, "run_id": run.run_id, "n": len(run.windows), "metrics": list(M.COLUMNS),
                 "labels": {k: M.METRIC_INFO[k][0] for k in M.COLUMNS},
                 "better": {k: M.METRIC_INFO[k][1] for k in M.COLUMNS},
-                "columns": columns, "ts": [w.get("ts") for w in run.windows]}
+                "columns": columns, "ts": [w.get("ts") for w in run.windows],
+                "reference": benchmark_reference(run.benchmark)}
 
     def _replay_entry(self, run: RunData, r: ReplayItem) -> dict:
         ev = r.event
@@ -522,6 +532,7 @@ class Builder:
                                "url": f"data/runs/{run.run_id}/replays/{pick.replay_id}.json"} if pick else None),
             "windows_url": f"data/runs/{run.run_id}/windows.json",
             "replays_url": f"data/runs/{run.run_id}/replays.json",
+            "benchmark_url": f"data/runs/{run.run_id}/benchmark.json" if run.benchmark else None,
             "page_url": f"runs/{run.run_id}/",
             "problems": [p.as_dict() for p in run.problems],
         }
@@ -677,6 +688,7 @@ class Builder:
                        versions=sorted((str(k), str(v)) for k, v in (started.get("versions") or {}).items())
                        if isinstance(started.get("versions"), dict) else [],
                        rows=rows, n_windows=len(run.windows), summary=self._summary(run, row),
+                       benchmark=benchmark_table(run.benchmark),
                        orphan_replays=[e for k, v in replays_by_window.items() if run.row(k) is None for e in v])
 
     def _finish(self) -> None:
@@ -698,6 +710,94 @@ class Builder:
                     "runs": getattr(self, "run_record", {}), "outputs": self.outputs, "files": self.files,
                     "assets": getattr(self, "asset_record", {})}
         _atomic_write(self.out / MANIFEST_FILE, json.dumps(manifest, separators=(",", ":")).encode())
+
+
+# ------------------------------------------------------------------ benchmark (prospector benchmark)
+
+#: benchmark column -> (window metric it is drawn on in /analytics, heading, number format)
+BENCH_COLUMNS = {
+    "mean_net_profit": ("net_profit_mean", "mean net profit", "{:,.0f}"),
+    "median_net_profit": (None, "median net profit", "{:,.0f}"),
+    "survival_rate": ("survival_rate", "survival", "{:.1%}"),
+    "profit_per_tick_mean": ("profit_per_tick_mean", "profit / tick", "{:,.2f}"),
+    "overheat_ticks_mean": ("overheat_ticks_mean", "overheat ticks", "{:,.0f}"),
+    "pirate_encounters_mean": ("pirate_encounters_mean", "pirate encounters", "{:,.1f}"),
+}
+
+
+def _num(v) -> float | None:
+    return float(v) if M.is_number(v) and not isinstance(v, bool) else None
+
+
+def benchmark_doc(ev: dict | None) -> dict | None:
+    """The JSON API form of a ``benchmark`` event (None when it is not usable)."""
+    if not isinstance(ev, dict) or not isinstance(ev.get("rows"), list) or not isinstance(ev.get("columns"), list):
+        return None
+    columns = [c for c in ev["columns"] if isinstance(c, str)]
+    rows = []
+    for r in ev["rows"]:
+        if not isinstance(r, dict) or not isinstance(r.get("policy"), str):
+            continue
+        row = {"policy": r["policy"], "kind": r.get("kind") if isinstance(r.get("kind"), str) else None,
+               "episodes": _num(r.get("episodes"))}
+        for c in columns:
+            ci = r.get(c + "_ci95")
+            row[c] = _num(r.get(c))
+            row[c + "_ci95"] = [_num(ci[0]), _num(ci[1])] if isinstance(ci, list) and len(ci) == 2 else None
+        rows.append(row)
+    if not rows:
+        return None
+    beats = ev.get("ppo_beats") if isinstance(ev.get("ppo_beats"), dict) else {}
+    return {"seq": ev.get("seq"), "ts": ev.get("ts"), "window_id": ev.get("window_id"),
+            "env_steps_total": _num(ev.get("env_steps_total")), "episodes": _num(ev.get("episodes")),
+            "time_max": _num(ev.get("time_max")), "seeds_file": ev.get("seeds_file"),
+            "seeds_sha256": ev.get("seeds_sha256"), "policy_eval": ev.get("policy_eval"),
+            "ci_method": ev.get("ci_method"), "columns": columns, "rows": rows,
+            "ppo_beats": {str(k): bool(v) for k, v in beats.items()},
+            "ppo_beats_all_bots": bool(ev.get("ppo_beats_all_bots"))}
+
+
+def benchmark_reference(ev: dict | None) -> dict:
+    """windows.json ``reference``: per window metric, each bot's benchmark mean (a
+    horizontal line on that metric's chart)."""
+    doc = benchmark_doc(ev)
+    if doc is None:
+        return {}
+    out: dict = {}
+    for col in doc["columns"]:
+        metric = BENCH_COLUMNS.get(col, (None,))[0]
+        if metric is None:
+            continue
+        lines = [{"label": r["policy"], "value": r[col]} for r in doc["rows"]
+                 if r["kind"] == "bot" and r[col] is not None]
+        if lines:
+            out[metric] = lines
+    return out
+
+
+def benchmark_table(ev: dict | None) -> dict | None:
+    """The run page's benchmark table: headings and formatted cells (value and 95% CI)."""
+    doc = benchmark_doc(ev)
+    if doc is None:
+        return None
+    cols = [c for c in doc["columns"] if c in BENCH_COLUMNS]
+
+    def cell(row, c):
+        fmt = BENCH_COLUMNS[c][2]
+        value, ci = row[c], row[c + "_ci95"]
+        if value is None:
+            return {"value": "–", "ci": ""}
+        return {"value": fmt.format(value),
+                "ci": f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if ci and None not in ci else ""}
+    rows = [{"policy": r["policy"], "kind": r["kind"], "cells": [cell(r, c) for c in cols],
+             "beaten": doc["ppo_beats"].get(r["policy"])} for r in doc["rows"]]
+    steps = doc["env_steps_total"]
+    return {"headings": [BENCH_COLUMNS[c][1] for c in cols], "rows": rows, "window_id": doc["window_id"],
+            "env_steps": f"{steps:,.0f}" if steps is not None else "–",
+            "episodes": f"{doc['episodes']:,.0f}" if doc["episodes"] is not None else "–",
+            "time_max": doc["time_max"], "seeds_file": doc["seeds_file"], "ci_method": doc["ci_method"],
+            "policy_eval": doc["policy_eval"], "ppo_beats_all_bots": doc["ppo_beats_all_bots"],
+            "ts": doc["ts"]}
 
 
 def _replay_files(out: str, run_id: str, replay_id: str, path: str, data: bytes | None = None) -> tuple[list[str], int]:

@@ -283,3 +283,36 @@ def test_long_replay_in_parts_plays_across_them(browser, tmp_path, monkeypatch):
     finally:
         p.close()
         server.shutdown()
+
+
+def test_analytics_draws_the_benchmark_bots_as_lines(browser, tmp_path):
+    """A run with a `prospector benchmark` event: the net profit chart gets one dashed,
+    constant series per bot (windows.json `reference`), and the run page shows the table."""
+    from test_site_benchmark import BOTS, benchmark_payload
+    run = SyntheticRun(tmp_path / "runs", run_id="bench", frames=30)
+    run.create(4)
+    from pipeline.eventlog import EventLog
+    payload = benchmark_payload(window_id=3)
+    with EventLog(run.dir, exclusive=False, create=False) as log:
+        log.append("benchmark", **payload)
+    out = tmp_path / "public"
+    build_site(run.runs_dir, out, docs=False)
+    server, base = serve_in_thread(out)
+    p = Page(browser, base)
+    try:
+        pg = p.goto("/analytics/?run=bench")
+        pg.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
+        card = pg.locator('.chart[data-metric="net_profit_mean"]')
+        assert card.get_attribute("data-references") == str(len(BOTS))
+        got = pg.evaluate("""() => { const c = window.__charts.find(c => c.metric === 'net_profit_mean');
+            return [c.data.length, c.series.slice(2).map(s => s.label), c.data.slice(2).map(d => [...new Set(d)])]; }""")
+        want = {r["policy"]: r["mean_net_profit"] for r in payload["rows"]}
+        assert got[0] == 2 + len(BOTS)
+        assert got[1] == [f"{b} (benchmark)" for b in BOTS]
+        assert [v[0] for v in got[2]] == [want[b] for b in BOTS] and all(len(v) == 1 for v in got[2])
+        pg = p.goto("/runs/bench/")
+        assert pg.locator("#benchmark tbody tr").count() == 1 + len(BOTS)
+        assert not p.errors, p.errors
+    finally:
+        p.close()
+        server.shutdown()

@@ -9,6 +9,7 @@ const selB = document.getElementById('run-b');
 const selX = document.getElementById('x-axis');
 const box = document.getElementById('charts');
 const COLORS = ['#ff9f43', '#54a0ff'];
+const REF_COLORS = ['#a4b0be', '#2ed573', '#eccc68', '#ff6b81', '#70a1ff'];
 const cache = new Map();
 window.__charts = [];
 
@@ -101,6 +102,16 @@ async function draw() {
         })),
       ],
     };
+    // The benchmark's bots (`prospector benchmark` on run A): one dashed horizontal line each.
+    const refs = (first.reference || {})[metric] || [];
+    refs.forEach((ref, i) => {
+      data.push(data[0].map(() => ref.value));
+      opts.series.push({
+        label: `${ref.label} (benchmark)`, stroke: REF_COLORS[i % REF_COLORS.length], width: 1.5,
+        dash: [6, 4], points: { show: false }, value: (u, v) => compact(v),
+      });
+    });
+    card.dataset.references = String(refs.length);
     const chart = new uPlot(opts, data, card);
     chart.metric = metric;
     window.__charts.push(chart);
