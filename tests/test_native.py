@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from prospector import spec as S
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "tests" / "native" / "build.sh"
 pytestmark = pytest.mark.native
@@ -69,6 +71,9 @@ def test_stress_under_sanitizers(native):
     assert "stress: 300000 steps, 1000 seeds" in proc.stdout and ", 0 findings" in proc.stdout
     ends = re.search(r"destroyed (\d+), stranded (\d+), cash_out (\d+), timeout (\d+)", proc.stdout)
     assert ends and all(int(n) > 0 for n in ends.groups()), proc.stdout  # every way an episode ends was reached
+    counts = dict(item.split("=") for item in proc.stdout.split("events by type:")[1].split())
+    assert tuple(counts) == S.EVENT_TYPES  # the harness names events as the spec does
+    assert all(int(n) > 0 for n in counts.values()), counts  # and every kind of event happened
 
 
 @pytest.mark.parametrize("canary, expect", [

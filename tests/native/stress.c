@@ -23,6 +23,12 @@
 
 #include "harness.h"
 
+/* spec.EVENT_TYPES, in the core's EV_ order */
+static const char* const EVENT_NAMES[N_EVENT_TYPES] = {
+    "travel", "dock", "undock", "scan", "select", "mine", "fracture", "stabilize", "refine", "cooldown", "repair",
+    "jettison", "sell", "buy", "hazard_damage", "pirate", "overheat", "invalid", "end", "hold", "burn", "listen",
+};
+
 enum { CANARY_NONE, CANARY_ASAN, CANARY_UBSAN, CANARY_INVARIANT, CANARY_LEAK };
 static volatile int canary_index = MAX_ASTEROIDS; /* volatile: the compiler cannot see the bad index */
 
@@ -129,7 +135,7 @@ int main(int argc, char** argv) {
         printf("\nsteps per policy:");
         for (int p = 0; p < N_POLICIES; p++) printf(" %s=%lld", POLICY_NAMES[p], per_policy[p]);
         printf("\nevents by type:");
-        for (int e = 0; e < N_EVENT_TYPES; e++) printf(" %d=%lld", e, event_types[e]);
+        for (int e = 0; e < N_EVENT_TYPES; e++) printf(" %s=%lld", EVENT_NAMES[e], event_types[e]);
         printf("\n");
     }
     return 0;
