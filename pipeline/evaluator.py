@@ -17,11 +17,13 @@ from prospector import spec as S
 from prospector.envs import ProspectorEnv
 
 from . import runs
-from .eventlog import EventLog, read_events
+from .eventlog import EventLog, file_lock, read_events
 from .policy import policy_for_checkpoint
 from .replay import encode_replay
 
 TOP_K = 3
+#: Held while checking the log for a replay and writing it (one recording per replay_id).
+REPLAYS_LOCK_FILE = "replays.lock"
 # Milestones: a tag the first time a replay of this run passes the test.
 MILESTONES = (
     ("milestone:first_profit", lambda t: t["net_profit"] > 0),
@@ -92,7 +94,14 @@ def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str
 
 
 def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> list[dict]:
-    """Record `episodes` replays of window `window_id` and append their events."""
+    """Record `episodes` replays of window `window_id` and append their events.
+
+    Idempotent, so a crashed or repeated evaluation can simply run again: a replay whose
+    ``replay_recorded`` event is already in the log is not played or written again (its
+    file, which that event's sha256 describes, is never rewritten). The check and the
+    write happen under ``replays.lock``, so two evaluators of one window record each
+    replay once. Returns the window's events for replays 0 .. episodes-1, old and new.
+    """
     run_dir = Path(run_dir)
     log = read_events(run_dir)
     events = list(log)
@@ -105,6 +114,11 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> l
     if not saved:
         raise CheckpointError(f"window {window_id} of {run_dir.name} has no checkpoint_saved event")
     ckpt = saved[-1]
+    replay_ids = [runs.make_replay_id(window_id, n, f"{started['run_id']}|{int(train['eval_seed']) + n}|"
+                                      f"{ckpt['sha256']}") for n in range(episodes)]
+    done = _recorded(events, replay_ids)
+    if len(done) == episodes:
+        return [done[r] for r in replay_ids]
     policy, _ = load_checkpoint(run_dir / ckpt["path"], ckpt["sha256"])
     torch.set_num_threads(1)
 
@@ -112,8 +126,10 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> l
     returns = [e["return"] for e in earlier if "every_window" in e["tags"]]
     best = max(returns) if returns else None
     reached = {t for e in earlier for t in e["tags"] if t.startswith("milestone:")}
-    recorded = []
-    for n in range(episodes):
+    for n, replay_id in enumerate(replay_ids):
+        if replay_id in done:
+            reached.update(t for t in done[replay_id]["tags"] if t.startswith("milestone:"))
+            continue
         seed = int(train["eval_seed"]) + n
         frames, totals = play_episode(policy, seed, env_config, train["policy"])
         tags = ["every_window"] if n == 0 else ["eval"]
@@ -123,15 +139,25 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> l
             if tag not in reached and passed(totals):
                 tags.append(tag)
                 reached.add(tag)
-        replay_id = runs.make_replay_id(window_id, n, f"{started['run_id']}|{seed}|{ckpt['sha256']}")
         header = {"run_id": started["run_id"], "window_id": window_id, "replay_id": replay_id,
                   "seed": seed, "env_config": env_config, "policy_checkpoint": ckpt["path"],
                   "checkpoint_sha256": ckpt["sha256"], "tags": tags, "totals": totals}
         path = runs.replay_path(run_dir, replay_id)
-        size, digest = runs.atomic_write(path, encode_replay(header, frames))
-        recorded.append(EventLog.append_once(
-            run_dir, "replay_recorded", window_id=window_id, replay_id=replay_id, tags=tags, seed=seed,
-            **{"return": totals["return"]}, net_profit=totals["net_profit"], survival=totals["survival"],
-            steps=totals["steps"], end_reason=totals["end_reason"], path=runs.rel_to_run(run_dir, path),
-            bytes=size, sha256=digest))
-    return recorded
+        with file_lock(run_dir / REPLAYS_LOCK_FILE):
+            already = _recorded(read_events(run_dir).events, [replay_id])
+            if already:           # another evaluator of this window got there first
+                done.update(already)
+                continue
+            size, digest = runs.atomic_write(path, encode_replay(header, frames))
+            done[replay_id] = EventLog.append_once(
+                run_dir, "replay_recorded", window_id=window_id, replay_id=replay_id, tags=tags, seed=seed,
+                **{"return": totals["return"]}, net_profit=totals["net_profit"], survival=totals["survival"],
+                steps=totals["steps"], end_reason=totals["end_reason"], path=runs.rel_to_run(run_dir, path),
+                bytes=size, sha256=digest)
+    return [done[r] for r in replay_ids]
+
+
+def _recorded(events: list[dict], replay_ids: list[str]) -> dict[str, dict]:
+    """The replay_recorded events (by replay_id) among ``replay_ids``."""
+    wanted = set(replay_ids)
+    return {e["replay_id"]: e for e in events if e["type"] == "replay_recorded" and e["replay_id"] in wanted}

@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .runs import (APPEND_LOCK_FILE, EVENTS_FILE, WRITER_LOCK_FILE, fsync_dir)
+from .runs import (APPEND_LOCK_FILE, EVENTS_FILE, WRITER_LOCK_FILE, fsync_dir, write_allowance)
 
 # ---------------------------------------------------------------------------- schema
 
@@ -495,9 +495,9 @@ class EventLog:
         """One os.write of the whole line, then fsync; on failure roll the file back."""
         before = self._size
         try:
-            n = os.write(self._fd, line)
+            n = os.write(self._fd, line[:write_allowance(len(line))])
             if n != len(line):
-                raise OSError(errno.ENOSPC, f"short write ({n} of {len(line)} bytes)")
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (short write: {n} of {len(line)} bytes)")
             os.fsync(self._fd)
         except OSError as e:
             try:

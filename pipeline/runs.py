@@ -15,6 +15,7 @@ Paths stored in events are POSIX paths *relative to the run directory* (see
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -183,6 +184,23 @@ def resolve_in_run(run_dir: str | os.PathLike, rel: str) -> Path:
 
 # ---------------------------------------------------------------------------- durable writes
 
+#: Fault seam (tests/test_crash_safety.py, where no small file system can be mounted): with
+#: PROSPECTOR_WRITE_BUDGET=N in the environment, this process's durable writes (atomic_write
+#: and event log appends) fail with ENOSPC once N bytes have been written, after a partial
+#: write as a full disk makes. Unset, it costs one comparison per write.
+_write_budget: list[int] | None = (
+    [int(os.environ["PROSPECTOR_WRITE_BUDGET"])] if os.environ.get("PROSPECTOR_WRITE_BUDGET") else None)
+
+
+def write_allowance(n: int) -> int:
+    """How many of ``n`` bytes the next durable write may write (``n`` unless the seam is set)."""
+    if _write_budget is None:
+        return n
+    allowed = max(0, min(n, _write_budget[0]))
+    _write_budget[0] -= allowed
+    return allowed
+
+
 def fsync_dir(path: str | os.PathLike) -> None:
     """fsync a directory so that a create/rename inside it survives a crash."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -205,7 +223,11 @@ def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview) 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            allowed = write_allowance(len(data))
+            f.write(data[:allowed])
+            if allowed < len(data):
+                f.flush()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

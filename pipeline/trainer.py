@@ -165,6 +165,7 @@ class RunState:
     checkpoint: dict | None = None
     config: TrainConfig | None = None
     env_config: dict = field(default_factory=dict)
+    pending_evals: list[int] = field(default_factory=list)   # closed windows with no replay yet
 
 
 def versions() -> dict:
@@ -182,9 +183,18 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         try:
             run_dir = runs.create_run_dir(cfg.runs_dir, cfg.run_id)
         except FileExistsError:
-            raise TrainError(f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; "
-                             f"use --resume {cfg.run_id} to continue it") from None
+            run_dir = runs.run_dir(cfg.run_id, cfg.runs_dir)
+            if read_events(run_dir).events:
+                raise TrainError(f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; "
+                                 f"use --resume {cfg.run_id} to continue it") from None
+            # a trainer died before the run's first event: the run never started, start it here
+            for sub in (runs.CHECKPOINTS_DIR, runs.REPLAYS_DIR, runs.METRICS_DIR):
+                (run_dir / sub).mkdir(exist_ok=True)
         log = EventLog.open(run_dir)
+        if len(read_events(run_dir)):   # another trainer started it in the meantime
+            log.close()
+            raise TrainError(f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; "
+                             f"use --resume {cfg.run_id} to continue it")
         return RunState(run_dir, run_dir.name, log, config=cfg, env_config=env_config)
 
     try:
@@ -198,11 +208,18 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         events = list(read_events(run_dir))
         started = next((e for e in events if e["type"] == "run_started"), None)
         if started is None:
-            raise TrainError(f"cannot resume {resume!r}: its log has no run_started event")
+            raise TrainError(f"cannot resume {resume!r}: its log has no run_started event"
+                             + ("" if events else f" (it never started: start it with --run-id {resume})"))
         closed = [e for e in events if e["type"] == "window_closed"]
         state = RunState(run_dir, log.run_id, log, env_config=started["config"]["env"])
-        if closed:
-            last = closed[-1]["window_id"]
+        # A kill between a window's checkpoint_saved and its window_closed leaves a
+        # checkpoint that no row covers. Training again from the window before would
+        # rewrite that file under the event's sha256; so resume from it instead and close
+        # its window with a row marked recovered (the episode metrics died with the process).
+        orphan = [e for e in events if e["type"] == "checkpoint_saved"
+                  and e["window_id"] > (closed[-1]["window_id"] if closed else -1)]
+        if closed or orphan:
+            last = orphan[-1]["window_id"] if orphan else closed[-1]["window_id"]
             saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == last]
             if not saved:
                 raise TrainError(f"cannot resume {resume!r}: window {last} has no checkpoint_saved event")
@@ -215,7 +232,7 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             import torch
             state.checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
             state.next_window = last + 1
-            state.global_step = closed[-1]["env_steps_total"]
+            state.global_step = int(state.checkpoint["global_step"]) if orphan else closed[-1]["env_steps_total"]
         # The run keeps its own settings; only how long to train and where may change.
         original = dict(started["config"]["train"])
         original.setdefault("action_mask", False)   # runs from before the policy had a mask
@@ -223,10 +240,24 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             original[name] = getattr(cfg, name)
         original["run_id"] = state.run_id
         state.config = TrainConfig(**original).validate()
+        if orphan:
+            log.append("window_closed", **recovered_row(last, state.global_step))
+            closed.append({"window_id": last})
+        evaluated = {e["window_id"] for e in events if e["type"] == "replay_recorded"}
+        state.pending_evals = [e["window_id"] for e in closed if e["window_id"] not in evaluated]
         return state
     except BaseException:
         log.close()
         raise
+
+
+def recovered_row(window_id: int, env_steps_total: int) -> dict:
+    """The row of a window whose checkpoint was saved but whose process died before its
+    row: what the checkpoint knows, null for the metrics that died with the process."""
+    from .eventlog import LOSS_KEYS, WINDOW_METRICS
+    row = {key: None for key in WINDOW_METRICS + LOSS_KEYS}
+    row.update(window_id=window_id, env_steps_total=env_steps_total, recovered=True)
+    return row
 
 
 # ------------------------------------------------------------------ training
@@ -244,6 +275,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     torch.manual_seed(cfg.seed + state.next_window)
     torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
     evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=site_rebuilder(cfg, run_dir))
+    for window_id in state.pending_evals:    # windows a crash left without a replay
+        evaluators.start(window_id)
     sink = WandbSink(cfg, run_dir, state.run_id)
     vecenv = trainer = None
     reason = "error"
@@ -377,13 +410,18 @@ def _fmt(value, digits: int = 2) -> str:
 
 
 class EvaluatorPool:
-    """One ``prospector eval`` process per closed window; failures become eval_failed events."""
+    """One ``prospector eval`` process per closed window; failures become eval_failed events.
 
-    def __init__(self, run_dir: Path, episodes: int, on_replays=None):
+    At most ``max_running`` run at once (each holds torch, ~0.5 GB); later windows queue.
+    """
+
+    def __init__(self, run_dir: Path, episodes: int, on_replays=None, max_running: int = 2):
         self.run_dir = run_dir
         self.episodes = episodes
         self.on_replays = on_replays      # called after new replay_recorded events (site rebuild)
         self.running: dict[int, tuple[subprocess.Popen, Path]] = {}
+        self.queued: list[int] = []
+        self.max_running = max_running
         self.seen_seq = -1
         self.seen_size = -1
 
@@ -392,6 +430,12 @@ class EvaluatorPool:
                 "--run", self.run_dir.name, "--window", str(window_id), "--episodes", str(self.episodes)]
 
     def start(self, window_id: int) -> None:
+        if len(self.running) >= self.max_running:
+            self.queued.append(window_id)
+        else:
+            self._spawn(window_id)
+
+    def _spawn(self, window_id: int) -> None:
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
         log_path = logs / f"eval_{window_id:06d}.log"
@@ -418,10 +462,21 @@ class EvaluatorPool:
                 error = f"evaluator exited with code {rc}; log: {runs.rel_to_run(self.run_dir, log_path)}"
                 print(f"window {window_id}: {error}", file=sys.stderr, flush=True)
                 log.append("eval_failed", window_id=window_id, error=error)
+        while self.queued and len(self.running) < self.max_running and \
+                (deadline is None or time.monotonic() < deadline):
+            self._spawn(self.queued.pop(0))
         self._sync_replays(sink)
 
     def wait(self, log: EventLog, sink, timeout: float | None) -> None:
-        self.poll(log, sink, block=True, timeout=timeout)
+        """Until every started and queued evaluator is done (or ``timeout``: the rest are
+        killed or dropped; a resume evaluates windows left without a replay)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.poll(log, sink, block=True,
+                      timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if not self.running and (not self.queued or (deadline is not None and time.monotonic() >= deadline)):
+                break
+        self.queued.clear()
 
     def _sync_replays(self, sink) -> None:
         """New replay_recorded events go to W&B as artifacts (and to the projections)."""

@@ -7,6 +7,7 @@ the light commands start fast (the trainer pulls in torch; the game does not).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -113,8 +114,18 @@ def cmd_train(args) -> int:
         run_dir = train(cfg, resume=args.resume)
     except (ValueError, TrainError, RunLockedError, CorruptLogError) as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:  # disk full, I/O error: the log holds every event written before
+        raise CliError(storage_error(exc)) from None
     print(describe_run(run_dir))
     return 0
+
+
+def storage_error(exc: OSError, then: str = "continue it with --resume") -> str:
+    """One line for a failed write to the run store (the log stays valid: see eventlog.py)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "a write to the run store failed"
+    return (f"{what}: {exc.strerror or exc}{where}; the run's log is intact up to the last complete event, "
+            f"free some space and {then}")
 
 
 def cmd_benchmark(args) -> int:
@@ -167,6 +178,8 @@ def cmd_eval(args) -> int:
         recorded = evaluate_window(run_dir, args.window, args.episodes)
     except (CheckpointError, CorruptLogError) as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(storage_error(exc, "run the evaluation again")) from None
     for event in recorded:
         print(f"replay {event['replay_id']}: return {event['return']:.2f}, net profit "
               f"{event['net_profit']:.0f}, {event['steps']} steps, tags {', '.join(event['tags'])}")
