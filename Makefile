@@ -117,3 +117,11 @@ parity: setup
 
 clean:
 	rm -rf build prospector/*.so $(EXT) .pytest_cache
+
+# ---- soak (issue 7 part 5; not in make test): SOAK_SECONDS of training with the site
+# rebuilt every window and the play service under light load; RSS of every process in
+# soak/{time}/rss.csv, checks and RSS growth in soak/{time}/report.json.
+SOAK_SECONDS ?= 3600
+.PHONY: soak
+soak: setup $(NODE_DEPS)
+	$(PY) -m pipeline.soak --seconds $(SOAK_SECONDS)
