@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import hashlib
 import http.client
 import json
@@ -269,21 +270,35 @@ class Soak:
                 "re_evaluated_after_stop": re_evaluated, "problems": problems[:20], "ok": not problems and bool(windows)}
 
     def check_site(self) -> dict:
+        """The hook's builds: none failed, and the last one (after the trainer ended) shows every window."""
+        meta = self.site_dir / ".sitegen"
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and meta.is_dir():   # the last build may still run
+            fd = os.open(meta / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                idle = not (meta / "build.pending").exists()
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                idle = False
+            finally:
+                os.close(fd)
+            if idle:
+                break
+            time.sleep(1.0)
         log = self.site_dir / ".sitegen" / "build.log"
         text = log.read_text(errors="replace") if log.exists() else ""
         data = self.site_dir / "data" / "runs" / self.run_dir.name / "windows.json"
         shown = None
         if data.exists():
-            try:
-                doc = json.loads(data.read_text())
-                rows = doc.get("windows", doc) if isinstance(doc, dict) else doc
-                shown = len(rows) if isinstance(rows, list) else None
-            except ValueError:
+            try:   # the site's chart data: {"n": rows, "columns": {"window_id": [...], ...}}
+                shown = len(json.loads(data.read_text())["columns"]["window_id"])
+            except (ValueError, KeyError, TypeError):
                 shown = None
-        builds = sum(1 for line in text.splitlines() if line and not line.startswith("problem:")
-                     and "Traceback" not in line)
-        return {"build_log_lines": builds, "tracebacks": text.count("Traceback"), "windows_on_site": shown,
-                "ok": text.count("Traceback") == 0 and shown is not None}
+        builds = sum(1 for line in text.splitlines() if line.startswith("site: "))
+        windows = sum(e["type"] == "window_closed" for e in read_events(self.run_dir))
+        return {"builds": builds, "tracebacks": text.count("Traceback"), "windows_on_site": shown,
+                "windows_in_log": windows, "ok": text.count("Traceback") == 0 and shown == windows}
 
 
 def platform_line() -> str:
@@ -323,6 +338,23 @@ def rss_growth(csv_path: Path, warmup_fraction: float) -> dict:
     return out
 
 
+def report_only(out: Path, warmup_fraction: float) -> int:
+    """The checks and RSS figures of a finished soak, from its files (report.json updated)."""
+    soak = Soak.__new__(Soak)
+    soak.out, soak.runs_dir, soak.site_dir = out.resolve(), out.resolve() / "runs", out.resolve() / "site"
+    soak.env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
+    soak.run_dir = next(p for p in soak.runs_dir.iterdir() if (p / runs.EVENTS_FILE).is_file())
+    path = out / "report.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report["run"], report["site"] = soak.check_run(), soak.check_site()
+    report["rss"] = rss_growth(out / "rss.csv", warmup_fraction)
+    report["ok"] = bool(report["run"]["ok"] and report["site"]["ok"] and not report.get("trainer_died_early")
+                        and report.get("play", {}).get("5xx", 0) == 0)
+    path.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pipeline.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 3600)),
@@ -334,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period in s (default 5)")
     p.add_argument("--warmup-fraction", type=float, default=0.1, help="share of the run that is warm-up (0.1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", metavar="OUT", default=None,
+                   help="only (re)compute OUT/report.json from a finished soak's files")
     args = p.parse_args(argv)
+    if args.report:
+        return report_only(Path(args.report), args.warmup_fraction)
     if not 10 <= args.seconds <= 7 * 24 * 3600:
         p.error("--seconds must be in 10 .. 604800")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")

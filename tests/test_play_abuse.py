@@ -39,6 +39,6 @@ def test_load_and_abuse_no_5xx_and_memory_flat_after_expiry():
     assert set(result["scenarios"]) == set(SCENARIOS)
     for status in ("200", "201", "400", "404", "409", "410", "413", "415", "429"):
         assert result["statuses"].get(status, 0) > 0, (status, result["statuses"])
-    assert all(r["live_sessions_at_end"] > 0 for r in result["per_round"])   # abandoned sessions...
-    after = result["rss_after_expiry_mib"]                                    # ...expired, memory flat
+    assert result["sessions_expired"] > 0                    # abandoned sessions were reclaimed by the TTL...
+    after = result["rss_after_expiry_mib"]                   # ...and the memory they held with them
     assert after[-1] - after[0] <= RSS_GROWTH_LIMIT_MIB, after

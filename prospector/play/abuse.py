@@ -361,6 +361,7 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
             total.scenarios[k] = total.scenarios.get(k, 0) + v
     lat = sorted(total.latencies)
     after = [r["rss_after_expiry_mib"] for r in per_round]
+    end = await _get(host, port, "/api/health")
     return {
         "url": url, "clients": clients, "rounds": rounds, "seconds_per_round": seconds, "seed": seed,
         "ttl_seconds": ttl, "max_sessions": cap, "server_pid": pid,
@@ -371,6 +372,8 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
         "scenarios": dict(sorted(total.scenarios.items())),
         "server_errors": total.server_errors, "unexpected": total.problem_count, "problems": total.problems,
         "connections_closed_by_server": total.closed,
+        "sessions_created": end["sessions_created"] - health["sessions_created"],
+        "sessions_expired": end["sessions_expired"] - health["sessions_expired"],
         "rss_start_mib": round(rss_start / 2**20, 1), "rss_after_expiry_mib": after,
         "rss_growth_first_to_last_round_mib": round(after[-1] - after[0], 1),
         "per_round": per_round,
