@@ -214,7 +214,7 @@ class Campaign:
             self.modes[mode] = self.modes.get(mode, 0) + 1
             # time: a uniform moment; event: shortly after the log grew by 1..4 events;
             # checkpoint: the moment a new checkpoint_saved appears (before its window_closed)
-            kill_at = time.monotonic() + (self.rng.uniform(0.2, 10.0) if mode == "time" else 40.0)
+            kill_at = time.monotonic() + (self.rng.uniform(0.2, 8.0) if mode == "time" else 40.0)
             start_events = len(read_events(self.run_dir).events)
             start_ckpts = sum(e["type"] == "checkpoint_saved" for e in read_events(self.run_dir))
             growth = self.rng.randint(1, 4)
@@ -274,7 +274,7 @@ class Campaign:
             window = self.rng.choice(closed)
             proc = self.spawn(eval_cmd(self.root, window, self.rng.randint(2, 3)))
             if self.rng.random() < 0.5:
-                self.evaluators.append((proc, time.monotonic() + self.rng.uniform(0.3, 10.0), None))
+                self.evaluators.append((proc, time.monotonic() + self.rng.uniform(0.3, 8.0), None))
             else:
                 self.evaluators.append((proc, time.monotonic() + 30.0, self.replay_files()))
 
