@@ -83,9 +83,10 @@ FUZZ_SECONDS ?= 600
 VALGRIND_FLAGS := --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
 	--errors-for-leak-kinds=all --track-origins=yes -q
 
+# libclang-rt-dev (libFuzzer's runtime) is only a Recommends of clang: named so it comes anyway.
 $(VALGRIND) $(CLANG):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind clang
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind clang libclang-rt-dev
 
 native-deps: $(VALGRIND) $(CLANG)
 
