@@ -41,7 +41,9 @@ def describe(run_dir: Path) -> str:
         w = row["window_id"]
         reps = [e for e in s["replays"] if e["window_id"] == w]
         ret = "n/a" if row["return_mean"] is None else f"{row['return_mean']:.2f}"
-        lines.append(f"    window {w}: {row['env_steps_total']:,} steps, {row['episodes']} episodes, "
+        episodes = ("metrics lost in a crash (row recovered from the checkpoint)" if row.get("recovered")
+                    else f"{row['episodes']} episodes")
+        lines.append(f"    window {w}: {row['env_steps_total']:,} steps, {episodes}, "
                      f"return {ret}, checkpoint {ckpt[w]['path'] if w in ckpt else 'MISSING'}, "
                      f"replays {', '.join(e['path'] for e in reps) or 'none yet'}")
     if s["best_replay"]:

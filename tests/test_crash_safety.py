@@ -477,3 +477,46 @@ def test_disk_full_ends_with_a_clear_error_and_a_valid_log(tmp_path, leave):
             for pid in group_members(proc.pid) if "proc" in locals() else []:
                 os.kill(pid, signal.SIGKILL)
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+# ------------------------------------------- the crash point of bug 1, every time
+
+
+def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tmp_path):
+    """A log that ends with a window's checkpoint_saved (what a kill between that append
+    and the window_closed leaves: every append is fsynced, so a crash leaves a prefix of
+    the log). The resume must not rewrite that checkpoint: it continues from it, closes
+    the window with a row marked recovered, evaluates it, and trains on."""
+    from pipeline.config import make_train_config
+    from pipeline.trainer import train
+
+    tiny = dict(envs=32, workers=1, backend="serial", bptt_horizon=16, minibatch_size=512, window_steps=1024,
+                hidden_size=32, time_max=400, dashboard=False, wandb=False, runs_dir=str(tmp_path))
+    run_dir = train(make_train_config(**tiny, windows=2, run_id="cut"))
+    events = read_events(run_dir).events
+    cut = next(i for i, e in enumerate(events) if e["type"] == "checkpoint_saved" and e["window_id"] == 1)
+    kept = events[: cut + 1]
+    data = (run_dir / runs.EVENTS_FILE).read_bytes()
+    (run_dir / runs.EVENTS_FILE).write_bytes(b"".join(line + b"\n" for line in data.split(b"\n")[: cut + 1]))
+    ckpt = runs.checkpoint_path(run_dir, 1)
+    before = ckpt.read_bytes()
+    assert hashlib.sha256(before).hexdigest() == kept[-1]["sha256"]
+
+    train(make_train_config(**{**tiny, "runs_dir": str(tmp_path)}, windows=1), resume="cut")
+    after = read_events(run_dir).events
+    assert after[: len(kept)] == kept
+    assert ckpt.read_bytes() == before                       # the file its event describes, untouched
+    rows = [e for e in after if e["type"] == "window_closed"]
+    assert [r["window_id"] for r in rows] == [0, 1, 2]
+    recovered = rows[1]
+    assert recovered["recovered"] is True and recovered["seq"] == len(kept)   # before run_resumed
+    assert recovered["env_steps_total"] == 2048 and recovered["return_mean"] is None
+    resumed = next(e for e in after if e["type"] == "run_resumed")
+    assert resumed["from_window"] == 2 and resumed["env_steps_total"] == 2048
+    assert rows[2]["env_steps_total"] > 2048
+    replayed = {e["window_id"] for e in after if e["type"] == "replay_recorded" and "every_window" in e["tags"]}
+    assert replayed == {0, 1, 2}                             # window 1's evaluator ran on the resume
+    assert len([e for e in after if e["type"] == "checkpoint_saved"]) == 3
+    for e in after:
+        if "sha256" in e:
+            assert hashlib.sha256(runs.resolve_in_run(run_dir, e["path"]).read_bytes()).hexdigest() == e["sha256"]
