@@ -81,6 +81,7 @@ class Soak:
         self.runs_dir = self.out / "runs"
         self.site_dir = self.out / "site"
         self.stop = threading.Event()
+        self.eval_budget = args.eval_budget
         self.play_stats = {"sessions": 0, "steps": 0, "bad_requests": 0, "5xx": 0, "errors": 0}
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                     "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
@@ -239,24 +240,39 @@ class Soak:
         return report
 
     def check_run(self) -> dict:
-        """Every closed window: checkpoint, row, replay; every referenced file whole."""
+        """Every closed window: checkpoint, row, replay; every referenced file whole.
+
+        Windows the stop left without a replay are evaluated again (``prospector eval`` is
+        idempotent), two at a time, for at most ``eval_budget`` seconds; the ones still
+        without a replay then are reported as the evaluation backlog.
+        """
         events = read_events(self.run_dir).events
         windows = [e["window_id"] for e in events if e["type"] == "window_closed"]
-        replayed = {e["window_id"] for e in events if e["type"] == "replay_recorded" and "every_window" in e["tags"]}
-        re_evaluated = []
-        for w in windows:   # stopped by the interrupt: the evaluator is idempotent, run it again
-            if w not in replayed:
-                subprocess.run([sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.runs_dir),
-                                "--run", self.run_dir.name, "--window", str(w)], cwd=REPO, env=self.env,
-                               capture_output=True, timeout=600)
-                re_evaluated.append(w)
+        replayed_in_soak = {e["window_id"] for e in events
+                            if e["type"] == "replay_recorded" and "every_window" in e["tags"]}
+        todo = [w for w in windows if w not in replayed_in_soak]
+        t0, running, started = time.monotonic(), [], []
+        while (todo or running) and time.monotonic() - t0 < self.eval_budget:
+            running = [p for p in running if p.poll() is None]
+            while todo and len(running) < 2:
+                w = todo.pop()          # newest first
+                running.append(subprocess.Popen(
+                    [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.runs_dir), "--run",
+                     self.run_dir.name, "--window", str(w)], cwd=REPO, env=self.env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                started.append(w)
+            time.sleep(1.0)
+        for p in running:               # out of budget
+            p.kill()
+            p.wait()
         events = read_events(self.run_dir).events
         problems = []
-        for kind in ("checkpoint_saved", "replay_recorded"):
-            have = {e["window_id"] for e in events if e["type"] == kind}
-            missing = [w for w in windows if w not in have]
-            if missing:
-                problems.append(f"windows without {kind}: {missing}")
+        have = {e["window_id"] for e in events if e["type"] == "checkpoint_saved"}
+        missing = [w for w in windows if w not in have]
+        if missing:
+            problems.append(f"windows without checkpoint_saved: {missing}")
+        replayed = {e["window_id"] for e in events if e["type"] == "replay_recorded" and "every_window" in e["tags"]}
+        backlog = [w for w in windows if w not in replayed]
         for e in events:
             if "sha256" in e:
                 path = runs.resolve_in_run(self.run_dir, e["path"])
@@ -265,9 +281,14 @@ class Soak:
         if windows != list(range(len(windows))):
             problems.append(f"window ids not 0, 1, 2 ...: {windows[:10]}...")
         closed = [e for e in events if e["type"] == "window_closed"]
+        steps = [e["steps"] for e in events if e["type"] == "replay_recorded"]
         return {"run_id": self.run_dir.name, "windows": len(windows), "events": len(events),
                 "env_steps": closed[-1]["env_steps_total"] if closed else 0,
-                "re_evaluated_after_stop": re_evaluated, "problems": problems[:20], "ok": not problems and bool(windows)}
+                "windows_with_replay_during_soak": len(replayed_in_soak & set(windows)),
+                "re_evaluated_after_stop": sorted(set(started) & replayed),
+                "windows_without_replay": backlog, "replay_steps_max": max(steps, default=0),
+                "eval_failed_events": sum(e["type"] == "eval_failed" for e in events),
+                "problems": problems[:20], "ok": not problems and not backlog and bool(windows)}
 
     def check_site(self) -> dict:
         """The hook's builds: none failed, and the last one (after the trainer ended) shows every window."""
@@ -338,12 +359,13 @@ def rss_growth(csv_path: Path, warmup_fraction: float) -> dict:
     return out
 
 
-def report_only(out: Path, warmup_fraction: float) -> int:
+def report_only(out: Path, warmup_fraction: float, eval_budget: float) -> int:
     """The checks and RSS figures of a finished soak, from its files (report.json updated)."""
     soak = Soak.__new__(Soak)
     soak.out, soak.runs_dir, soak.site_dir = out.resolve(), out.resolve() / "runs", out.resolve() / "site"
     soak.env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
     soak.run_dir = next(p for p in soak.runs_dir.iterdir() if (p / runs.EVENTS_FILE).is_file())
+    soak.eval_budget = eval_budget
     path = out / "report.json"
     report = json.loads(path.read_text()) if path.exists() else {}
     report["run"], report["site"] = soak.check_run(), soak.check_site()
@@ -366,11 +388,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period in s (default 5)")
     p.add_argument("--warmup-fraction", type=float, default=0.1, help="share of the run that is warm-up (0.1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-budget", type=float, default=900.0,
+                   help="seconds to evaluate windows the stop left without a replay (default 900)")
     p.add_argument("--report", metavar="OUT", default=None,
                    help="only (re)compute OUT/report.json from a finished soak's files")
     args = p.parse_args(argv)
     if args.report:
-        return report_only(Path(args.report), args.warmup_fraction)
+        return report_only(Path(args.report), args.warmup_fraction, args.eval_budget)
     if not 10 <= args.seconds <= 7 * 24 * 3600:
         p.error("--seconds must be in 10 .. 604800")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
