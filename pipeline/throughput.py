@@ -5,7 +5,10 @@ that many games (1 worker: the Serial backend, the env stepped in the trainer's 
 thread; more: PufferLib's Multiprocessing backend with that many worker processes),
 one warm-up collect + update, then collect + update until ``seconds`` have passed.
 SPS is env steps over that wall time, learning included (what ``window_closed.sps``
-reports). The time is split into
+reports). On a shared machine the wall time depends on what else runs, so each point
+also reports ``sps_per_cpu_second``: env steps per CPU-second the trainer and its worker
+processes actually got (user + system time, psutil), i.e. what one otherwise idle core
+would give. The time is split into
 
 * ``env``: inside the vector env's ``recv``/``send`` (stepping the games; for the
   Multiprocessing backend the wait for the workers),
@@ -50,6 +53,20 @@ class TimedVecEnv:
         return getattr(self.vecenv, name)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its worker processes so far."""
+    import psutil
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def measure(envs: int, workers: int, seconds: float, overrides: dict | None = None) -> dict:
     """One point, in this process."""
     import torch
@@ -78,6 +95,7 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
         trainer.evaluate()
         trainer.train()
         timed.seconds = 0.0
+        cpu0 = cpu_seconds()
         step0, t0 = trainer.global_step, time.perf_counter()
         collect = learn = 0.0
         batches = 0
@@ -90,6 +108,7 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
             learn += time.perf_counter() - b
             batches += 1
         wall = time.perf_counter() - t0
+        cpu = cpu_seconds() - cpu0
         steps = trainer.global_step - step0
     finally:
         trainer.utilization.stop()
@@ -97,7 +116,8 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     return {"envs": envs, "workers": workers, "backend": cfg.backend, "batch_size": cfg.batch_size,
             "minibatch_size": cfg.minibatch_size, "hidden_size": cfg.hidden_size,
             "torch_threads": cfg.torch_threads, "batches": batches, "steps": steps, "seconds": wall,
-            "sps": steps / wall, "env_share": timed.seconds / wall, "policy_share": (collect - timed.seconds) / wall,
+            "sps": steps / wall, "cpu_seconds": cpu, "sps_per_cpu_second": steps / cpu if cpu > 0 else None,
+            "env_share": timed.seconds / wall, "policy_share": (collect - timed.seconds) / wall,
             "learn_share": learn / wall, "load_avg_1min": os.getloadavg()[0]}
 
 
@@ -126,7 +146,9 @@ def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True,
 def format_point(p: dict) -> str:
     if "error" in p:
         return f"workers {p['workers']}  envs {p['envs']:>5}: error: {p['error']}"
+    per_cpu = p.get("sps_per_cpu_second")
     return (f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5}: {p['sps']:>9,.0f} steps/s  "
+            f"({per_cpu or 0:>9,.0f} per CPU-second)  "
             f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
             f"(load {p['load_avg_1min']:.1f})")
 

@@ -274,6 +274,7 @@ def test_throughput_point_is_measured():
     from pipeline.throughput import format_point, measure
     point = measure(64, 1, 0.2, {"hidden_size": 32, "bptt_horizon": 16, "minibatch_size": 1024})
     assert point["steps"] >= 2 * 64 * 16 and point["sps"] > 0
+    assert point["cpu_seconds"] > 0 and point["sps_per_cpu_second"] >= point["sps"] * 0.5
     for key in ("env_share", "policy_share", "learn_share"):
         assert 0 <= point[key] <= 1
     assert abs(point["env_share"] + point["policy_share"] + point["learn_share"] - 1) < 0.05
