@@ -107,10 +107,21 @@ def puffer_config(cfg: TrainConfig) -> dict:
     }
 
 
+def _keep_ctrl_c() -> None:
+    """Importing pufferlib.pufferl makes SIGINT ``os._exit(0)``: Ctrl-C (or a soak's stop)
+    ended the run with status 0, no run_finished, no final projections and its evaluators
+    orphaned (found by the soak). Put Python's KeyboardInterrupt back so train() cleans up."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def make_trainer_class(dashboard: bool):
     import warnings
 
     from pufferlib.pufferl import PuffeRL
+    _keep_ctrl_c()
     # PuffeRL opens a float32 autocast context; on the CPU torch warns that it is a no-op.
     warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype is not supported")
 

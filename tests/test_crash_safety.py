@@ -520,3 +520,36 @@ def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tm
     for e in after:
         if "sha256" in e:
             assert hashlib.sha256(runs.resolve_in_run(run_dir, e["path"]).read_bytes()).hexdigest() == e["sha256"]
+
+
+# ------------------------------------------------------------------ Ctrl-C
+
+
+def test_ctrl_c_ends_the_run_cleanly(tmp_path):
+    """SIGINT (Ctrl-C, a soak's stop) after a window: the trainer records run_finished
+    "interrupted", exits 130, and leaves no evaluator behind. (pufferlib.pufferl, once
+    imported, made SIGINT os._exit(0): none of that happened.)"""
+    (tmp_path / "tiny.toml").write_text(TINY_TOML)
+    proc = subprocess.Popen(train_cmd(tmp_path, "--windows", "1000", "--run-id", RUN), cwd=tmp_path, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run_dir = tmp_path / RUN
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (run_dir / runs.EVENTS_FILE).exists() and \
+                    any(e["type"] == "window_closed" for e in read_events(run_dir)):
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stderr.read()
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr[-2000:]
+        events = read_events(run_dir).events
+        assert events[-1]["type"] == "run_finished" and events[-1]["reason"] == "interrupted"
+        deadline = time.monotonic() + 10
+        while group_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not group_members(proc.pid), "an evaluator outlived the trainer"
+    finally:
+        for pid in group_members(proc.pid):
+            os.kill(pid, signal.SIGKILL)
