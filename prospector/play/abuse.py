@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from .loadtest import LoadError, _percentile, _rss_bytes, loopback_target
+from .loadtest import ConnectionClosed, LoadError, _percentile, _rss_bytes, loopback_target, read_response
 
 MAX_SECONDS = 3600
 CASH_OUT = 68
@@ -87,23 +87,8 @@ class Conn:
         try:
             self.writer.write(head.encode() + b"\r\n" + (body or b""))
             await self.writer.drain()
-            status_line = await self.reader.readline()
-            if not status_line:
-                raise Closed()
-            status = int(status_line.split(b" ", 2)[1])
-            length, close = 0, False
-            while True:
-                line = await self.reader.readline()
-                if line in (b"\r\n", b"\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            data = await self.reader.readexactly(length) if length else b""
-        except (ConnectionError, asyncio.IncompleteReadError, Closed):
+            status, data, close = await read_response(self.reader)
+        except (ConnectionError, asyncio.IncompleteReadError, ConnectionClosed):
             await self.close()
             raise Closed() from None
         if close:

@@ -46,6 +46,35 @@ def loopback_target(url: str) -> tuple[str, int]:
     return host, parts.port or 80
 
 
+class ConnectionClosed(Exception):
+    """The server closed the connection before a whole answer."""
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """One HTTP/1.1 answer on a keep-alive connection: status, body, and whether the
+    server closes the connection after it (``Connection: close``)."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionClosed()
+    status = int(status_line.split(b" ", 2)[1])
+    length, close = 0, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+    try:
+        data = await reader.readexactly(length) if length else b""
+    except asyncio.IncompleteReadError:
+        raise ConnectionClosed() from None
+    return status, data, close
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection; requests are sent one at a time."""
 
@@ -61,23 +90,10 @@ class Connection:
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + (body or b""))
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise LoadError("the server closed the connection")
-        status = int(status_line.split(b" ", 2)[1])
-        length = 0
-        close = False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                close = True
-        data = await self.reader.readexactly(length) if length else b""
+        try:
+            status, data, close = await read_response(self.reader)
+        except ConnectionClosed:
+            raise LoadError("the server closed the connection") from None
         if close:
             await self.close()
             await self.open()
