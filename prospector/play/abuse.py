@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from .loadtest import ConnectionClosed, LoadError, _percentile, _rss_bytes, loopback_target, read_response
+from .loadtest import Connection, ConnectionClosed, LoadError, _percentile, _rss_bytes, loopback_target, read_response
 
 MAX_SECONDS = 3600
 CASH_OUT = 68
@@ -55,24 +55,9 @@ class Closed(Exception):
     """The server closed the connection (after a refused oversized body, say)."""
 
 
-class Conn:
-    """One keep-alive connection that reopens itself when the server closes it."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    async def open(self):
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def close(self):
-        if self.writer is not None:
-            self.writer.close()
-            try:
-                await self.writer.wait_closed()
-            except OSError:
-                pass
-            self.writer = None
+class Conn(Connection):
+    """One keep-alive connection that reopens itself when the server closes it, and
+    sends any content type (bad input included)."""
 
     async def request(self, method: str, path: str, body: bytes | None = None,
                       content_type: str | None = "application/json") -> tuple[int, bytes, float]:

@@ -106,6 +106,7 @@ class Connection:
                 await self.writer.wait_closed()
             except OSError:
                 pass
+            self.writer = None
 
 
 def _valid_actions(body: bytes) -> list[int]:
