@@ -24,7 +24,7 @@ class TrainConfig:
     # length: stop after `windows` windows, or after `total_steps` env steps
     windows: int | None = 3
     total_steps: int | None = None
-    window_steps: int = 262_144        # window_env_steps
+    window_steps: int = 1_048_576      # window_env_steps: long enough for a window's eval replay to keep up
     # environment
     envs: int = 1024                   # games in total, split evenly over workers
     workers: int = 1
@@ -44,12 +44,14 @@ class TrainConfig:
     vf_coef: float = 2.0
     ent_coef: float = 0.01
     max_grad_norm: float = 1.5
+    reward_scale: float = 1.0          # rewards times this before PuffeRL's [-1, 1] clip (trainer.EpisodeTap)
     update_epochs: int = 1
     bptt_horizon: int = 32
     minibatch_size: int = 8192
     # evaluation
     eval_episodes: int = 1
     eval_seed: int = 1_000_000         # eval seeds are eval_seed, eval_seed + 1, ...
+    eval_backlog_max: int = 4          # training waits while more windows than this queue for an evaluator (0: never)
     # logging
     wandb: bool = True                 # offline unless logged in or WANDB_MODE is set
     dashboard: bool = True             # PuffeRL's live terminal dashboard
@@ -88,10 +90,11 @@ class TrainConfig:
         need(self.backend in ("multiprocessing", "serial"), "backend", "choose multiprocessing or serial")
         need(self.policy in ("mlp", "lstm"), "policy", "choose mlp or lstm")
         need(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device", "choose cpu or cuda")
-        for name in ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm"):
+        for name in ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm", "reward_scale"):
             need(getattr(self, name) > 0, name, "must be > 0")
         need(0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma", "gamma in (0,1], gae_lambda in [0,1]")
         need(self.ent_coef >= 0, "ent_coef", "must be >= 0")
+        need(self.eval_backlog_max >= 0, "eval_backlog_max", "must be >= 0")
         need(self.window_steps >= self.batch_size, "window_steps",
              f"must be at least one batch (envs x bptt_horizon = {self.batch_size})")
         need(self.batch_size % self.minibatch_size == 0 or self.minibatch_size > self.batch_size,

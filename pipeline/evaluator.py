@@ -68,7 +68,7 @@ def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str
                "valid": np.flatnonzero(env.action_mask()).tolist()}]
     total = 0.0
     while True:
-        with torch.no_grad():
+        with torch.inference_mode():
             logits, _ = policy.forward_eval(torch.as_tensor(obs).unsqueeze(0), state)
             probs = torch.softmax(logits.float(), dim=-1)[0]
             action = int(torch.multinomial(probs, 1, generator=generator).item())

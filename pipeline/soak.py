@@ -44,6 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import runs
+from .config import TrainConfig
 from .eventlog import read_events
 
 REPO = Path(__file__).resolve().parents[1]
@@ -383,8 +384,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="how long to train (default $SOAK_SECONDS or 3600)")
     p.add_argument("--out", default=None, help="output directory (default soak/{UTC time})")
     p.add_argument("--run-id", default=None)
-    p.add_argument("--envs", type=int, default=256)
-    p.add_argument("--window-steps", type=int, default=262_144, help="env steps per window (default 262144)")
+    p.add_argument("--envs", type=int, default=TrainConfig.envs, help=f"games (default {TrainConfig.envs}, the trainer's)")
+    p.add_argument("--window-steps", type=int, default=TrainConfig.window_steps,
+                   help=f"env steps per window (default {TrainConfig.window_steps}, the trainer's)")
     p.add_argument("--sample-every", type=float, default=5.0, help="RSS sampling period in s (default 5)")
     p.add_argument("--warmup-fraction", type=float, default=0.1, help="share of the run that is warm-up (0.1)")
     p.add_argument("--seed", type=int, default=0)

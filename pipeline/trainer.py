@@ -42,15 +42,28 @@ class TrainError(RuntimeError):
 
 
 class EpisodeTap:
-    """Wraps the vector env PuffeRL drives and keeps every finished episode's info."""
+    """Wraps the vector env PuffeRL drives: keeps every finished episode's info, and
+    multiplies the rewards PuffeRL learns from by ``reward_scale``.
 
-    def __init__(self, vecenv):
+    Why the scale: PuffeRL clips each step's reward to [-1, 1] before learning. The
+    game's rewards reach ±20 for a sale or a purchase, −50 for stranding and −100 for
+    destruction, so clipped, a 20,000-credit sale counts as much as a 1,000-credit one
+    and losing the ship costs as little as one sale. Scaled by 0.01 every reward fits in
+    [-1, 1] and the learner sees the game's true trade-offs; a positive scale leaves the
+    optimal policy unchanged (PPO normalises advantages). The env, its reward and the
+    window metrics (from the episode infos) are untouched.
+    """
+
+    def __init__(self, vecenv, reward_scale: float = 1.0):
         self.vecenv = vecenv
+        self.reward_scale = reward_scale
         self.episodes: list[dict] = []
 
     def recv(self):
         out = self.vecenv.recv()
         self.episodes.extend(info for info in out[5] if "episode_return" in info)
+        if self.reward_scale != 1.0:
+            out = (out[0], out[1] * np.float32(self.reward_scale), *out[2:])
         return out
 
     def __getattr__(self, name):
@@ -300,7 +313,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
             log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step, **payload)
 
         vecenv = make_vecenv(cfg, state.env_config)
-        tap = EpisodeTap(vecenv)
+        tap = EpisodeTap(vecenv, cfg.reward_scale)
         policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(cfg.device)
         install_fast_sampler()
         trainer = make_trainer_class(cfg.dashboard)(puffer_config(cfg), tap, policy, logger=LastLogs())
@@ -325,6 +338,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
                 close_window(cfg, state, trainer, policy, window_id, tap.episodes, wall,
                              trainer.global_step - window_start_step, sink)
                 evaluators.start(window_id)
+                evaluators.throttle(log, sink, cfg.eval_backlog_max)
                 tap.episodes.clear()
                 window_id += 1
                 windows_done += 1
@@ -477,6 +491,21 @@ class EvaluatorPool:
                 (deadline is None or time.monotonic() < deadline):
             self._spawn(self.queued.pop(0))
         self._sync_replays(sink)
+
+    def throttle(self, log: EventLog, sink, max_queued: int) -> float:
+        """Block while more than ``max_queued`` windows wait for an evaluator (0: never
+        block); returns the seconds waited. Every window must get its replay, so when the
+        evaluators fall behind (a starved machine, very long eval episodes) training waits
+        for them rather than let the backlog grow without bound."""
+        if max_queued <= 0 or len(self.queued) <= max_queued:
+            return 0.0
+        t0 = time.monotonic()
+        print(f"waiting for the evaluators: {len(self.queued)} windows queued (eval_backlog_max "
+              f"{max_queued})", file=sys.stderr, flush=True)
+        while len(self.queued) > max_queued:
+            time.sleep(0.2)
+            self.poll(log, sink)
+        return time.monotonic() - t0
 
     def wait(self, log: EventLog, sink, timeout: float | None) -> None:
         """Until every started and queued evaluator is done (or ``timeout``: the rest are

@@ -201,6 +201,49 @@ def test_evaluator_failure_does_not_stop_training(tmp_path, monkeypatch):
     assert [e["window_id"] for e in events_of(run_dir, "window_closed")] == [0, 1]
 
 
+def test_training_waits_for_evaluators_that_fall_behind(tmp_path, monkeypatch, capfd):
+    """Slow evaluators (1.5 s each, two at a time) against windows closing every ~0.1 s:
+    with eval_backlog_max 1, a window can only close once all but three of the earlier
+    windows have their replay, so the backlog stays bounded and none is left behind."""
+    from pipeline import trainer as trainer_module
+    real_command = trainer_module.EvaluatorPool.command
+    monkeypatch.setattr(trainer_module.EvaluatorPool, "command", lambda self, window_id: [
+        "sh", "-c", 'sleep 1.5; exec "$@"', "slow-eval", *real_command(self, window_id)])
+    run_dir = train(tiny_config(tmp_path, windows=6, wandb=False, eval_backlog_max=1))
+    events = list(read_events(run_dir))
+    for close in (e for e in events if e["type"] == "window_closed"):
+        replayed = sum(e["type"] == "replay_recorded" and e["seq"] < close["seq"] for e in events)
+        assert replayed >= close["window_id"] - 3, (close["window_id"], replayed)
+    assert sorted(e["window_id"] for e in events if e["type"] == "replay_recorded") == list(range(6))
+    assert "waiting for the evaluators" in capfd.readouterr().err
+
+
+def test_reward_scale_reaches_the_learner_only(tmp_path):
+    """The tap multiplies the rewards PuffeRL sees; the episode infos (window metrics) are
+    the env's own. Two identical real vector envs, one scaled."""
+    import numpy as np
+
+    from pipeline.trainer import EpisodeTap, make_vecenv
+    from prospector import spec as S
+    cfg = tiny_config(tmp_path, envs=8, time_max=30)
+    taps = [EpisodeTap(make_vecenv(cfg, S.make_config(time_max=30)), scale) for scale in (1.0, 0.01)]
+    for tap in taps:
+        tap.async_reset(7)
+    rng = np.random.default_rng(0)
+    raw_total = 0.0
+    for _ in range(80):
+        (_, raw, *_), (_, scaled, *_) = (tap.recv() for tap in taps)
+        np.testing.assert_array_equal(scaled, raw * np.float32(0.01))
+        raw_total += float(np.abs(raw).sum())
+        actions = rng.integers(0, S.N_ACTIONS, size=8)
+        for tap in taps:
+            tap.send(actions)
+    assert raw_total > 0
+    assert taps[0].episodes and taps[0].episodes == taps[1].episodes
+    for tap in taps:
+        tap.close()
+
+
 def test_kill_9_mid_window_then_resume_loses_nothing(tmp_path):
     """SIGKILL the trainer after its first window closed; resume continues the log."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
@@ -238,6 +281,8 @@ def write_tiny_toml(tmp_path: Path) -> Path:
     ("learning_rate = 'fast'", "learning_rate"),
     ("no_such_setting = 1", "unknown setting"),
     ("[[[", "not valid"),
+    ("reward_scale = 0", "reward_scale"),
+    ("eval_backlog_max = -1", "eval_backlog_max"),
 ])
 def test_bad_config_files_are_refused_with_the_field_named(tmp_path, text, message):
     path = tmp_path / "bad.toml"
