@@ -3,6 +3,8 @@
 * :func:`train_tiny_run` -- a real (short) training run through the CLI.
 * :func:`launch_chromium` -- Playwright driving Debian's ``/usr/bin/chromium`` (never a
   downloaded browser: ``playwright install`` is not used anywhere).
+* :class:`BrowserPage` -- a page in a fresh browser context that records its errors.
+* :class:`PlayServer` -- ``prospector play-server`` as a real process on a free port.
 """
 
 from __future__ import annotations
@@ -36,6 +38,43 @@ def launch_chromium(playwright):
     if path is None:
         raise RuntimeError("Debian's chromium is not installed (apt-get install chromium, or `make site-test-deps`)")
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+
+
+class BrowserPage:
+    """A page (in its own 1440x1000 browser context) that records what went wrong in it.
+
+    ``errors`` collects console errors and uncaught page errors; a console error holding
+    any of the strings in ``allow`` (HTTP errors the test provokes) is not recorded.
+    Subclasses may set ``ready`` (a selector :meth:`goto` waits for, 30 s) and
+    ``record_failed_requests`` (failed requests count as errors too).
+    """
+
+    ready: str | None = None
+    record_failed_requests = False
+
+    def __init__(self, browser, base: str, allow=()):
+        self.ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+        self.page = self.ctx.new_page()
+        self.base = base
+        self.allow = allow
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self._console(m))
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        if self.record_failed_requests:
+            self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
+
+    def _console(self, m):
+        if m.type == "error" and not any(a in m.text for a in self.allow):
+            self.errors.append(f"console.{m.type}: {m.text}")
+
+    def goto(self, path: str):
+        self.page.goto(self.base + "/" + path.lstrip("/"))
+        if self.ready is not None:
+            self.page.wait_for_selector(self.ready, timeout=30000)
+        return self.page
+
+    def close(self):
+        self.ctx.close()
 
 
 _TRAINED: dict[int, Path] = {}
@@ -118,7 +157,8 @@ class PlayServer:
         import tempfile
         self.log = tempfile.TemporaryFile(mode="w+")   # a file, not a pipe: a full pipe would block the server
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True,
-                                     cwd=Path(__file__).resolve().parents[1])
+                                     cwd=Path(__file__).resolve().parents[1],
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})   # output() is current
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -128,19 +168,31 @@ class PlayServer:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
+                self.proc.wait()
                 raise RuntimeError(f"play-server did not come up: {self.output()}")
             time.sleep(0.1)
 
-    def request(self, method: str, path: str, body=None, timeout: float = 10):
-        """(status, JSON body or None) of one request on a fresh connection."""
+    def request(self, method: str, path: str, body=None, timeout: float = 10, headers: dict | None = None,
+                with_headers: bool = False):
+        """(status, JSON body or None) of one request on a fresh connection.
+
+        ``headers`` are sent along (a JSON ``body`` adds content-type unless given);
+        ``with_headers`` adds the response headers (names lower-cased) as a third item.
+        """
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             data = json.dumps(body).encode() if body is not None else None
-            conn.request(method, path, body=data, headers={"content-type": "application/json"} if data else {})
+            hdrs = dict(headers or {})
+            if data is not None:
+                hdrs.setdefault("content-type", "application/json")
+            conn.request(method, path, body=data, headers=hdrs)
             r = conn.getresponse()
             raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
+            result = r.status, (json.loads(raw) if raw else None)
+            if with_headers:
+                return *result, {k.lower(): v for k, v in r.getheaders()}
+            return result
         finally:
             conn.close()
 

@@ -6,6 +6,7 @@ with it every test (GAME.md 7 says the C core is the product; the reference is i
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -115,3 +116,26 @@ def make_env(impl):
     def factory(**config):
         return IMPLEMENTATIONS[impl](**config)
     return factory
+
+
+# ------------------------------------------------------------ browser tests (the site, /play)
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, one per test module (modules that use it
+    importorskip playwright first)."""
+    from playwright.sync_api import sync_playwright
+
+    from sitegen.testing import launch_chromium
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Where screenshots go: $SITE_SCREENSHOTS_DIR, or a pytest tmp dir."""
+    d = Path(os.environ.get("SITE_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d

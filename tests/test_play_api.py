@@ -7,12 +7,9 @@ as a real process on a free port.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import os
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -28,16 +25,11 @@ from prospector import spec as S
 from prospector.envs import ProspectorEnv
 from prospector.play import openapi
 from prospector.play.server import create_app
+from sitegen.testing import PlayServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "https://prospector.example"
 TRUTH_KEYS = {"comp", "pirate", "hazard", "richness", "stability", "noise", "capacity", "truth"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeClock:
@@ -545,49 +537,15 @@ def test_create_app_rejects_bad_settings():
 # -------------------------------------------------- a real server process
 
 
-class Server:
+class Server(PlayServer):
+    """sitegen.testing's play-server process; ``request`` also takes request headers and
+    returns (status, JSON body, response headers with lower-cased names)."""
+
     def __init__(self, *args: str):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "prospector.cli", "play-server", "--port", str(self.port), *args],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, body, _ = self.request("GET", "/api/health")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise AssertionError(f"play-server did not come up: {self.proc.stdout.read()}")
-            time.sleep(0.1)
+        super().__init__(*args, timeout=30)
 
     def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            data = json.dumps(body).encode() if body is not None else None
-            hdrs = dict(headers or {})
-            if data is not None:
-                hdrs.setdefault("content-type", "application/json")
-            conn.request(method, path, body=data, headers=hdrs)
-            r = conn.getresponse()
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None), dict((k.lower(), v) for k, v in r.getheaders())
-        finally:
-            conn.close()
-
-    def stop(self) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode, self.proc.stdout.read()
+        return super().request(method, path, body, headers=headers, with_headers=True)
 
 
 @pytest.fixture

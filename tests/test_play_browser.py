@@ -12,9 +12,7 @@ A screenshot of /play is saved under $SITE_SCREENSHOTS_DIR (or pytest's tmp dir)
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -24,9 +22,9 @@ from prospector import spec as S
 from prospector.envs import ProspectorEnv
 from sitegen.build import build_site
 from sitegen.serve import serve_in_thread
-from sitegen.testing import PlayServer, chromium_path, free_port, launch_chromium, train_tiny_run
+from sitegen.testing import BrowserPage, PlayServer, chromium_path, free_port, train_tiny_run
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
 if chromium_path() is None:
     pytest.fail("Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
@@ -54,44 +52,10 @@ def site(tmp_path_factory, play):
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
+class Page(BrowserPage):
+    """goto() waits until play.js has marked the page ready; ``allow``: HTTP errors the test provokes."""
 
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    d = Path(os.environ.get("SITE_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-class Page:
-    """A browser page that records console errors (HTTP errors the test provokes are allowed)."""
-
-    def __init__(self, browser, base, allow=()):
-        self.ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-        self.page = self.ctx.new_page()
-        self.base = base
-        self.allow = allow
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self._console(m))
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-
-    def _console(self, m):
-        if m.type == "error" and not any(a in m.text for a in self.allow):
-            self.errors.append(f"console.{m.type}: {m.text}")
-
-    def goto(self, path):
-        self.page.goto(self.base + "/" + path.lstrip("/"))
-        self.page.wait_for_selector('body[data-page-ready="1"]', timeout=30000)
-        return self.page
-
-    def close(self):
-        self.ctx.close()
+    ready = 'body[data-page-ready="1"]'
 
 
 @pytest.fixture

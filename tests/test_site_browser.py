@@ -9,18 +9,16 @@ analytics pages are saved under pytest's tmp dir (or $SITE_SCREENSHOTS_DIR).
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 
 from sitegen.build import build_site
 from sitegen.serve import serve_in_thread
 from sitegen.synth import SyntheticRun
-from sitegen.testing import chromium_path, launch_chromium, train_tiny_run
+from sitegen.testing import BrowserPage, chromium_path, train_tiny_run
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
+pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
 if chromium_path() is None:
     pytest.fail("Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
@@ -43,39 +41,10 @@ def site(tmp_path_factory):
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
+class Page(BrowserPage):
+    """A page plus everything it logged (failed requests included)."""
 
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    d = Path(os.environ.get("SITE_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-class Page:
-    """A page plus everything it logged."""
-
-    def __init__(self, browser, base):
-        self.ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-        self.page = self.ctx.new_page()
-        self.base = base
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
-
-    def goto(self, path):
-        self.page.goto(self.base + path)
-        return self.page
-
-    def close(self):
-        self.ctx.close()
+    record_failed_requests = True
 
 
 @pytest.fixture
