@@ -45,6 +45,7 @@ class TrainConfig:
     ent_coef: float = 0.01
     max_grad_norm: float = 1.5
     reward_scale: float = 1.0          # rewards times this before PuffeRL's [-1, 1] clip (trainer.EpisodeTap)
+    reward_scale_end: float | None = None  # if set: the scale at the end, reached geometrically
     update_epochs: int = 1
     bptt_horizon: int = 32
     minibatch_size: int = 8192
@@ -95,6 +96,7 @@ class TrainConfig:
         need(0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma", "gamma in (0,1], gae_lambda in [0,1]")
         need(self.ent_coef >= 0, "ent_coef", "must be >= 0")
         need(self.eval_backlog_max >= 0, "eval_backlog_max", "must be >= 0")
+        need(self.reward_scale_end is None or self.reward_scale_end > 0, "reward_scale_end", "must be > 0")
         need(self.window_steps >= self.batch_size, "window_steps",
              f"must be at least one batch (envs x bptt_horizon = {self.batch_size})")
         need(self.batch_size % self.minibatch_size == 0 or self.minibatch_size > self.batch_size,

@@ -43,27 +43,38 @@ class TrainError(RuntimeError):
 
 class EpisodeTap:
     """Wraps the vector env PuffeRL drives: keeps every finished episode's info, and
-    multiplies the rewards PuffeRL learns from by ``reward_scale``.
+    multiplies the rewards PuffeRL learns from by a scale.
 
-    Why the scale: PuffeRL clips each step's reward to [-1, 1] before learning. The
-    game's rewards reach ±20 for a sale or a purchase, −50 for stranding and −100 for
-    destruction, so clipped, a 20,000-credit sale counts as much as a 1,000-credit one
-    and losing the ship costs as little as one sale. Scaled by 0.01 every reward fits in
-    [-1, 1] and the learner sees the game's true trade-offs; a positive scale leaves the
-    optimal policy unchanged (PPO normalises advantages). The env, its reward and the
-    window metrics (from the episode infos) are untouched.
+    Why a scale: PuffeRL clips each step's reward to [-1, 1] before learning. The game's
+    rewards reach ±20 for a sale or a purchase, −50 for stranding and −100 for
+    destruction; clipped, a 20,000-credit sale counts as much as a 1,000-credit one and
+    losing the ship costs as little as one sale. A scale below 1 lets the learner see
+    more of the game's true trade-offs. ``reward_scale`` is the scale at the start and
+    ``reward_scale_end`` (if set) the scale at the end of the planned steps, reached
+    geometrically (see results.md for why a schedule: a small scale from the start makes
+    dying the only thing the learner notices, and it learns to sit still). The env, its
+    reward and the window metrics (from the episode infos) are untouched.
     """
 
-    def __init__(self, vecenv, reward_scale: float = 1.0):
+    def __init__(self, vecenv, reward_scale: float = 1.0, reward_scale_end: float | None = None,
+                 planned_steps: int = 1, first_step: int = 0):
         self.vecenv = vecenv
-        self.reward_scale = reward_scale
+        self.start, self.end = reward_scale, reward_scale if reward_scale_end is None else reward_scale_end
+        self.planned_steps = max(1, planned_steps)
+        self.step = first_step          # env steps received so far (PuffeRL's global_step)
         self.episodes: list[dict] = []
+
+    def scale(self) -> float:
+        progress = min(1.0, self.step / self.planned_steps)
+        return self.start * (self.end / self.start) ** progress
 
     def recv(self):
         out = self.vecenv.recv()
         self.episodes.extend(info for info in out[5] if "episode_return" in info)
-        if self.reward_scale != 1.0:
-            out = (out[0], out[1] * np.float32(self.reward_scale), *out[2:])
+        scale = self.scale()
+        self.step += len(out[1])
+        if scale != 1.0:
+            out = (out[0], out[1] * np.float32(scale), *out[2:])
         return out
 
     def __getattr__(self, name):
@@ -313,7 +324,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
             log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step, **payload)
 
         vecenv = make_vecenv(cfg, state.env_config)
-        tap = EpisodeTap(vecenv, cfg.reward_scale)
+        tap = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, cfg.planned_steps, state.global_step)
         policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(cfg.device)
         install_fast_sampler()
         trainer = make_trainer_class(cfg.dashboard)(puffer_config(cfg), tap, policy, logger=LastLogs())

@@ -219,26 +219,29 @@ def test_training_waits_for_evaluators_that_fall_behind(tmp_path, monkeypatch, c
 
 
 def test_reward_scale_reaches_the_learner_only(tmp_path):
-    """The tap multiplies the rewards PuffeRL sees; the episode infos (window metrics) are
-    the env's own. Two identical real vector envs, one scaled."""
+    """The tap multiplies the rewards PuffeRL sees (here 1 -> 0.01 geometrically over 320
+    steps, then 0.01); the episode infos (window metrics) are the env's own. Two
+    identical real vector envs, one scaled."""
     import numpy as np
 
     from pipeline.trainer import EpisodeTap, make_vecenv
     from prospector import spec as S
     cfg = tiny_config(tmp_path, envs=8, time_max=30)
-    taps = [EpisodeTap(make_vecenv(cfg, S.make_config(time_max=30)), scale) for scale in (1.0, 0.01)]
+    taps = [EpisodeTap(make_vecenv(cfg, S.make_config(time_max=30)), *scale)
+            for scale in ((1.0,), (1.0, 0.01, 320))]
     for tap in taps:
         tap.async_reset(7)
     rng = np.random.default_rng(0)
-    raw_total = 0.0
-    for _ in range(80):
+    raw_total, scales = 0.0, []
+    for n in range(80):
         (_, raw, *_), (_, scaled, *_) = (tap.recv() for tap in taps)
-        np.testing.assert_array_equal(scaled, raw * np.float32(0.01))
+        scales.append(0.01 ** min(1.0, 8 * n / 320))
+        np.testing.assert_allclose(scaled, raw * scales[-1], rtol=1e-5, atol=0)
         raw_total += float(np.abs(raw).sum())
         actions = rng.integers(0, S.N_ACTIONS, size=8)
         for tap in taps:
             tap.send(actions)
-    assert raw_total > 0
+    assert raw_total > 0 and scales[20] == pytest.approx(0.1) and scales[-1] == 0.01
     assert taps[0].episodes and taps[0].episodes == taps[1].episodes
     for tap in taps:
         tap.close()
@@ -283,6 +286,7 @@ def write_tiny_toml(tmp_path: Path) -> Path:
     ("[[[", "not valid"),
     ("reward_scale = 0", "reward_scale"),
     ("eval_backlog_max = -1", "eval_backlog_max"),
+    ("reward_scale_end = -0.5", "reward_scale_end"),
 ])
 def test_bad_config_files_are_refused_with_the_field_named(tmp_path, text, message):
     path = tmp_path / "bad.toml"
