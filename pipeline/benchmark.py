@@ -48,11 +48,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS_FILE = ROOT / "benchmarks" / "eval_seeds.txt"
 SEEDS_MADE_BY = ("prospector.botbench.eval_seeds(1000, 0): the first 1000 SplitMix64 outputs of "
                  "0 ^ 0xB07BE4C4E5A17ED5 (the seed list of `prospector bots`)")
-#: Default training budget of ``prospector benchmark`` (env steps). At the 30-50k trained
-#: steps/s the 2-core development machine gives with one other job on it, that is 8 to 13
+#: Default training budget of ``prospector benchmark`` (env steps). At the 40-50k trained
+#: steps/s of the 2-core development machine with little else on it, that is 11 to 13
 #: minutes of training plus about 5 minutes of evaluation (PPO and the bots); with the
-#: machine shared by four sessions (8-12k steps/s) it takes about an hour (docs/results.md).
-DEFAULT_STEPS = 24_000_000
+#: machine shared, proportionally longer (docs/results.md).
+DEFAULT_STEPS = 32_000_000
 BOOTSTRAP_RESAMPLES = 2000
 CI_METHOD = f"percentile bootstrap over episodes, {BOOTSTRAP_RESAMPLES} resamples, numpy default_rng(0), 95%"
 
