@@ -1,0 +1,269 @@
+"""A window's policy as static files the browser can run: a JSON header and float32 weights.
+
+The site build writes, per window with a checkpoint (docs/site.md#the-agent-in-the-browser)::
+
+    w{window:06d}.v1.json    the header: version, layer sizes, activation, the action-mask rule
+    w{window:06d}.v1.bin     the weights, little-endian float32, layer by layer (W then b)
+
+Only what the action probabilities need is exported: the MLP's encoder and its policy
+head (not the value head, not the optimiser). ``nn.Linear`` weights stay row-major
+``[out][in]``. The observation is fed as it is (no normalisation: the env already scales
+every feature, docs/envs.md), the hidden activation is the exact GELU (erf form, torch's
+``nn.GELU()`` default), and the masked actions get the logit ``MASKED_LOGIT`` before the
+softmax, exactly as ``ProspectorMLP.decode_actions`` does in training.
+
+The action mask is written as data, not code, so the page has no copy of the game's
+rules: per action, one boolean expression over observation entries::
+
+    ["gt", i, v]  obs[i] > v        ["lt", i, v]  obs[i] < v
+    ["and", e...] all (true when empty)   ["or", e...] any (false when empty)   ["not", e]
+
+:func:`mask_rule` builds it from the spec's named observation slices; the tests check
+that it equals ``pipeline.policy.obs_action_mask`` on real and random observations.
+
+A checkpoint the page cannot run (the LSTM policy: its state would have to be carried
+through the episode) gets a header with ``"supported": false`` and the reason, and no
+weights file. :func:`load_exported` reads the files back into a numpy forward pass (the
+round-trip test compares it with the torch checkpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+
+from prospector import spec as S
+
+FORMAT = "prospector-policy"
+VERSION = 1
+MASKED_LOGIT = -1e4      # pipeline.policy.MASKED_LOGIT (checked by the tests)
+#: The MLP's linear layers in forward order: state-dict prefix, activation after it.
+MLP_LAYERS = (("encoder.0", "gelu"), ("encoder.2", "gelu"), ("decoder", None))
+
+
+class PolicyFileError(ValueError):
+    """An exported policy that cannot be read (missing, truncated, wrong shape, unknown version)."""
+
+
+def file_names(window_id: int) -> tuple[str, str]:
+    """(header, weights) file names of a window's export; the version is in the name, so
+    a new format never reuses a URL that browsers cache as immutable."""
+    return f"w{window_id:06d}.v{VERSION}.json", f"w{window_id:06d}.v{VERSION}.bin"
+
+
+# ------------------------------------------------------------------ the mask rule
+
+def _gt(i: int, v: float) -> list:
+    return ["gt", int(i), float(v)]
+
+
+def _lt(i: int, v: float) -> list:
+    return ["lt", int(i), float(v)]
+
+
+def _all(*terms) -> list:
+    return ["and", *terms]
+
+
+def _any(*terms) -> list:
+    return ["or", *terms]
+
+
+def _not(term) -> list:
+    return ["not", term]
+
+
+def mask_rule() -> list[list]:
+    """Per action, when the observation leaves it possible (see pipeline/policy.py's
+    ``obs_action_mask``, whose meaning this mirrors with the spec's names)."""
+    def on(i):                               # a flag that is set
+        return _gt(i, 0.5)
+
+    neighbor = [on(S.NEIGHBOR_BASE + k * S.NEIGHBOR_STRIDE + S.N_VALID) for k in range(S.MAX_NEIGHBORS)]
+    rock = [on(S.ASTEROID_BASE + a * S.ASTEROID_STRIDE + S.A_VALID) for a in range(S.MAX_ASTEROIDS)]
+    selected = _any(*[_all(on(S.ASTEROID_BASE + a * S.ASTEROID_STRIDE + S.A_SELECTED), rock[a])
+                      for a in range(S.MAX_ASTEROIDS)])
+    docked, mining, at_station = on(S.O_DOCKED), on(S.O_MINING), on(S.O_NODE_TYPE + S.STATION)
+    stack = [_gt(S.O_CARGO_C + c, 0) for c in range(S.N_COMMODITIES)]
+    kits, stabilizers = _gt(S.O_KITS, 0), _gt(S.O_STABILIZERS, 0)
+    below_cap = [_lt(i, 1) for i in (S.O_KITS, S.O_STABILIZERS, S.O_DECOYS)]
+    worn = _any(_lt(S.O_HULL, 1), _lt(S.O_TOOL, 1))
+    always, never = _all(), _any()
+
+    rule: list = [None] * S.N_ACTIONS
+    for k in range(S.MAX_NEIGHBORS):
+        rule[S.A_TRAVEL + k] = neighbor[k]
+    rule[S.A_HOLD] = always
+    rule[S.A_BURN] = _gt(S.O_FUEL, 0)
+    rule[S.A_WIDE_SCAN] = _any(*rock)
+    rule[S.A_FOCUSED_SCAN] = rule[S.A_DEEP_SCAN] = selected
+    rule[S.A_LISTEN] = _not(docked)
+    for a in range(S.MAX_ASTEROIDS):
+        rule[S.A_SELECT + a] = rock[a]
+    for m in range(len(S.MINE_MODES)):
+        rule[S.A_MINE + m] = _all(mining, _lt(S.O_CARGO, 1))
+    rule[S.A_STABILIZE] = _all(selected, stabilizers)
+    rule[S.A_REFINE] = _gt(S.O_CARGO, 0)           # raw or refined: the observation cannot tell
+    rule[S.A_COOLDOWN] = always
+    rule[S.A_TOOL_MAINT] = rule[S.A_HULL_PATCH] = kits
+    for c in range(S.N_COMMODITIES):
+        rule[S.A_JETTISON + c] = stack[c]
+    rule[S.A_DOCK] = _all(at_station, _not(docked))
+    for c in range(S.N_COMMODITIES):
+        for f in range(len(S.SELL_FRACTIONS)):
+            rule[S.A_SELL + 3 * c + f] = _all(stack[c], docked)
+    for f in range(len(S.FUEL_SIZES)):
+        rule[S.A_BUY_FUEL + f] = _all(docked, _lt(S.O_FUEL, 1))  # credits: not in the observation
+    for j, a in enumerate((S.A_BUY_KIT, S.A_BUY_STABILIZER, S.A_BUY_DECOY)):
+        rule[a] = _all(below_cap[j], docked)
+    rule[S.A_OVERHAUL] = _all(docked, worn)
+    rule[S.A_CASH_OUT] = never                      # a masked policy never cashes out
+    assert all(r is not None for r in rule)
+    return rule
+
+
+def eval_rule(expr, obs: np.ndarray) -> np.ndarray:
+    """bool [N]: one rule expression over float32 observations [N, 260]."""
+    op = expr[0]
+    if op == "gt":
+        return obs[:, expr[1]] > np.float32(expr[2])
+    if op == "lt":
+        return obs[:, expr[1]] < np.float32(expr[2])
+    if op == "not":
+        return ~eval_rule(expr[1], obs)
+    if op in ("and", "or"):
+        out = np.full(obs.shape[0], op == "and")
+        for term in expr[1:]:
+            out = (out & eval_rule(term, obs)) if op == "and" else (out | eval_rule(term, obs))
+        return out
+    raise PolicyFileError(f"unknown mask operator {op!r}")
+
+
+def eval_mask(rule: list, obs: np.ndarray) -> np.ndarray:
+    """bool [N, 69]: the mask rule over observations [N, 260]."""
+    obs = np.asarray(obs, dtype=np.float32).reshape(-1, S.OBS_DIM)
+    return np.stack([eval_rule(r, obs) for r in rule], axis=1)
+
+
+# ------------------------------------------------------------------ export
+
+def export_checkpoint(state: dict, *, run_id: str | None = None, window_id: int | None = None,
+                      checkpoint_sha256: str | None = None) -> tuple[dict, bytes | None]:
+    """(header, weights) of a loaded checkpoint dict (``torch.load`` of a window's .pt).
+
+    An unsupported policy gives ``(header with supported=False and reason, None)``.
+    """
+    header: dict = {"format": FORMAT, "version": VERSION, "run_id": run_id, "window_id": window_id,
+                    "checkpoint_sha256": checkpoint_sha256, "policy_kind": state.get("policy_kind")}
+    kind = state.get("policy_kind")
+    if kind != "mlp":
+        reason = ("the LSTM policy needs its recurrent state carried through the episode, which the in-page "
+                  "forward pass does not do" if kind == "lstm" else f"unknown policy kind {kind!r}")
+        return {**header, "supported": False, "reason": reason}, None
+    weights = state["policy"]
+    blobs, layers, offset = [], [], 0
+    for name, activation in MLP_LAYERS:
+        w = weights[f"{name}.weight"].detach().cpu().float().numpy()
+        b = weights[f"{name}.bias"].detach().cpu().float().numpy()
+        layer = {"name": name, "in": int(w.shape[1]), "out": int(w.shape[0]), "activation": activation,
+                 "weight_offset": offset, "bias_offset": offset + w.size}
+        offset += w.size + b.size
+        blobs += [w.astype("<f4").tobytes(), b.astype("<f4").tobytes()]
+        layers.append(layer)
+    data = b"".join(blobs)
+    masked = bool(state.get("action_mask", False))
+    header.update({
+        "supported": True, "obs_dim": S.OBS_DIM, "n_actions": S.N_ACTIONS,
+        "hidden_size": int(state.get("hidden_size", layers[0]["out"])),
+        "dtype": "float32", "byte_order": "little", "weight_layout": "row-major [out][in], then bias [out]",
+        "weights_file": file_names(window_id)[1] if window_id is not None else None,
+        "floats": offset, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+        "layers": layers, "gelu": "exact (erf)", "obs_normalization": None,
+        "masked_logit": MASKED_LOGIT,
+        "action_mask": mask_rule() if masked else None,
+        "action_names": list(S.ACTION_NAMES),
+    })
+    return header, data
+
+
+def export_checkpoint_file(path, **ids) -> tuple[dict, bytes | None]:
+    """:func:`export_checkpoint` of a checkpoint file."""
+    import io
+
+    import torch
+    with open(path, "rb") as f:
+        raw = f.read()
+    state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or "policy" not in state:
+        raise PolicyFileError(f"{path} is not a training checkpoint (no policy weights)")
+    return export_checkpoint(state, **ids)
+
+
+def header_bytes(header: dict) -> bytes:
+    return json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+
+
+# ------------------------------------------------------------------ reading it back (numpy)
+
+class ExportedPolicy:
+    """The exported forward pass in numpy (float64 arithmetic on the float32 weights)."""
+
+    def __init__(self, header: dict, layers: list[tuple[np.ndarray, np.ndarray, str | None]]):
+        self.header = header
+        self.layers = layers
+        self.rule = header.get("action_mask")
+
+    def logits(self, obs) -> np.ndarray:
+        x = np.asarray(obs, dtype=np.float32).reshape(-1, self.header["obs_dim"]).astype(np.float64)
+        h = x
+        for w, b, activation in self.layers:
+            h = h @ w.T + b
+            if activation == "gelu":
+                h = 0.5 * h * (1.0 + _ERF(h / math.sqrt(2.0)))
+        if self.rule is not None:
+            h = np.where(eval_mask(self.rule, x.astype(np.float32)), h, self.header["masked_logit"])
+        return h
+
+    def probs(self, obs) -> np.ndarray:
+        z = self.logits(obs)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def load_exported(header_data: bytes, weights: bytes | None) -> ExportedPolicy:
+    """The policy in a header and weights file; :class:`PolicyFileError` says what is wrong."""
+    try:
+        header = json.loads(header_data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PolicyFileError(f"the policy header is not JSON: {exc}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise PolicyFileError("not a prospector policy header")
+    if header.get("version") != VERSION:
+        raise PolicyFileError(f"policy format version {header.get('version')!r} is not supported (this reader: {VERSION})")
+    if not header.get("supported"):
+        raise PolicyFileError(f"this policy cannot run outside the trainer: {header.get('reason')}")
+    if weights is None:
+        raise PolicyFileError("the policy weights file is missing")
+    if len(weights) != header.get("bytes") or len(weights) != 4 * header.get("floats", -1):
+        raise PolicyFileError(f"the policy weights are {len(weights)} bytes, the header says {header.get('bytes')}")
+    flat = np.frombuffer(weights, dtype="<f4")
+    layers, width = [], header.get("obs_dim")
+    for spec in header.get("layers") or []:
+        n_in, n_out = spec["in"], spec["out"]
+        if n_in != width:
+            raise PolicyFileError(f"layer {spec.get('name')} takes {n_in} inputs, the layer before gives {width}")
+        w_end, b_end = spec["weight_offset"] + n_in * n_out, spec["bias_offset"] + n_out
+        if spec["bias_offset"] != w_end or b_end > flat.size:
+            raise PolicyFileError(f"layer {spec.get('name')} does not fit the weights file")
+        w = flat[spec["weight_offset"]:w_end].reshape(n_out, n_in).astype(np.float64)
+        layers.append((w, flat[spec["bias_offset"]:b_end].astype(np.float64), spec.get("activation")))
+        width = n_out
+    if width != header.get("n_actions") or not layers:
+        raise PolicyFileError(f"the policy gives {width} outputs, not {header.get('n_actions')} action logits")
+    return ExportedPolicy(header, layers)
