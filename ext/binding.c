@@ -4,35 +4,205 @@
  * numpy float32 [N, 260] buffer owned by Python.  vec_step() steps all of them in
  * one call, auto-resets finished games and writes one log row per finished episode.
  * The single-game env uses the same handle with N = 1 and the env_* functions.
+ *
+ * Threads (docs/envs.md#threads): a handle made with T > 1 threads splits its games
+ * into T contiguous slices, always the same ones, and vec_step() steps slice 0 on
+ * the calling thread and the others on T - 1 POSIX threads, with the GIL released.
+ * Games never touch each other (the config is read-only), so every thread count
+ * gives the same bits.  The workers start on the first threaded step, sleep on a
+ * condition variable between steps, and are joined when the handle is freed.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "prospector.h"
 
 /* log row per finished episode: the N_INFO info values, then these */
 enum { LOG_END_REASON = N_INFO, LOG_RETURN, LOG_LENGTH, LOG_WIDTH };
 
+struct Vec;
+
+/* One thread's share of the games. */
 typedef struct {
+    struct Vec* vec;          /* the batch this slice belongs to */
+    int begin, end;           /* its games: [begin, end), fixed for the handle's life */
+    int finished;             /* episodes that ended in this slice during the last step */
+    unsigned long seen;       /* the last step generation this slice's worker ran */
+    pthread_t thread;         /* the worker stepping it (unused for slice 0: the caller's) */
+} Slice;
+
+typedef struct Vec {
     int num_envs;
     Config cfg;
     Prospector* envs;
     Py_buffer obs, actions, rewards, terminals, truncations;
+
+    int num_threads;          /* slices, one per thread (1: the caller steps every game) */
+    Slice* slices;            /* num_threads slices, in game order */
+    double* rows;             /* the step in flight: episode log (slice s writes from row `begin`) */
+    float* final_obs;         /* the step in flight: terminal observations [N, OBS_DIM], or NULL */
+    pthread_mutex_t lock;     /* guards generation, running and stopping */
+    pthread_cond_t wake;      /* workers sleep here until the next step or the end */
+    pthread_cond_t idle;      /* the caller sleeps here until every worker is done */
+    unsigned long generation; /* counts threaded steps; a new value wakes the workers */
+    int running;              /* workers still stepping the current generation */
+    int stopping;             /* the handle is being freed: workers return */
+    pid_t owner;              /* process whose workers are running (0: none started) */
+    int stepping;             /* a vec_step is in flight (it releases the GIL): refuse a second */
 } Vec;
 
 static const char* CAPSULE = "prospector.Vec";
 
-static void vec_free(PyObject* capsule) {
-    Vec* vec = (Vec*)PyCapsule_GetPointer(capsule, CAPSULE);
-    if (vec == NULL) return;
+/* Steps games [begin, end) with the actions buffer.  A finished game writes its log
+ * row (from `rows` on, in game order) and, when final_obs is given, its terminal
+ * observation at its own index; then it restarts at once with the next seed of its
+ * own stream.  Returns the number of rows written. */
+static int step_games(Vec* vec, int begin, int end, double* rows, float* final_obs) {
+    const int* actions = vec->actions.buf;
+    float* rewards = vec->rewards.buf;
+    unsigned char* term = vec->terminals.buf;
+    unsigned char* trunc = vec->truncations.buf;
+    int finished = 0;
+    for (int i = begin; i < end; i++) {
+        Prospector* env = &vec->envs[i];
+        if (i + 1 < end) { /* the next game's hot state, while this one steps */
+            const Prospector* next = &vec->envs[i + 1];
+            __builtin_prefetch(&next->fuel);
+            __builtin_prefetch(&next->nodes[next->node]);
+            __builtin_prefetch(&next->price);
+        }
+        c_step(env, actions[i]);
+        rewards[i] = (float)env->reward;
+        term[i] = (unsigned char)env->terminated;
+        trunc[i] = (unsigned char)env->truncated;
+        if (env->done) {
+            double* row = rows + (size_t)finished * LOG_WIDTH;
+            compute_info(env);
+            memcpy(row, env->info, sizeof(env->info));
+            row[LOG_END_REASON] = (double)env->end_reason;
+            row[LOG_RETURN] = env->episode_return;
+            row[LOG_LENGTH] = (double)env->episode_steps;
+            if (final_obs != NULL) memcpy(final_obs + (size_t)i * OBS_DIM, env->obs, OBS_DIM * sizeof(float));
+            finished++;
+            c_reset(env, rng_u64(&env->rng));
+        }
+    }
+    return finished;
+}
+
+/* A slice writes its rows from row `begin` on: it can finish at most one episode per game. */
+static void step_slice(Slice* slice) {
+    Vec* vec = slice->vec;
+    slice->finished = step_games(vec, slice->begin, slice->end, vec->rows + (size_t)slice->begin * LOG_WIDTH,
+                                 vec->final_obs);
+}
+
+static void* worker_main(void* arg) {
+    Slice* slice = arg;
+    Vec* vec = slice->vec;
+    pthread_mutex_lock(&vec->lock);
+    for (;;) {
+        while (!vec->stopping && vec->generation == slice->seen) pthread_cond_wait(&vec->wake, &vec->lock);
+        if (vec->stopping) break;
+        slice->seen = vec->generation;
+        pthread_mutex_unlock(&vec->lock);
+        step_slice(slice);
+        pthread_mutex_lock(&vec->lock);
+        if (--vec->running == 0) pthread_cond_signal(&vec->idle);
+    }
+    pthread_mutex_unlock(&vec->lock);
+    return NULL;
+}
+
+/* Wakes workers 1..count-1 to return, and joins them. */
+static void join_workers(Vec* vec, int count) {
+    pthread_mutex_lock(&vec->lock);
+    vec->stopping = 1;
+    pthread_cond_broadcast(&vec->wake);
+    pthread_mutex_unlock(&vec->lock);
+    for (int s = 1; s < count; s++) pthread_join(vec->slices[s].thread, NULL);
+    vec->stopping = 0;
+}
+
+/* Starts the workers of this process (once; again in a child after fork(), where the
+ * parent's threads do not exist).  Returns 0, or the pthread error. */
+static int start_workers(Vec* vec) {
+    pid_t self = getpid();
+    if (vec->owner == self) return 0;
+    if (vec->owner != 0) { /* forked: the parent's lock state means nothing here */
+        pthread_mutex_init(&vec->lock, NULL);
+        pthread_cond_init(&vec->wake, NULL);
+        pthread_cond_init(&vec->idle, NULL);
+        vec->running = 0;
+        vec->stopping = 0;
+        vec->owner = 0;
+    }
+    /* signals stay with Python's threads: the workers block them all */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int s, rc = 0;
+    for (s = 1; s < vec->num_threads; s++) {
+        vec->slices[s].seen = vec->generation;
+        rc = pthread_create(&vec->slices[s].thread, NULL, worker_main, &vec->slices[s]);
+        if (rc != 0) break;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        join_workers(vec, s);
+        return rc;
+    }
+    vec->owner = self;
+    return 0;
+}
+
+/* One step of every game on all threads; returns the rows written, in game order. */
+static int step_threaded(Vec* vec) {
+    pthread_mutex_lock(&vec->lock);
+    vec->running = vec->num_threads - 1;
+    vec->generation++;
+    pthread_cond_broadcast(&vec->wake);
+    pthread_mutex_unlock(&vec->lock);
+    step_slice(&vec->slices[0]);
+    pthread_mutex_lock(&vec->lock);
+    while (vec->running > 0) pthread_cond_wait(&vec->idle, &vec->lock);
+    pthread_mutex_unlock(&vec->lock);
+    /* the log in one thread's order: each slice's rows follow the previous slice's */
+    int finished = vec->slices[0].finished;
+    for (int s = 1; s < vec->num_threads; s++) {
+        const Slice* slice = &vec->slices[s];
+        if (slice->finished > 0 && finished != slice->begin)
+            memmove(vec->rows + (size_t)finished * LOG_WIDTH, vec->rows + (size_t)slice->begin * LOG_WIDTH,
+                    (size_t)slice->finished * LOG_WIDTH * sizeof(double));
+        finished += slice->finished;
+    }
+    return finished;
+}
+
+static void vec_release(Vec* vec) {
     PyBuffer_Release(&vec->obs);
     PyBuffer_Release(&vec->actions);
     PyBuffer_Release(&vec->rewards);
     PyBuffer_Release(&vec->terminals);
     PyBuffer_Release(&vec->truncations);
+    pthread_mutex_destroy(&vec->lock);
+    pthread_cond_destroy(&vec->wake);
+    pthread_cond_destroy(&vec->idle);
+    free(vec->slices);
     free(vec->envs);
     free(vec);
+}
+
+static void vec_free(PyObject* capsule) {
+    Vec* vec = (Vec*)PyCapsule_GetPointer(capsule, CAPSULE);
+    if (vec == NULL) return;
+    /* the workers sleep between steps; wake them to return (a forked child has none to join) */
+    if (vec->owner == getpid()) join_workers(vec, vec->num_threads);
+    vec_release(vec);
 }
 
 static Vec* get_vec(PyObject* capsule) { return (Vec*)PyCapsule_GetPointer(capsule, CAPSULE); }
@@ -41,6 +211,7 @@ static Vec* get_vec(PyObject* capsule) { return (Vec*)PyCapsule_GetPointer(capsu
 static int get_buffer(PyObject* obj, Py_buffer* view, const char* name, Py_ssize_t itemsize,
                       char kind, Py_ssize_t count) {
     if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        view->obj = NULL; /* nothing to release */
         PyErr_Format(PyExc_TypeError, "%s must be a writable C-contiguous array", name);
         return -1;
     }
@@ -59,10 +230,13 @@ static int get_buffer(PyObject* obj, Py_buffer* view, const char* name, Py_ssize
 
 static PyObject* py_vec_init(PyObject* self, PyObject* args) {
     PyObject *obs, *actions, *rewards, *terminals, *truncations, *config;
-    int num_envs;
-    if (!PyArg_ParseTuple(args, "OOOOOOi", &obs, &actions, &rewards, &terminals, &truncations, &config, &num_envs))
+    int num_envs, threads = 1;
+    if (!PyArg_ParseTuple(args, "OOOOOOi|i", &obs, &actions, &rewards, &terminals, &truncations, &config, &num_envs,
+                          &threads))
         return NULL;
     if (num_envs < 1) return PyErr_Format(PyExc_ValueError, "num_envs must be >= 1, got %d", num_envs);
+    if (threads < 1) return PyErr_Format(PyExc_ValueError, "threads must be >= 1, got %d", threads);
+    if (threads > num_envs) threads = num_envs; /* no empty slices */
     Py_buffer cfg_view;
     if (PyObject_GetBuffer(config, &cfg_view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     if (cfg_view.len != (Py_ssize_t)(N_CONFIG * sizeof(double))) {
@@ -74,8 +248,13 @@ static PyObject* py_vec_init(PyObject* self, PyObject* args) {
     config_init(&vec->cfg, (const double*)cfg_view.buf);
     PyBuffer_Release(&cfg_view);
     vec->num_envs = num_envs;
+    vec->num_threads = threads;
+    pthread_mutex_init(&vec->lock, NULL);
+    pthread_cond_init(&vec->wake, NULL);
+    pthread_cond_init(&vec->idle, NULL);
     vec->envs = calloc((size_t)num_envs, sizeof(Prospector));
-    if (vec->envs == NULL) { free(vec); return PyErr_NoMemory(); }
+    vec->slices = calloc((size_t)threads, sizeof(Slice));
+    if (vec->envs == NULL || vec->slices == NULL) { vec_release(vec); return PyErr_NoMemory(); }
     if (get_buffer(obs, &vec->obs, "observations", 4, 'f', (Py_ssize_t)num_envs * OBS_DIM) < 0) goto fail;
     if (get_buffer(actions, &vec->actions, "actions", 4, 'i', num_envs) < 0) goto fail;
     if (get_buffer(rewards, &vec->rewards, "rewards", 4, 'f', num_envs) < 0) goto fail;
@@ -86,14 +265,14 @@ static PyObject* py_vec_init(PyObject* self, PyObject* args) {
         vec->envs[i].obs = (float*)vec->obs.buf + (size_t)i * OBS_DIM;
         vec->envs[i].done = 1;
     }
+    for (int s = 0; s < threads; s++) { /* contiguous, balanced, fixed */
+        vec->slices[s].vec = vec;
+        vec->slices[s].begin = (int)((long long)num_envs * s / threads);
+        vec->slices[s].end = (int)((long long)num_envs * (s + 1) / threads);
+    }
     return PyCapsule_New(vec, CAPSULE, vec_free);
 fail:
-    PyBuffer_Release(&vec->obs);
-    PyBuffer_Release(&vec->actions);
-    PyBuffer_Release(&vec->rewards);
-    PyBuffer_Release(&vec->terminals);
-    free(vec->envs);
-    free(vec);
+    vec_release(vec); /* releasing a buffer never acquired is a no-op (its obj is NULL) */
     return NULL;
 }
 
@@ -116,47 +295,55 @@ static PyObject* py_vec_reset(PyObject* self, PyObject* args) {
 }
 
 /* Step all envs with the actions buffer; finished games write a log row and restart
- * with the next seed of their own stream.  Returns the number of rows written. */
+ * with the next seed of their own stream.  With final_obs (float32 [N, OBS_DIM]), a
+ * finished game also leaves its terminal observation in its row there.  Returns the
+ * number of log rows written. */
 static PyObject* py_vec_step(PyObject* self, PyObject* args) {
-    PyObject *capsule, *log;
-    if (!PyArg_ParseTuple(args, "OO", &capsule, &log)) return NULL;
+    PyObject *capsule, *log, *final_obs = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O", &capsule, &log, &final_obs)) return NULL;
     Vec* vec = get_vec(capsule);
     if (vec == NULL) return NULL;
-    Py_buffer log_view;
+    if (vec->stepping)
+        return PyErr_Format(PyExc_RuntimeError, "vec_step: this batch is already stepping in another thread");
+    Py_buffer log_view, final_view = {0};
     if (get_buffer(log, &log_view, "episode log", 8, 'd', (Py_ssize_t)vec->num_envs * LOG_WIDTH) < 0) return NULL;
-    const int* actions = vec->actions.buf;
-    float* rewards = vec->rewards.buf;
-    unsigned char* term = vec->terminals.buf;
-    unsigned char* trunc = vec->truncations.buf;
-    double* rows = log_view.buf;
-    int finished = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (int i = 0; i < vec->num_envs; i++) {
-        Prospector* env = &vec->envs[i];
-        if (i + 1 < vec->num_envs) { /* the next game's hot state, while this one steps */
-            const Prospector* next = &vec->envs[i + 1];
-            __builtin_prefetch(&next->fuel);
-            __builtin_prefetch(&next->nodes[next->node]);
-            __builtin_prefetch(&next->price);
-        }
-        c_step(env, actions[i]);
-        rewards[i] = (float)env->reward;
-        term[i] = (unsigned char)env->terminated;
-        trunc[i] = (unsigned char)env->truncated;
-        if (env->done) {
-            double* row = rows + (size_t)finished * LOG_WIDTH;
-            compute_info(env);
-            memcpy(row, env->info, sizeof(env->info));
-            row[LOG_END_REASON] = (double)env->end_reason;
-            row[LOG_RETURN] = env->episode_return;
-            row[LOG_LENGTH] = (double)env->episode_steps;
-            finished++;
-            c_reset(env, rng_u64(&env->rng));
+    if (final_obs != Py_None && get_buffer(final_obs, &final_view, "final observations", 4, 'f',
+                                           (Py_ssize_t)vec->num_envs * OBS_DIM) < 0) {
+        PyBuffer_Release(&log_view);
+        return NULL;
+    }
+    if (vec->num_threads > 1) {
+        int rc = start_workers(vec);
+        if (rc != 0) {
+            PyBuffer_Release(&log_view);
+            PyBuffer_Release(&final_view);
+            return PyErr_Format(PyExc_RuntimeError, "could not start %d stepping threads: %s", vec->num_threads - 1,
+                                strerror(rc));
         }
     }
+    vec->rows = log_view.buf;
+    vec->final_obs = final_obs != Py_None ? final_view.buf : NULL;
+    int finished;
+    vec->stepping = 1;
+    Py_BEGIN_ALLOW_THREADS
+    if (vec->num_threads > 1) finished = step_threaded(vec);
+    else finished = step_games(vec, 0, vec->num_envs, vec->rows, vec->final_obs);
     Py_END_ALLOW_THREADS
+    vec->stepping = 0;
+    vec->rows = NULL;
+    vec->final_obs = NULL;
     PyBuffer_Release(&log_view);
+    PyBuffer_Release(&final_view);
     return PyLong_FromLong(finished);
+}
+
+/* The number of stepping threads of a handle (threads asked for, at most one per game). */
+static PyObject* py_vec_threads(PyObject* self, PyObject* args) {
+    PyObject* capsule;
+    if (!PyArg_ParseTuple(args, "O", &capsule)) return NULL;
+    Vec* vec = get_vec(capsule);
+    if (vec == NULL) return NULL;
+    return PyLong_FromLong(vec->num_threads);
 }
 
 /* ---------------------------------------------------- single-env access */
@@ -421,9 +608,11 @@ static PyObject* py_interface(PyObject* self, PyObject* noargs) {
 }
 
 static PyMethodDef METHODS[] = {
-    {"vec_init", py_vec_init, METH_VARARGS, "vec_init(obs, actions, rewards, terminals, truncations, config, num_envs)"},
+    {"vec_init", py_vec_init, METH_VARARGS,
+     "vec_init(obs, actions, rewards, terminals, truncations, config, num_envs, threads=1)"},
     {"vec_reset", py_vec_reset, METH_VARARGS, "vec_reset(handle, seed)"},
-    {"vec_step", py_vec_step, METH_VARARGS, "vec_step(handle, episode_log) -> finished episodes"},
+    {"vec_step", py_vec_step, METH_VARARGS, "vec_step(handle, episode_log, final_obs=None) -> finished episodes"},
+    {"vec_threads", py_vec_threads, METH_VARARGS, "vec_threads(handle) -> stepping threads"},
     {"env_reset", py_env_reset, METH_VARARGS, "env_reset(handle, i, seed)"},
     {"env_next_seed", py_env_next_seed, METH_VARARGS, "env_next_seed(handle, i) -> next episode seed"},
     {"env_step", py_env_step, METH_VARARGS, "env_step(handle, i, action) -> (reward, terminated, truncated)"},
