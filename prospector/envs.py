@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _core
 from . import spec as S
-from .reference import as_action_index
+from .actions import as_action_index
 from .rng import MASK64
 from .state import events_to_dicts, info_dict, map_layout, render_state, truth_state
 

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from . import spec as S
+from .actions import as_action_index
 from .rng import Pcg32
 from .state import events_to_dicts, info_dict
 
@@ -869,17 +870,3 @@ def sum_list(values) -> float:
 def normalise(values: list[float]) -> list[float]:
     total = sum_list(values)
     return [v / total for v in values]
-
-
-def as_action_index(action) -> int:
-    """An integer action (Python or numpy, or a 0-d integer array) becomes an int.
-
-    Anything else (floats, bools, strings, None, integers beyond int32) becomes -1,
-    which the game treats as an invalid action: executed as HOLD, never a crash.
-    """
-    if isinstance(action, np.ndarray) and action.shape == ():
-        action = action[()]
-    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-        return -1
-    action = int(action)
-    return action if -2**31 <= action < 2**31 else -1
