@@ -17,10 +17,13 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# requirements.txt pins everything; pufferlib-core brings torch.
+# The package and every extra (train, play, site, dev), at the versions requirements.txt pins.
+# pufferlib-core brings torch: about 7 GB and 2-4 minutes on a first run.
 $(DEPS): requirements.txt pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@echo "setup: installing Python packages into $(VENV) (torch, PufferLib, W&B, Sanic, mkdocs, Playwright;"
+	@echo "       about 7 GB, 2-4 minutes the first time; nothing is downloaded again later)"
+	$(PY) -m pip install --quiet --progress-bar off -c requirements.txt setuptools
+	$(PY) -m pip install --quiet --progress-bar off --no-build-isolation -c requirements.txt -e ".[dev]"
 	touch $@
 
 # The C core, rebuilt whenever its sources change.
@@ -51,8 +54,13 @@ NODE_DEPS := node_modules/.deps-installed
 SITE_ASSETS := $(if $(wildcard $(KENNEY_DIR)),--assets $(KENNEY_DIR),)
 
 # Third-party JS at the versions pinned in package-lock.json (uPlot; not the Vercel CLI).
+# uPlot's files are also copied into sitegen/vendor/ (ignored by git), which a wheel built
+# from this checkout ships, so an installed `prospector site build` has its charts.
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --omit=dev --no-audit --no-fund
+	mkdir -p sitegen/vendor
+	cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css sitegen/vendor/
+	cp node_modules/uplot/LICENSE sitegen/vendor/uPlot.LICENSE.txt
 	touch $@
 
 # Playwright (requirements.txt) drives Debian's chromium; no browser is downloaded.
@@ -125,4 +133,4 @@ clean:
 SOAK_SECONDS ?= 3600
 .PHONY: soak
 soak: setup $(NODE_DEPS)
-	$(PY) -m pipeline.soak --seconds $(SOAK_SECONDS)
+	$(PY) -m tests.harness.soak --seconds $(SOAK_SECONDS)

@@ -129,7 +129,7 @@ def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True,
         for n in (envs or ENVS):
             if n % w:
                 continue
-            cmd = [sys.executable, "-m", "pipeline.throughput", str(n), str(w), str(seconds),
+            cmd = [sys.executable, "-m", "prospector.pipeline.throughput", str(n), str(w), str(seconds),
                    json.dumps(overrides or {})]
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 300,
                                   env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})

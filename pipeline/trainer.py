@@ -14,6 +14,8 @@ The event log is the only record; everything else is rebuilt from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import hashlib
 import io
 import os
@@ -298,8 +300,12 @@ def recovered_row(window_id: int, env_steps_total: int) -> dict:
 # ------------------------------------------------------------------ training
 
 
-def train(cfg: TrainConfig, resume: str | None = None) -> Path:
-    """Train until cfg.windows more windows are closed (or cfg.total_steps); returns the run dir."""
+def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[Path], None] | None = None) -> Path:
+    """Train until cfg.windows more windows are closed (or cfg.total_steps); returns the run dir.
+
+    ``after_replays(run_dir)`` runs after new replays are logged and when the run ends; the
+    command line passes the site rebuild of ``--site`` here (the site is a layer above the
+    trainer, so the trainer only calls what it is given: docs/architecture.md)."""
     import torch
 
     from .policy import install_fast_sampler, make_policy
@@ -309,7 +315,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     cfg, log, run_dir = state.config, state.log, state.run_dir
     torch.manual_seed(cfg.seed + state.next_window)
     torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
-    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=site_rebuilder(cfg, run_dir))
+    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=after_replays_hook(after_replays, run_dir))
     for window_id in state.pending_evals:    # windows a crash left without a replay
         evaluators.start(window_id)
     sink = WandbSink(cfg, run_dir, state.run_id)
@@ -385,19 +391,17 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     return run_dir
 
 
-def site_rebuilder(cfg: TrainConfig, run_dir: Path):
-    """``--site DIR [--deploy]``: a callable that rebuilds (and deploys) the site in a
-    detached process (see sitegen.hook), so training never waits for it; None without --site."""
-    if not cfg.site:
+def after_replays_hook(after_replays: Callable[[Path], None] | None, run_dir: Path):
+    """The caller's hook bound to this run; a failing hook never stops training."""
+    if after_replays is None:
         return None
-    from sitegen.hook import rebuild_in_background
 
-    def rebuild() -> None:
+    def call() -> None:
         try:
-            rebuild_in_background(run_dir.parent, cfg.site, deploy=cfg.deploy)
-        except OSError as exc:        # a site problem never stops training
-            print(f"site rebuild could not start: {exc}", file=sys.stderr, flush=True)
-    return rebuild
+            after_replays(run_dir)
+        except OSError as exc:
+            print(f"after-replays hook failed: {exc}", file=sys.stderr, flush=True)
+    return call
 
 
 def _finished(cfg: TrainConfig, windows_done: int, global_step: int) -> bool:

@@ -43,12 +43,13 @@ from urllib.parse import urlparse
 
 import jinja2
 
-from pipeline import runs as R
-from pipeline.eventlog import CorruptLogError, LogRead, parse_log_bytes
-from pipeline.replay import ReplayError, decode_replay
+from prospector.pipeline import runs as R
+from prospector.pipeline.eventlog import CorruptLogError, LogRead, parse_log_bytes
+from prospector.pipeline.replay import ReplayError, decode_replay
 
 from . import assets as A
 from . import metrics as M
+from . import policies as P
 from . import replaydata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -422,6 +423,8 @@ class Builder:
         cat = [(r.event["seq"], r.status) for r in run.replays]
         self._emit(f"{base}/replays.json", _key(self.version, run.identity, "replays", cat),
                    lambda: _dumps(self._replays_doc(run)), seqs=[c[0] for c in cat])
+        # policies.json and every window's policy export (sitegen/policies.py)
+        P.emit_policies(self, run)
 
     def _replay_key(self, run: RunData, item: ReplayItem) -> str:
         """All of a replay's files share one key: generator version, run, replay id,
@@ -532,6 +535,7 @@ class Builder:
                                "url": f"data/runs/{run.run_id}/replays/{pick.replay_id}.json"} if pick else None),
             "windows_url": f"data/runs/{run.run_id}/windows.json",
             "replays_url": f"data/runs/{run.run_id}/replays.json",
+            "policies_url": f"data/runs/{run.run_id}/policies.json",
             "benchmark_url": f"data/runs/{run.run_id}/benchmark.json" if run.benchmark else None,
             "page_url": f"runs/{run.run_id}/",
             "problems": [p.as_dict() for p in run.problems],
@@ -545,6 +549,8 @@ class Builder:
         found = False
         for name, dst in VENDOR_FILES.items():
             src = self.node_modules / name
+            if not src.is_file():      # an installed package ships uPlot in sitegen/vendor/ (Makefile)
+                src = HERE / "vendor" / dst
             if src.is_file():
                 self._copy(src, f"vendor/{dst}")
                 found = True

@@ -1,20 +1,33 @@
-"""CLI glue for ``prospector site build|serve`` and ``prospector deploy`` (code in sitegen/)."""
+"""``prospector site build|serve`` and ``prospector deploy``, plugged into the command frame
+(prospector/cli.py) through the ``prospector.commands`` entry point; also the
+``prospector.hooks`` entry point ``after_replays`` that ``train --site`` uses."""
 
 from __future__ import annotations
 
 import sys
 
+from prospector.cli import add_command, port_number
+
 
 def _fail(command: str, exc: Exception) -> int:
-    """Errors are printed like the CLI's own (one line, exit 2); handled here because
-    ``python -m prospector.cli`` runs cli.py as __main__, with a CliError class of its own."""
+    """Errors are printed like the frame's own: one line, exit 2."""
     print(f"prospector {command}: error: {exc}", file=sys.stderr)
     return 2
 
 
+def after_replays(site_dir, deploy: bool = False):
+    """Entry point ``prospector.hooks`` ``after_replays``: for ``train --site DIR``, a hook that
+    rebuilds (and deploys) the site in a detached process, so training never waits."""
+    from .hook import rebuild_in_background
+
+    def rebuild(run_dir) -> None:
+        rebuild_in_background(run_dir.parent, site_dir, deploy=deploy)
+    return rebuild
+
+
 def cmd_site(args) -> int:
     if args.site_command == "serve":
-        from sitegen.serve import ServeError, serve, serve_with_play
+        from .serve import ServeError, serve, serve_with_play
         try:
             if args.with_play:
                 return serve_with_play(args.out, host=args.host, port=args.port, play_port=args.play_port)
@@ -22,7 +35,7 @@ def cmd_site(args) -> int:
         except (OSError, ServeError) as exc:
             return _fail("site serve", exc)
         return 0
-    from sitegen.build import BuildError, Builder
+    from .build import BuildError, Builder
     say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     try:
         report = Builder(args.runs, args.out, base_url=args.base_url, play_url=args.play_url,
@@ -38,28 +51,21 @@ def cmd_site(args) -> int:
 
 
 def cmd_deploy(args) -> int:
-    from sitegen.deploy import DeployError, deploy
+    from .deploy import DeployError, deploy
     try:
         return deploy(args.out, prod=args.prod, dry_run=args.dry_run)
     except (DeployError, OSError) as exc:
         return _fail("deploy", exc)
 
 
-def _port(text: str) -> int:
-    import argparse
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {value}")
-    return value
-
-
-def add_parsers(sub, positive_int) -> None:
-    p = sub.add_parser("site", help="build or serve the static site (runs/ -> public/)")
+def add_commands(sub) -> None:
+    """Entry point ``prospector.commands``: the site generator's subcommands."""
+    p = add_command(sub, "site", help="build or serve the static site (runs/ -> public/)", extra="site",
+                    examples="prospector site build\nprospector site serve --with-play\n"
+                             "prospector site build --runs runs --out public --assets ../shared/kenney")
     site_sub = p.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
-    q = site_sub.add_parser("build", help="render pages and the JSON API from the runs' event logs (incremental)")
+    q = site_sub.add_parser("build", help="render pages and the JSON API from the runs' event logs (incremental)",
+                            description="Render pages and the JSON API from the runs' event logs (incremental).")
     q.add_argument("--runs", default="runs", help="runs directory (default runs/)")
     q.add_argument("--out", default="public", help="output directory (default public/)")
     q.add_argument("--base-url", default="/", help="URL path the site is served under (default /)")
@@ -71,17 +77,19 @@ def add_parsers(sub, positive_int) -> None:
     q.add_argument("--strict", action="store_true", help="exit 1 when any input had a problem")
     q.add_argument("--no-docs", action="store_true", help="skip `mkdocs build` into OUT/docs/")
     q.add_argument("--quiet", action="store_true", help="only the summary line")
-    q = site_sub.add_parser("serve", help="serve the built site on localhost")
+    q = site_sub.add_parser("serve", help="serve the built site on localhost",
+                            description="Serve the built site on localhost (and the play service with --with-play).")
     q.add_argument("--out", default="public", help="site directory (default public/)")
     q.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    q.add_argument("--host", default="127.0.0.1")
+    q.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     q.add_argument("--with-play", action="store_true",
                    help="also run the play service (prospector play-server) until Ctrl-C stops both")
-    q.add_argument("--play-port", type=_port, default=None,
+    q.add_argument("--play-port", type=port_number, default=None,
                    help="play service port with --with-play (default: the port the site was built to call, else 8001)")
     p.set_defaults(func=cmd_site)
 
-    p = sub.add_parser("deploy", help="deploy public/ to Vercel (token from VERCEL_TOKEN)")
+    p = add_command(sub, "deploy", help="deploy the built site to Vercel (token from VERCEL_TOKEN)", extra="site",
+                    examples="prospector deploy --dry-run\nVERCEL_TOKEN=... prospector deploy --prod")
     p.add_argument("--out", default="public", help="site directory (default public/)")
     p.add_argument("--prod", action="store_true", help="production deploy (default: preview)")
     p.add_argument("--dry-run", action="store_true", help="validate the site and print the command only")

@@ -1,10 +1,10 @@
 """Rebuild (and deploy) the site in the background after a window: for ``prospector
 train --site DIR [--deploy]``.
 
-    from sitegen.hook import rebuild_in_background
+    from prospector.sitegen.hook import rebuild_in_background
     rebuild_in_background(runs_dir, site_dir, deploy=False)   # returns at once
 
-The caller never waits: a detached process runs ``python -m sitegen.hook``, which
+The caller never waits: a detached process runs ``python -m prospector.sitegen.hook``, which
 takes ``DIR/.sitegen/build.lock``; if another rebuild holds it, it leaves a "pending"
 mark and exits, and the holder builds once more when it is done, so a burst of
 windows costs at most two builds and builds never overlap. Output goes to
@@ -25,7 +25,7 @@ def rebuild_in_background(runs_dir, site_dir, deploy: bool = False, base_url: st
                           play_url: str | None = None) -> subprocess.Popen:
     site_dir = Path(site_dir)
     (site_dir / ".sitegen").mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "sitegen.hook", "--runs", str(runs_dir), "--out", str(site_dir),
+    cmd = [sys.executable, "-m", "prospector.sitegen.hook", "--runs", str(runs_dir), "--out", str(site_dir),
            "--base-url", base_url]
     if play_url:
         cmd += ["--play-url", play_url]

@@ -126,7 +126,7 @@ def browser():
     importorskip playwright first)."""
     from playwright.sync_api import sync_playwright
 
-    from sitegen.testing import launch_chromium
+    from harness.testing import launch_chromium
     with sync_playwright() as p:
         b = launch_chromium(p)
         yield b

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline import benchmark as B
-from pipeline.eventlog import EventLog, EventValidationError, read_events
+from prospector.pipeline import benchmark as B
+from prospector.pipeline.eventlog import EventLog, EventValidationError, read_events
 from prospector import spec as S
 from prospector.bots import BOT_NAMES
 from prospector.botbench import eval_seeds
@@ -173,7 +173,7 @@ def test_benchmark_event_schema(tmp_path):
 
 
 def test_wandb_sink_logs_the_table():
-    from pipeline.wandb_sink import WandbSink
+    from prospector.pipeline.wandb_sink import WandbSink
     logged, summary = [], {}
 
     class FakeRun:
@@ -202,7 +202,7 @@ def test_wandb_sink_logs_the_table():
 def test_observation_mask_never_hides_a_valid_action():
     """Along bot-driven and random-valid trajectories, every action the env calls valid
     (CASH_OUT aside, which the mask never allows) is allowed by the observation mask."""
-    from pipeline.policy import obs_action_mask
+    from prospector.pipeline.policy import obs_action_mask
     from prospector.bots import make_bot
     from prospector.envs import ProspectorEnv
     rng = np.random.default_rng(0)
@@ -232,7 +232,7 @@ def test_observation_mask_never_hides_a_valid_action():
 
 
 def test_masked_policy_samples_only_allowed_actions():
-    from pipeline.policy import make_policy, obs_action_mask, sample_logits
+    from prospector.pipeline.policy import make_policy, obs_action_mask, sample_logits
     from prospector.vector import VecProspector
     vec = VecProspector(64, seed=0)
     obs, _ = vec.reset()
@@ -248,7 +248,7 @@ def test_masked_policy_samples_only_allowed_actions():
 def test_fast_sampler_matches_pufferlib():
     import pufferlib.pytorch
 
-    from pipeline import policy as P
+    from prospector.pipeline import policy as P
     P.install_fast_sampler()
     original = P._PUFFER_SAMPLE_LOGITS
     logits = torch.randn(500, S.N_ACTIONS)
@@ -271,7 +271,7 @@ def test_fast_sampler_matches_pufferlib():
 
 
 def test_throughput_point_is_measured():
-    from pipeline.throughput import format_point, measure
+    from prospector.pipeline.throughput import format_point, measure
     point = measure(64, 1, 0.2, {"hidden_size": 32, "bptt_horizon": 16, "minibatch_size": 1024})
     assert point["steps"] >= 2 * 64 * 16 and point["sps"] > 0
     assert point["cpu_seconds"] > 0 and point["sps_per_cpu_second"] >= point["sps"] * 0.5

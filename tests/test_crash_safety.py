@@ -43,9 +43,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import runs
-from pipeline.eventlog import read_events
-from pipeline.projections import (projection_snapshot, read_replays, read_windows, rebuild_projections,
+from prospector.pipeline import runs
+from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.projections import (projection_snapshot, read_replays, read_windows, rebuild_projections,
                                   update_projections)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -492,8 +492,8 @@ def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tm
     and the window_closed leaves: every append is fsynced, so a crash leaves a prefix of
     the log). The resume must not rewrite that checkpoint: it continues from it, closes
     the window with a row marked recovered, evaluates it, and trains on."""
-    from pipeline.config import make_train_config
-    from pipeline.trainer import train
+    from prospector.pipeline.config import make_train_config
+    from prospector.pipeline.trainer import train
 
     tiny = dict(envs=32, workers=1, backend="serial", bptt_horizon=16, minibatch_size=512, window_steps=1024,
                 hidden_size=32, time_max=400, dashboard=False, wandb=False, runs_dir=str(tmp_path))

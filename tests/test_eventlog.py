@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import eventlog as el
-from pipeline.eventlog import (CorruptLogError, EventLog, EventLogWriteError, EventValidationError,
+from prospector.pipeline import eventlog as el
+from prospector.pipeline.eventlog import (CorruptLogError, EventLog, EventLogWriteError, EventValidationError,
                                RunLockedError, read_events)
-from pipeline import runs
+from prospector.pipeline import runs
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_ID = "20250101-120000-abc1234"
@@ -109,7 +109,7 @@ def test_second_writer_refused_in_process(run_dir):
 def test_second_writer_refused_from_other_process(run_dir):
     script = """
         import sys
-        from pipeline.eventlog import EventLog, RunLockedError
+        from prospector.pipeline.eventlog import EventLog, RunLockedError
         try:
             EventLog.open(sys.argv[1])
         except RunLockedError as e:
@@ -129,7 +129,7 @@ def test_lock_released_when_writer_process_dies(run_dir):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent("""
             import sys, time
-            from pipeline.eventlog import EventLog
+            from prospector.pipeline.eventlog import EventLog
             log = EventLog.open(sys.argv[1]); log.append("note")
             print("ready", flush=True); time.sleep(60)
         """), str(run_dir)],
@@ -151,7 +151,7 @@ def test_concurrent_appends_from_processes_do_not_interleave(run_dir):
     n_each = 200
     script = """
         import sys
-        from pipeline.eventlog import EventLog
+        from prospector.pipeline.eventlog import EventLog
         run_dir, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
         for i in range(n):
             EventLog.append_once(run_dir, "probe", who=who, i=i, pad="x" * (i % 50))

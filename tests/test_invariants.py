@@ -16,7 +16,7 @@ import pytest
 from prospector import spec as S
 from prospector.bots import make_bot
 from prospector.envs import ProspectorEnv
-from prospector.invariants import check_reset, check_state, check_step
+from harness.invariants import check_reset, check_state, check_step
 from prospector.parity import compare_seed
 from prospector.reference import ReferenceEnv
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import runs
-from pipeline.config import make_train_config
-from pipeline.eventlog import EventLog, RunLockedError, read_events
-from pipeline.projections import projection_snapshot, rebuild_projections
-from pipeline.replay import read_replay
-from pipeline.trainer import TrainError, train
+from prospector.pipeline import runs
+from prospector.pipeline.config import make_train_config
+from prospector.pipeline.eventlog import EventLog, RunLockedError, read_events
+from prospector.pipeline.projections import projection_snapshot, rebuild_projections
+from prospector.pipeline.replay import read_replay
+from prospector.pipeline.trainer import TrainError, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -191,7 +191,7 @@ def test_second_trainer_on_a_run_is_refused(tmp_path):
 
 
 def test_evaluator_failure_does_not_stop_training(tmp_path, monkeypatch):
-    from pipeline import trainer as trainer_module
+    from prospector.pipeline import trainer as trainer_module
     monkeypatch.setattr(trainer_module.EvaluatorPool, "command",
                         lambda self, window_id: [sys.executable, "-c", "import sys; sys.exit(3)"])
     run_dir = train(tiny_config(tmp_path, windows=2, wandb=False))
@@ -205,7 +205,7 @@ def test_training_waits_for_evaluators_that_fall_behind(tmp_path, monkeypatch, c
     """Slow evaluators (1.5 s each, two at a time) against windows closing every ~0.1 s:
     with eval_backlog_max 1, a window can only close once all but three of the earlier
     windows have their replay, so the backlog stays bounded and none is left behind."""
-    from pipeline import trainer as trainer_module
+    from prospector.pipeline import trainer as trainer_module
     real_command = trainer_module.EvaluatorPool.command
     monkeypatch.setattr(trainer_module.EvaluatorPool, "command", lambda self, window_id: [
         "sh", "-c", 'sleep 1.5; exec "$@"', "slow-eval", *real_command(self, window_id)])
@@ -224,7 +224,7 @@ def test_reward_scale_reaches_the_learner_only(tmp_path):
     identical real vector envs, one scaled."""
     import numpy as np
 
-    from pipeline.trainer import EpisodeTap, make_vecenv
+    from prospector.pipeline.trainer import EpisodeTap, make_vecenv
     from prospector import spec as S
     cfg = tiny_config(tmp_path, envs=8, time_max=30)
     taps = [EpisodeTap(make_vecenv(cfg, S.make_config(time_max=30)), *scale)

@@ -1,6 +1,6 @@
 """Play service under load and abuse (issue 7 part 4), the bounded form.
 
-``python -m prospector.play.abuse --spawn`` starts a real ``prospector play-server``
+``python -m tests.harness.abuse --spawn`` starts a real ``prospector play-server``
 (TTL 2 s, cap 48 sessions), drives 60 concurrent raw-socket clients through valid play
 and every bad input of the play API plus session churn past the cap, for 3 rounds of
 8 s, waits after each round until every session expired, and reads the server's RSS.
@@ -15,14 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prospector.play.abuse import SCENARIOS
+from harness.abuse import SCENARIOS
 
 REPO = Path(__file__).resolve().parents[1]
 RSS_GROWTH_LIMIT_MIB = 6.0   # ~350 sessions a round at ~68 KiB each: a leak of them all is ~23 MiB
 
 
 def test_load_and_abuse_no_5xx_and_memory_flat_after_expiry():
-    cmd = [sys.executable, "-m", "prospector.play.abuse", "--spawn", "--ttl", "2", "--max-sessions", "48",
+    cmd = [sys.executable, "-m", "tests.harness.abuse", "--spawn", "--ttl", "2", "--max-sessions", "48",
            "--clients", "60", "--seconds", "8", "--rounds", "3", "--json"]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240,
                          env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -25,7 +25,7 @@ from prospector import spec as S
 from prospector.envs import ProspectorEnv
 from prospector.play import openapi
 from prospector.play.server import create_app
-from sitegen.testing import PlayServer, free_port
+from harness.testing import PlayServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "https://prospector.example"
@@ -538,7 +538,7 @@ def test_create_app_rejects_bad_settings():
 
 
 class Server(PlayServer):
-    """sitegen.testing's play-server process; ``request`` also takes request headers and
+    """harness.testing's play-server process; ``request`` also takes request headers and
     returns (status, JSON body, response headers with lower-cased names)."""
 
     def __init__(self, *args: str):

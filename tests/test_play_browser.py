@@ -16,13 +16,13 @@ import re
 
 import pytest
 
-from pipeline.eventlog import read_events
-from pipeline.replay import read_replay
+from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.replay import read_replay
 from prospector import spec as S
 from prospector.envs import ProspectorEnv
-from sitegen.build import build_site
-from sitegen.serve import serve_in_thread
-from sitegen.testing import BrowserPage, PlayServer, chromium_path, free_port, train_tiny_run
+from prospector.sitegen.build import build_site
+from prospector.sitegen.serve import serve_in_thread
+from harness.testing import BrowserPage, PlayServer, chromium_path, free_port, train_tiny_run
 
 pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.eventlog import read_events
-from pipeline.replay import read_replay
-from sitegen import replaydata
-from sitegen.build import build_site
-from sitegen.synth import SyntheticRun
-from sitegen.testing import PlayServer, free_port, train_tiny_run
+from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.replay import read_replay
+from prospector.sitegen import replaydata
+from prospector.sitegen.build import build_site
+from harness.synth import SyntheticRun
+from harness.testing import PlayServer, free_port, train_tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

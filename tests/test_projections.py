@@ -7,9 +7,9 @@ import shutil
 import pyarrow as pa
 import pytest
 
-from pipeline import runs
-from pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS, EventLog
-from pipeline.projections import (WINDOW_COLUMNS, WINDOWS_SCHEMA, projection_snapshot, read_replays,
+from prospector.pipeline import runs
+from prospector.pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS, EventLog
+from prospector.pipeline.projections import (WINDOW_COLUMNS, WINDOWS_SCHEMA, projection_snapshot, read_replays,
                                   read_windows, rebuild_projections, update_projections)
 
 RUN_ID = "20250101-120000-abc1234"

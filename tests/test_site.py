@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.eventlog import EventLog, read_events
-from pipeline.replay import read_replay
-from sitegen import assets as A
-from sitegen import deploy as D
-from sitegen import replaydata
-from sitegen.build import Builder, build_site, safe_url
-from sitegen.metrics import CHARTED, COLUMNS
-from sitegen.synth import SyntheticRun
-from sitegen.testing import train_tiny_run
+from prospector.pipeline.eventlog import EventLog, read_events
+from prospector.pipeline.replay import read_replay
+from prospector.sitegen import assets as A
+from prospector.sitegen import deploy as D
+from prospector.sitegen import replaydata
+from prospector.sitegen.build import Builder, build_site, safe_url
+from prospector.sitegen.metrics import CHARTED, COLUMNS
+from harness.synth import SyntheticRun
+from harness.testing import train_tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
 KENNEY = A.default_assets_dir()
@@ -163,7 +163,7 @@ def same_render_state(got: dict, want: dict) -> bool:
 
 
 def test_long_replays_come_in_parts(tmp_path, monkeypatch):
-    from sitegen import build as B
+    from prospector.sitegen import build as B
     monkeypatch.setattr(B, "CHUNK_FRAMES", 100)
     run = SyntheticRun(tmp_path / "runs", run_id="long", frames=250, keep_going=True)
     run.create(1)
@@ -294,7 +294,7 @@ def test_clean_refuses_a_foreign_directory(tmp_path):
     foreign = tmp_path / "stuff"
     foreign.mkdir()
     (foreign / "precious.txt").write_text("keep me")
-    from sitegen.build import BuildError
+    from prospector.sitegen.build import BuildError
     with pytest.raises(BuildError, match="refusing"):
         Builder(tmp_path / "runs", foreign, clean=True, docs=False).build()
     assert (foreign / "precious.txt").is_file()
@@ -324,7 +324,7 @@ def test_play_url_default_and_bad_values(tmp_path):
     build_site(run.runs_dir, out, docs=False)
     assert 'data-play-url="http://127.0.0.1:8001"' in (out / "play/index.html").read_text()
     assert load(out / "data/runs.json")["play_url"] == "http://127.0.0.1:8001"
-    from sitegen.build import BuildError
+    from prospector.sitegen.build import BuildError
     for bad in ("javascript:alert(1)", "/play", "ftp://x.example", "https://x.example/?a=1", 'http://a" onload="x'):
         with pytest.raises(BuildError, match="--play-url"):
             build_site(run.runs_dir, tmp_path / "other", docs=False, play_url=bad)
@@ -552,12 +552,12 @@ def test_replay_delta_round_trip():
 
 
 def test_summary_metrics_cover_section_5():
-    from pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS
+    from prospector.pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS
     assert set(CHARTED) == set(WINDOW_METRICS + LOSS_KEYS) - {"window_id"}
 
 
 def test_background_rebuild_hook(tmp_path):
-    from sitegen.hook import rebuild_in_background
+    from prospector.sitegen.hook import rebuild_in_background
     run = synth(tmp_path, windows=2)
     out = tmp_path / "public"
     procs = [rebuild_in_background(run.runs_dir, out) for _ in range(3)]   # a burst: no overlap, no loss

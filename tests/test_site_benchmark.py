@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import benchmark as B
-from pipeline.eventlog import EventLog
-from sitegen.build import build_site
-from sitegen.synth import SyntheticRun
+from prospector.pipeline import benchmark as B
+from prospector.pipeline.eventlog import EventLog
+from prospector.sitegen.build import build_site
+from harness.synth import SyntheticRun
 
 BOTS = ("random", "greedy_miner", "cautious_scanner", "market_timer")
 NUM = (int, float)

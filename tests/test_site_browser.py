@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from sitegen.build import build_site
-from sitegen.serve import serve_in_thread
-from sitegen.synth import SyntheticRun
-from sitegen.testing import BrowserPage, chromium_path, train_tiny_run
+from prospector.sitegen.build import build_site
+from prospector.sitegen.serve import serve_in_thread
+from harness.synth import SyntheticRun
+from harness.testing import BrowserPage, chromium_path, train_tiny_run
 
 pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
@@ -231,7 +231,7 @@ def test_unknown_page_is_the_404_page(page, site):
 def test_long_replay_in_parts_plays_across_them(browser, tmp_path, monkeypatch):
     """A replay split into parts: a frame in a later part is reached once it arrives,
     and playback runs across part boundaries."""
-    from sitegen import build as B
+    from prospector.sitegen import build as B
     monkeypatch.setattr(B, "CHUNK_FRAMES", 100)
     run = SyntheticRun(tmp_path / "runs", run_id="long", frames=250, keep_going=True)
     run.create(1)
@@ -260,7 +260,7 @@ def test_analytics_draws_the_benchmark_bots_as_lines(browser, tmp_path):
     from test_site_benchmark import BOTS, benchmark_payload
     run = SyntheticRun(tmp_path / "runs", run_id="bench", frames=30)
     run.create(4)
-    from pipeline.eventlog import EventLog
+    from prospector.pipeline.eventlog import EventLog
     payload = benchmark_payload(window_id=3)
     with EventLog(run.dir, exclusive=False, create=False) as log:
         log.append("benchmark", **payload)

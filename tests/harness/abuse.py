@@ -1,7 +1,7 @@
 """Bounded load + abuse run against the play service, on loopback only.
 
-    python -m prospector.play.abuse --spawn --clients 60 --seconds 20 --rounds 3
-    python -m prospector.play.abuse --url http://127.0.0.1:8001 --clients 60 --seconds 20
+    python -m tests.harness.abuse --spawn --clients 60 --seconds 20 --rounds 3
+    python -m tests.harness.abuse --url http://127.0.0.1:8001 --clients 60 --seconds 20
 
 ``--spawn`` starts ``prospector play-server`` itself (a real process on a free port, short
 TTL, small session cap) and stops it at the end; ``--url`` uses a server already running
@@ -396,7 +396,7 @@ class SpawnedServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m prospector.play.abuse", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tests.harness.abuse", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", default=None, help="a running service (loopback only; short --ttl)")
     p.add_argument("--spawn", action="store_true", help="start prospector play-server here and stop it after")
     p.add_argument("--ttl", type=float, default=2.0, help="with --spawn: session TTL in s (default 2)")

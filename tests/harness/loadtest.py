@@ -1,7 +1,7 @@
 """Bounded load test of a running play service, on loopback only.
 
-    python -m prospector.play.loadtest --url http://127.0.0.1:8001 --sessions 50 --seconds 10
-    python -m prospector.play.loadtest --url http://127.0.0.1:8001 --memory-sessions 1000
+    python -m tests.harness.loadtest --url http://127.0.0.1:8001 --sessions 50 --seconds 10
+    python -m tests.harness.loadtest --url http://127.0.0.1:8001 --memory-sessions 1000
 
 Each of ``--sessions`` clients holds one HTTP/1.1 keep-alive connection (raw asyncio
 sockets, no client library), creates its own game session and then steps it in a
@@ -239,7 +239,7 @@ async def run_memory(url: str, sessions: int, seed: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m prospector.play.loadtest", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tests.harness.loadtest", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", default="http://127.0.0.1:8001", help="the service (loopback only)")
     p.add_argument("--sessions", type=int, default=50, help="concurrent sessions/connections (default 50)")
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds (default 10, at most 600)")

@@ -1,6 +1,6 @@
 """Screenshots of the site for the docs (docs/img/site-*.png).
 
-    .venv/bin/python -m sitegen.screenshots --runs RUNS_DIR [--replay-run RUN] [--out docs/img]
+    .venv/bin/python -m tests.harness.screenshots --runs RUNS_DIR [--replay-run RUN] [--out docs/img]
 
 Builds the site from RUNS_DIR into a temporary directory, serves it on 127.0.0.1 and
 takes the home page (latest replay playing), a replay with the truth overlay on, and
@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build import build_site
-from .serve import serve_in_thread
+from prospector.sitegen.build import build_site
+from prospector.sitegen.serve import serve_in_thread
 from .testing import launch_chromium
 
 

@@ -7,7 +7,7 @@
 3. rendering: requestAnimationFrame intervals and draw times while playing at 1x
    (8 frames/s) and at 60 frames/s (target: 60 fps held).
 
-    .venv/bin/python -m sitegen.bench [--windows 1000] [--frames 10000] [--work DIR]
+    .venv/bin/python -m tests.harness.site_bench [--windows 1000] [--frames 10000] [--work DIR]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build import Builder
+from prospector.sitegen.build import Builder
 from .synth import SyntheticRun
 
 
@@ -57,7 +57,7 @@ def bench_builds(work: Path, windows: int, frames: int) -> dict:
 def bench_browser(work: Path, frames: int, seconds: float = 4.0) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from .serve import serve_in_thread
+    from prospector.sitegen.serve import serve_in_thread
     from .testing import launch_chromium
     runs = work / "runs_long"
     out = work / "public_long"

@@ -1,8 +1,8 @@
 """Soak: long training with the site rebuilt every window and the play service under
 light load; the resident memory of every process sampled to a CSV.
 
-    python -m pipeline.soak --seconds 3600            # make soak (SOAK_SECONDS=3600)
-    python -m pipeline.soak --seconds 1200 --out soak/short
+    python -m tests.harness.soak --seconds 3600            # make soak (SOAK_SECONDS=3600)
+    python -m tests.harness.soak --seconds 1200 --out soak/short
 
 What runs, all real processes on this machine:
 
@@ -43,9 +43,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import runs
-from .config import TrainConfig
-from .eventlog import read_events
+from prospector.pipeline import runs
+from prospector.pipeline.config import TrainConfig
+from prospector.pipeline.eventlog import read_events
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -379,7 +379,7 @@ def report_only(out: Path, warmup_fraction: float, eval_budget: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipeline.soak", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tests.harness.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 3600)),
                    help="how long to train (default $SOAK_SECONDS or 3600)")
     p.add_argument("--out", default=None, help="output directory (default soak/{UTC time})")

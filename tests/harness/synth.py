@@ -7,7 +7,7 @@ real replay file (zstd JSON Lines, :mod:`pipeline.replay`) whose frames come fro
 real game played by a scripted bot. Distinct episodes are few and shared between
 windows (the headers differ), so a 1000-window run is quick to make.
 
-    python -m sitegen.synth --runs /tmp/runs_synth --windows 1000
+    python -m tests.harness.synth --runs /tmp/runs_synth --windows 1000
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import runs as R
-from pipeline.eventlog import EventLog, encode_event
-from pipeline.replay import encode_replay
+from prospector.pipeline import runs as R
+from prospector.pipeline.eventlog import EventLog, encode_event
+from prospector.pipeline.replay import encode_replay
 from prospector import spec as S
 
 _EPISODE_CACHE: dict[tuple, tuple[list[dict], dict]] = {}

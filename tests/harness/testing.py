@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import runs as R
-from pipeline.eventlog import read_events
+from prospector.pipeline import runs as R
+from prospector.pipeline.eventlog import read_events
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -1,0 +1,261 @@
+"""The trainer's commands: ``train``, ``eval``, ``runs``, ``benchmark``.
+
+Plugged into the ``prospector`` command frame (prospector/cli.py) through the
+``prospector.commands`` entry point; argparse only at import time. ``train --site``
+asks the ``prospector.hooks`` entry point ``after_replays`` for the site rebuild, which
+the site generator (a layer above) provides (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+from importlib import metadata
+
+from prospector.cli import CliError, add_command, non_negative_int, positive_float, positive_int
+
+from .config import TrainConfig
+
+DEFAULTS = TrainConfig()
+
+
+def storage_error(exc: OSError, then: str = "continue it with --resume") -> str:
+    """One line for a failed write to the run store (the log stays valid: see eventlog.py)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "a write to the run store failed"
+    return (f"{what}: {exc.strerror or exc}{where}; the run's log is intact up to the last complete event, "
+            f"free some space and {then}")
+
+
+def site_hook(cfg):
+    """The ``after_replays`` hook that rebuilds the site for ``--site DIR``; None without it."""
+    if not cfg.site:
+        return None
+    hooks = [ep for ep in metadata.entry_points(group="prospector.hooks") if ep.name == "after_replays"]
+    if not hooks:
+        raise CliError("--site needs the site generator: pip install 'asteroid-prospector[site]'")
+    make_hook = hooks[0].load()
+    return make_hook(cfg.site, deploy=cfg.deploy)
+
+
+def describe_run(run_dir) -> str:
+    from .runs_report import describe
+    return describe(run_dir)
+
+
+def cmd_train(args) -> int:
+    from .config import make_train_config
+    from .eventlog import CorruptLogError, RunLockedError
+    from .trainer import TrainError, train
+    try:
+        cfg = make_train_config(
+            args.config, run_id=args.run_id, runs_dir=args.runs_dir, windows=args.windows,
+            total_steps=args.total_steps, window_steps=args.window_steps, envs=args.envs,
+            workers=args.workers, backend=args.backend, seed=args.seed, device=args.device,
+            wandb=args.wandb, time_max=args.time_max, policy=args.policy, experiment=args.experiment,
+            eval_episodes=args.eval_episodes, dashboard=args.dashboard, site=args.site,
+            deploy=args.deploy or None)
+        if args.total_steps is not None and args.windows is None:
+            cfg.windows = None  # --total-steps alone: train until that many steps
+        if cfg.device.startswith("cuda"):
+            import torch
+            if not torch.cuda.is_available():
+                raise CliError("--device cuda was asked for, but no CUDA device is available")
+        run_dir = train(cfg, resume=args.resume, after_replays=site_hook(cfg))
+    except (ValueError, TrainError, RunLockedError, CorruptLogError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:  # disk full, I/O error: the log holds every event written before
+        raise CliError(storage_error(exc)) from None
+    print(describe_run(run_dir))
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    from prospector.bots import BOT_NAMES
+
+    from .benchmark import BenchmarkError, format_table, run_benchmark, to_json
+    from .eventlog import CorruptLogError, RunLockedError
+    from .trainer import TrainError
+    if args.throughput:
+        from .throughput import format_sweep, sweep
+        envs = [int(x) for x in args.envs.split(",")] if args.envs else None
+        workers = [int(x) for x in args.workers.split(",")] if args.workers else None
+        result = sweep(envs=envs, workers=workers, seconds=args.seconds, progress=not args.json)
+        print(json.dumps(result, indent=2) if args.json else format_sweep(result))
+        return 0
+    bots = args.bots.split(",") if args.bots else list(BOT_NAMES)
+    unknown = [n for n in bots if n not in BOT_NAMES]
+    if unknown:
+        raise CliError(f"unknown bot {unknown[0]!r}; choose from {', '.join(BOT_NAMES)}")
+    say = (lambda text: print(text, file=sys.stderr, flush=True)) if not args.json else None
+    try:
+        kw = {"seeds_file": args.seeds} if args.seeds else {}
+        if args.steps is not None:
+            kw["steps"] = args.steps
+        result = run_benchmark(episodes=args.episodes, config_file=args.config,
+                               runs_dir=args.runs_dir, run_id=args.run_id, run=args.run, bots=bots,
+                               sample_seed=args.sample_seed, greedy=args.greedy, wandb=args.wandb,
+                               progress=say, eval_time_max=args.eval_time_max, **kw)
+    except (ValueError, BenchmarkError, TrainError, RunLockedError, CorruptLogError) as exc:
+        raise CliError(str(exc)) from None
+    print(to_json(result) if args.json else format_table(result))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import runs
+    from .eventlog import CorruptLogError
+    from .evaluator import CheckpointError, evaluate_window
+    try:
+        run_dir = runs.run_dir(args.run, args.runs_dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not (run_dir / runs.EVENTS_FILE).is_file():
+        raise CliError(f"no run {args.run!r} in {args.runs_dir}/")
+    try:
+        recorded = evaluate_window(run_dir, args.window, args.episodes)
+    except (CheckpointError, CorruptLogError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(storage_error(exc, "run the evaluation again")) from None
+    for event in recorded:
+        print(f"replay {event['replay_id']}: return {event['return']:.2f}, net profit "
+              f"{event['net_profit']:.0f}, {event['steps']} steps, tags {', '.join(event['tags'])}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from . import runs
+    from .eventlog import CorruptLogError
+    from .runs_report import describe, list_table
+    if args.runs_command == "list":
+        print(list_table(args.runs_dir))
+        return 0
+    try:
+        run_dir = runs.run_dir(args.run, args.runs_dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not (run_dir / runs.EVENTS_FILE).is_file():
+        raise CliError(f"no run {args.run!r} in {args.runs_dir}/")
+    try:
+        if args.runs_command == "show":
+            print(describe(run_dir))
+        else:
+            from .projections import projection_snapshot, rebuild_projections
+            rebuild_projections(run_dir)
+            snap = projection_snapshot(run_dir)
+            rows = snap["windows_rows"] if "windows_rows" in snap else len(snap.get("windows", []))
+            print(f"reindexed {run_dir.name}: {rows} window rows, {len(snap.get('replays', []))} replays")
+    except CorruptLogError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+TRAIN_ABOUT = """\
+Train PPO (PufferLib's PuffeRL) on the C env, in windows.
+
+A window is window_steps environment steps of training. Every window closes with a
+checkpoint, a row of metrics and evaluation replays, all recorded in the run's
+append-only event log runs/RUN_ID/events.jsonl (docs/training.md). Settings come from
+the built-in defaults, then the --config file, then these options; every combination
+is checked before the run directory is made.
+
+W&B logging is on by default and offline (wandb/ holds the run; `wandb sync` uploads
+it); it goes online when you are logged in (`wandb login`) or WANDB_MODE=online."""
+
+
+def add_train_parser(sub) -> None:
+    d = DEFAULTS
+    p = add_command(sub, "train", help="train PPO in windows; every window: checkpoint, metrics row, replays",
+                    description=TRAIN_ABOUT, extra="train", examples="""\
+prospector train --windows 3                       # the demo's run
+prospector train --envs 256 --window-steps 262144 --no-wandb
+prospector train --config my.toml --site public    # rebuild the site after every window
+prospector train --resume 20261130-101500-abc1234 --windows 2""")
+    p.add_argument("--config", default=None, metavar="FILE", help="TOML or JSON file of training settings "
+                   "(any TrainConfig field, docs/training.md; default: none)")
+    p.add_argument("--run-id", default=None, help="run id (default: UTC time and git short sha)")
+    p.add_argument("--runs-dir", default=None, help=f"where runs live (default {d.runs_dir}/)")
+    p.add_argument("--resume", default=None, metavar="RUN_ID",
+                   help="continue this run from its last closed window (default: start a new run)")
+    p.add_argument("--windows", type=positive_int, default=None, help=f"windows to train (default {d.windows})")
+    p.add_argument("--total-steps", type=positive_int, default=None,
+                   help="stop at this many env steps instead (default: windows x window steps)")
+    p.add_argument("--window-steps", type=positive_int, default=None,
+                   help=f"env steps per window, at least one batch of games x {d.bptt_horizon} "
+                        f"(default {d.window_steps:,})")
+    p.add_argument("--envs", type=positive_int, default=None, help=f"games stepped in total (default {d.envs})")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help=f"env worker processes, must divide --envs (default {d.workers})")
+    p.add_argument("--backend", choices=("serial", "multiprocessing"), default=None,
+                   help=f"PufferLib vectorization of the env workers (default {d.backend})")
+    p.add_argument("--seed", type=non_negative_int, default=None, help=f"seed of games and policy (default {d.seed})")
+    p.add_argument("--device", default=None, help=f"torch device: cpu or cuda (default {d.device})")
+    p.add_argument("--time-max", type=positive_int, default=None, help=f"episode budget in ticks (default {d.time_max})")
+    p.add_argument("--policy", choices=("mlp", "lstm"), default=None, help=f"policy network (default {d.policy})")
+    p.add_argument("--experiment", default=None, help="W&B group of the run (default: none)")
+    p.add_argument("--eval-episodes", type=positive_int, default=None,
+                   help=f"evaluation replays recorded per window (default {d.eval_episodes})")
+    p.add_argument("--wandb", dest="wandb", action="store_true", default=None,
+                   help="log to W&B: offline unless logged in or WANDB_MODE=online (default: on)")
+    p.add_argument("--no-wandb", dest="wandb", action="store_false", help="do not log to W&B")
+    p.add_argument("--no-dashboard", dest="dashboard", action="store_false", default=None,
+                   help="hide PuffeRL's live terminal dashboard (default: shown)")
+    p.add_argument("--site", default=None, metavar="DIR",
+                   help="rebuild the static site into DIR after every window's replays (default: off)")
+    p.add_argument("--deploy", action="store_true", help="with --site: deploy the site after every rebuild")
+    p.set_defaults(func=cmd_train)
+
+
+def add_commands(sub) -> None:
+    """Entry point ``prospector.commands``: the trainer's subcommands."""
+    add_train_parser(sub)
+
+    p = add_command(sub, "benchmark", help="train PPO, then PPO vs the bots on 1000 fixed seeds", extra="train",
+                    examples="prospector benchmark                       # about 20 minutes\n"
+                             "prospector benchmark --run RUN_ID --episodes 100\n"
+                             "prospector benchmark --throughput --envs 256,1024 --seconds 10")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="env steps to train (default 32M, about 20 minutes in all)")
+    p.add_argument("--seeds", default=None, metavar="FILE", help="seeds file (default benchmarks/eval_seeds.txt)")
+    p.add_argument("--episodes", type=positive_int, default=None,
+                   help="use only the first N seeds of the file (default: all)")
+    p.add_argument("--run", default=None, metavar="RUN_ID",
+                   help="no training: benchmark this run's last checkpoint (default: train a new run)")
+    p.add_argument("--run-id", default=None, help="id of the training run (default: UTC time and git sha)")
+    p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    p.add_argument("--config", default=None, help="TOML or JSON file of training settings (default: none)")
+    p.add_argument("--bots", default="", help="comma-separated subset of the bots (default all)")
+    p.add_argument("--eval-time-max", type=positive_int, default=None,
+                   help="episode budget of the evaluation (default 20000, the protocol's)")
+    p.add_argument("--sample-seed", type=non_negative_int, default=0,
+                   help="seed of the policy's action sampling (default 0)")
+    p.add_argument("--greedy", action="store_true", help="argmax actions instead of seeded sampling")
+    p.add_argument("--no-wandb", dest="wandb", action="store_false", default=True, help="do not log to W&B")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--throughput", action="store_true",
+                   help="instead: trained steps/s over worker and env counts (PPO loop, no run written)")
+    p.add_argument("--envs", default="", help="--throughput: comma-separated env counts (default 64..4096)")
+    p.add_argument("--workers", default="", help="--throughput: comma-separated worker counts (default 1,2)")
+    p.add_argument("--seconds", type=positive_float, default=20.0, help="--throughput: seconds per point (default 20)")
+    p.set_defaults(func=cmd_benchmark)
+
+    p = add_command(sub, "eval", help="record evaluation replays of one window's checkpoint", extra="train",
+                    examples="prospector eval --run RUN_ID --window 2 --episodes 3")
+    p.add_argument("--run", required=True, help="run id")
+    p.add_argument("--window", type=non_negative_int, required=True, help="window id")
+    p.add_argument("--episodes", type=positive_int, default=1, help="episodes to record (default 1)")
+    p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    p.set_defaults(func=cmd_eval)
+
+    p = add_command(sub, "runs", help="list, show and reindex runs", extra="train",
+                    examples="prospector runs list\nprospector runs show RUN_ID\nprospector runs reindex RUN_ID")
+    runs_sub = p.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
+    q = runs_sub.add_parser("list", help="every run with windows and best return")
+    q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    for name, text in (("show", "what a run holds"), ("reindex", "rebuild a run's projections from its log")):
+        q = runs_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("run", help="run id")
+        q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    p.set_defaults(func=cmd_runs)

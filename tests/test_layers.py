@@ -1,0 +1,64 @@
+"""The layers point one way, and the code is linted (docs/architecture.md).
+
+import-linter reads a package from one folder, so the check runs on a copy laid out as
+the wheel installs it: pipeline/ and sitegen/ inside prospector/. A contract broken by
+an upward import fails here, and so does a new game module the contract does not list.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CONTRACTS = PYPROJECT["tool"]["importlinter"]["contracts"]
+SUBPACKAGES = {"pipeline": "pipeline", "sitegen": "sitegen", "play": "prospector/play"}
+
+
+def installed_layout(dest: Path) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.stamp", "vendor", "static", "templates")
+    shutil.copytree(ROOT / "prospector", dest / "prospector", ignore=ignore)
+    for name in ("pipeline", "sitegen"):
+        shutil.copytree(ROOT / name, dest / "prospector" / name, ignore=ignore)
+    return dest
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "lint-imports"), str(ROOT / "pyproject.toml"), "--no-cache"],
+                          cwd=tree, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_import_contracts_hold(tmp_path):
+    out = lint_imports(installed_layout(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Contracts: 2 kept, 0 broken." in out.stdout, out.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    tree = installed_layout(tmp_path)
+    spec = tree / "prospector" / "spec.py"
+    spec.write_text(spec.read_text() + "\nfrom prospector.pipeline import runs  # noqa\n")
+    out = lint_imports(tree)
+    assert out.returncode != 0
+    assert "BROKEN" in out.stdout and "prospector.spec -> prospector.pipeline.runs" in out.stdout, out.stdout
+
+
+def test_every_game_module_is_under_the_game_contract():
+    game = next(c for c in CONTRACTS if c["type"] == "forbidden")
+    on_disk = {f"prospector.{p.stem}" for p in (ROOT / "prospector").glob("*.py")
+               if p.stem not in ("__init__", "__main__")}
+    assert sorted(on_disk) == sorted(game["source_modules"]), "list new game modules in pyproject.toml"
+
+
+@pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]], ids=["check", "format"])
+def test_ruff(args):
+    out = subprocess.run([str(BIN / "ruff"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]

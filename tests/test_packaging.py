@@ -1,0 +1,97 @@
+"""The package as a user installs it (docs/architecture.md#packaging).
+
+One sdist and wheel are built from this checkout. The wheel holds one import name,
+``prospector``, with the site's templates, static files and the play service inside and
+none of the test harness. The sdist is then installed into a fresh virtual environment
+of every Python 3.11-3.13 this machine has, with the game's dependencies only, where
+``gymnasium.make`` and the native ``gymnasium.make_vec`` must work without torch, and
+the commands of the missing extras must say which extra to install.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHONS = {v: Path.home() / ".pyenv" / "versions" / v / "bin" / "python3" for v in ("3.11.7", "3.12.1", "3.13.0")}
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"wheel": next(out.glob("*.whl")), "sdist": next(out.glob("*.tar.gz"))}
+
+
+def test_wheel_has_one_import_name_and_its_data(dists):
+    names = zipfile.ZipFile(dists["wheel"]).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"prospector"}, top
+    files = set(names)
+    for needed in ("prospector/_core", "prospector/pipeline/trainer.py", "prospector/sitegen/build.py",
+                   "prospector/play/server.py", "prospector/play/openapi.py",
+                   "prospector/sitegen/templates/base.html", "prospector/sitegen/templates/play.html",
+                   "prospector/sitegen/static/play.js", "prospector/sitegen/static/site.css"):
+        assert any(n.startswith(needed) for n in files), f"{needed} missing from the wheel"
+    harness = ("abuse", "loadtest", "soak", "synth", "screenshots", "invariants", "testing", "site_bench")
+    shipped = [n for n in files if Path(n).stem in harness]
+    assert not shipped, f"test harness in the wheel: {shipped}"
+    entry_points = zipfile.ZipFile(dists["wheel"]).read(
+        next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "prospector = prospector.cli:main" in entry_points
+    assert "[prospector.commands]" in entry_points
+
+
+USE_THE_GAME = r"""
+import sys
+import gymnasium, numpy as np
+import prospector
+env = gymnasium.make("Prospector-v0")
+obs, info = env.reset(seed=3)
+assert obs.shape == (260,), obs.shape
+obs, reward, terminated, truncated, info = env.step(0)
+vec = gymnasium.make_vec("Prospector-v0", num_envs=8)
+assert isinstance(vec, gymnasium.vector.VectorEnv), type(vec)
+assert not isinstance(vec, (gymnasium.vector.SyncVectorEnv, gymnasium.vector.AsyncVectorEnv)), type(vec)
+obs, info = vec.reset(seed=1)
+assert obs.shape == (8, 260)
+for _ in range(50):
+    obs, rewards, terms, truncs, infos = vec.step(vec.action_space.sample())
+assert "torch" not in sys.modules and "pufferlib" not in sys.modules
+print("game ok", sys.version_info[:2])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_core_install_in_a_fresh_venv(version, dists, tmp_path):
+    python = PYTHONS[version]
+    if not python.exists():
+        pytest.skip(f"Python {version} is not on this machine ({python})")
+    venv = tmp_path / "venv"
+    subprocess.run([str(python), "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--progress-bar", "off",
+                          "-c", str(ROOT / "requirements.txt"), str(dists["sdist"])],
+                         capture_output=True, text=True, timeout=900)
+    assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    game = subprocess.run([str(venv / "bin" / "python"), "-c", USE_THE_GAME], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert game.returncode == 0, game.stdout + game.stderr
+    assert "game ok" in game.stdout
+    for command, extra in ((["train", "--windows", "1"], "train"), (["site", "build"], "site"),
+                           (["play-server"], "play")):
+        out = subprocess.run([str(venv / "bin" / "prospector"), *command], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 2, (command, out.stdout, out.stderr)
+        assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+        assert f"asteroid-prospector[{extra}]" in out.stderr, out.stderr
+        assert not (tmp_path / "runs").exists(), "a refused command left a run directory"
