@@ -67,13 +67,14 @@ def run_backend(vecenv, steps: int, seed: int = 123):
     return episode_infos
 
 
-def test_pufferlib_serial_backend():
+@pytest.mark.parametrize("threads", [1, 3])
+def test_pufferlib_serial_backend(threads):
     import pufferlib.vector
 
     from prospector.vector import VecProspector
 
     vecenv = pufferlib.vector.make(VecProspector, backend=pufferlib.vector.Serial, num_envs=2,
-                                   env_kwargs={"num_envs": 8})
+                                   env_kwargs={"num_envs": 8, "threads": threads})
     try:
         assert vecenv.num_agents == 16
         assert vecenv.single_observation_space.shape == (S.OBS_DIM,)
@@ -83,13 +84,15 @@ def test_pufferlib_serial_backend():
         vecenv.close()
 
 
-def test_pufferlib_multiprocessing_backend():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pufferlib_multiprocessing_backend(threads):
+    """Each worker process steps its instance on its own threads (started there, not inherited)."""
     import pufferlib.vector
 
     from prospector.vector import VecProspector
 
     vecenv = pufferlib.vector.make(VecProspector, backend=pufferlib.vector.Multiprocessing, num_envs=2,
-                                   num_workers=2, env_kwargs={"num_envs": 8})
+                                   num_workers=2, env_kwargs={"num_envs": 8, "threads": threads})
     try:
         assert vecenv.num_agents == 16
         run_backend(vecenv, 300)
