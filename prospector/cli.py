@@ -122,7 +122,7 @@ def cmd_parity(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import format_table, run
-    result = run(envs=args.envs, seconds=args.seconds, seed=args.seed)
+    result = run(envs=args.envs, seconds=args.seconds, seed=args.seed, threads=args.threads)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
 
@@ -157,11 +157,16 @@ def add_game_commands(sub) -> None:
     p.set_defaults(func=cmd_parity)
 
     p = add_command(sub, "bench", help="env-only steps per second of the C core",
-                    examples="prospector bench\nprospector bench --envs 4096 --seconds 5 --json")
+                    examples="prospector bench\nprospector bench --threads 2\n"
+                    "prospector bench --envs 4096 --seconds 5 --json")
     p.add_argument("--envs", type=positive_int, default=1024, help="games in the vector env (default 1024)")
     p.add_argument("--seconds", type=positive_float, default=10.0, help="seconds per figure (default 10)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the games and actions (default 0)")
-    p.add_argument("--json", action="store_true", help="print JSON with sps_random, sps_bot, sps_reference")
+    p.add_argument("--threads", type=non_negative_int, default=1,
+                   help="stepping threads (default 1, pinned to one core; 0: one per available core); "
+                   "more than 1 also measures 1 thread in the same run")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON with sps_random, sps_bot, sps_gym_vector, sps_reference")
     p.set_defaults(func=cmd_bench)
 
     p = add_command(sub, "bots", help="the baseline bots over a fixed list of seeds",
