@@ -26,7 +26,7 @@ LOG_END_REASON, LOG_RETURN, LOG_LENGTH = N_INFO, N_INFO + 1, N_INFO + 2
 
 def available_cores() -> int:
     """CPUs this process may run on (its affinity mask), not all the machine's."""
-    if hasattr(os, "process_cpu_count"):                    # Python 3.13+
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
         return os.process_cpu_count() or 1
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
@@ -60,14 +60,27 @@ class GameBatch:
         requested = resolve_threads(threads)
         n = self.num_envs
         if buffers is None:
-            buffers = (np.zeros((n, S.OBS_DIM), np.float32), np.zeros(n, np.int32), np.zeros(n, np.float32),
-                       np.zeros(n, np.bool_), np.zeros(n, np.bool_))
+            buffers = (
+                np.zeros((n, S.OBS_DIM), np.float32),
+                np.zeros(n, np.int32),
+                np.zeros(n, np.float32),
+                np.zeros(n, np.bool_),
+                np.zeros(n, np.bool_),
+            )
         self.observations, self.actions, self.rewards, self.terminals, self.truncations = buffers
         self.episode_log = np.zeros((n, LOG_WIDTH), np.float64)
         self.final_observations = np.zeros((n, S.OBS_DIM), np.float32) if final_obs else None
-        self.handle = _core.vec_init(self.observations, self.actions, self.rewards, self.terminals,
-                                     self.truncations, S.config_array(config), n, requested)
-        self.threads = _core.vec_threads(self.handle)      # at most one per game
+        self.handle = _core.vec_init(
+            self.observations,
+            self.actions,
+            self.rewards,
+            self.terminals,
+            self.truncations,
+            S.config_array(config),
+            n,
+            requested,
+        )
+        self.threads = _core.vec_threads(self.handle)  # at most one per game
 
     def reset(self, seed: int) -> None:
         """Game i starts with the i-th SplitMix64 output of ``seed`` (docs/randomness.md)."""
@@ -81,8 +94,8 @@ class GameBatch:
         self.rewards[i], self.terminals[i], self.truncations[i] = 0.0, False, False
 
     def set_actions(self, actions) -> None:
-        """Checks and copies ``actions`` into the actions buffer (clipped to [-1, 69]: out of
-        range stays invalid).  The buffer itself is used as it is."""
+        """Checks and copies ``actions`` into the actions buffer; any value outside 0..68 stays an
+        invalid action.  The buffer itself is used as it is."""
         if actions is self.actions:
             return
         if not isinstance(actions, np.ndarray):
@@ -91,7 +104,11 @@ class GameBatch:
             raise TypeError(f"actions must have an integer dtype, got {actions.dtype}")
         if actions.size != self.num_envs or actions.ndim not in (1, 2):
             raise ValueError(f"actions must have shape ({self.num_envs},), got {actions.shape}")
-        np.copyto(self.actions, np.clip(actions.reshape(self.num_envs), -1, S.N_ACTIONS), casting="unsafe")
+        flat = actions.reshape(self.num_envs)
+        # wider than int32: clip first so that no value wraps round into a valid action
+        if flat.dtype.itemsize > 4 and (flat.min() < -1 or flat.max() > S.N_ACTIONS):
+            flat = np.clip(flat, -1, S.N_ACTIONS)
+        np.copyto(self.actions, flat, casting="unsafe")
 
     def step(self) -> int:
         """Steps every game with the actions buffer; returns how many episodes ended.
@@ -111,4 +128,4 @@ class GameBatch:
         return info
 
     def close(self) -> None:
-        self.handle = None      # the capsule's destructor joins the threads and frees the games
+        self.handle = None  # the capsule's destructor joins the threads and frees the games

@@ -18,12 +18,14 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import spec as S
-from .batch import LOG_END_REASON, LOG_LENGTH, LOG_RETURN, GameBatch, check_num_envs
+from .batch import LOG_END_REASON, LOG_LENGTH, LOG_RETURN, LOG_WIDTH, GameBatch, check_num_envs
 from .state import INT_INFO
 
 # dtypes of the info keys in the vector infos (the single env's types, batched)
-INFO_DTYPES = {key: np.int64 if key in INT_INFO else np.bool_ if key == "invalid" else np.float64
-               for key in S.INFO_KEYS}
+INFO_DTYPES = {
+    key: np.int64 if key in INT_INFO else np.bool_ if key == "invalid" else np.float64 for key in S.INFO_KEYS
+}
+END_NAMES = np.array(S.END_REASONS, dtype=object)
 
 
 class ProspectorVectorEnv(VectorEnv):
@@ -37,8 +39,15 @@ class ProspectorVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 1, config: dict | None = None, threads: int = 1, copy: bool = True,
-                 render_mode: str | None = None, **overrides):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        config: dict | None = None,
+        threads: int = 1,
+        copy: bool = True,
+        render_mode: str | None = None,
+        **overrides,
+    ):
         if render_mode is not None:
             raise ValueError(f"Prospector-v0 has no render modes, got render_mode={render_mode!r}")
         self.num_envs = check_num_envs(num_envs)
@@ -71,11 +80,11 @@ class ProspectorVectorEnv(VectorEnv):
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
             if seed < 0:
                 raise ValueError(f"seed must be a whole number >= 0, got {seed}")
-            super().reset(seed=int(seed))       # seeds np_random, as Gymnasium's own vector envs do
+            super().reset(seed=int(seed))  # seeds np_random, as Gymnasium's own vector envs do
             batch.reset(seed)
         else:
             seeds = self._seed_list(seed)
-            if not self._started and None in seeds:     # a chain needs a first seed
+            if not self._started and None in seeds:  # a chain needs a first seed
                 batch.reset(int(self.np_random.integers(0, 2**63)))
             for i, game_seed in enumerate(seeds):
                 batch.reset_game(i, game_seed)
@@ -86,8 +95,9 @@ class ProspectorVectorEnv(VectorEnv):
         try:
             seeds = list(seed)
         except TypeError:
-            raise ValueError(f"seed must be None, a whole number >= 0 or a list of {self.num_envs} of them, "
-                             f"got {seed!r}") from None
+            raise ValueError(
+                f"seed must be None, a whole number >= 0 or a list of {self.num_envs} of them, got {seed!r}"
+            ) from None
         if len(seeds) != self.num_envs:
             raise ValueError(f"seed list has {len(seeds)} entries for {self.num_envs} games")
         for s in seeds:
@@ -112,8 +122,13 @@ class ProspectorVectorEnv(VectorEnv):
         batch.set_actions(actions)
         finished = batch.step()
         infos = self._final_infos(finished) if finished else {}
-        return (self._out(batch.observations), self._out(batch.rewards), self._out(batch.terminals),
-                self._out(batch.truncations), infos)
+        return (
+            self._out(batch.observations),
+            self._out(batch.rewards),
+            self._out(batch.terminals),
+            self._out(batch.truncations),
+            infos,
+        )
 
     def _out(self, array: np.ndarray) -> np.ndarray:
         return array.copy() if self.copy else array
@@ -124,29 +139,30 @@ class ProspectorVectorEnv(VectorEnv):
         rows = batch.episode_log[:finished]
         mask = np.zeros(n, np.bool_)
         mask[ended] = True
-
-        def column(values, dtype) -> np.ndarray:
-            out = np.zeros(n, dtype)
-            out[ended] = values
-            return out
-
+        mask.flags.writeable = False  # one mask shared by every key
+        table = np.zeros((LOG_WIDTH, n))  # every log column spread over the games at once
+        table[:, ended] = rows.T
         final_info = {}
         for k, key in enumerate(S.INFO_KEYS):
-            final_info[key] = column(rows[:, k], INFO_DTYPES[key])
-            final_info[f"_{key}"] = mask.copy()
+            dtype = INFO_DTYPES[key]
+            final_info[key] = table[k] if dtype is np.float64 else table[k].astype(dtype)
+            final_info[f"_{key}"] = mask
         end_reason = np.full(n, None, dtype=object)
-        end_reason[ended] = [S.END_REASONS[int(code)] for code in rows[:, LOG_END_REASON]]
-        episode_return = column(rows[:, LOG_RETURN], np.float64)
-        episode_length = column(rows[:, LOG_LENGTH], np.int64)
-        final_info.update(end_reason=end_reason, _end_reason=mask.copy(), episode_return=episode_return,
-                          _episode_return=mask.copy(), episode_length=episode_length, _episode_length=mask.copy())
+        end_reason[ended] = END_NAMES[rows[:, LOG_END_REASON].astype(np.intp)]
+        episode_return, episode_length = table[LOG_RETURN], table[LOG_LENGTH].astype(np.int64)
+        final_info.update(end_reason=end_reason, episode_return=episode_return, episode_length=episode_length)
+        final_info.update(_end_reason=mask, _episode_return=mask, _episode_length=mask)
         final_obs = np.full(n, None, dtype=object)
-        for i in ended:
-            final_obs[i] = batch.final_observations[i].copy()
+        terminal = batch.final_observations[ended]  # one copy, handed out row by row
+        for k, i in enumerate(ended):
+            final_obs[i] = terminal[k]
         return {
-            "final_obs": final_obs, "_final_obs": mask.copy(),
-            "final_info": final_info, "_final_info": mask.copy(),
-            "episode": {"r": episode_return.copy(), "l": episode_length.copy()}, "_episode": mask,
+            "final_obs": final_obs,
+            "_final_obs": mask,
+            "final_info": final_info,
+            "_final_info": mask,
+            "episode": {"r": episode_return, "l": episode_length},
+            "_episode": mask,
         }
 
     def close_extras(self, **kwargs) -> None:
