@@ -43,6 +43,7 @@ from urllib.parse import urlparse
 
 import jinja2
 
+from prospector.controls import page_spec
 from prospector.pipeline import runs as R
 from prospector.pipeline.eventlog import CorruptLogError, LogRead, parse_log_bytes
 from prospector.pipeline.replay import ReplayError, decode_replay
@@ -546,6 +547,9 @@ class Builder:
         for src in sorted(STATIC.iterdir()):
             if src.is_file():
                 self._copy(src, f"static/{src.name}")
+        # The interface as the pages see it, generated from prospector.spec (one source).
+        spec_js = "export const SPEC = " + _dumps(page_spec()).decode() + ";\n"
+        self._emit("static/spec.js", _key(self.version, spec_js), lambda: spec_js)
         found = False
         for name, dst in VENDOR_FILES.items():
             src = self.node_modules / name

@@ -1,5 +1,6 @@
 // Small helpers shared by every page. Data from runs is only ever put into the page
 // as text (textContent / attribute values), never as HTML.
+import { SPEC } from './spec.js';
 
 export function siteBase() {
   const meta = document.querySelector('meta[name="site-base"]');
@@ -88,7 +89,4 @@ export const COMMODITY_COLORS = {
   rare_isotopes: '#b58cff', volatiles: '#6be39a',
 };
 
-export const COMMODITY_LABELS = {
-  iron: 'Iron', nickel: 'Nickel', water_ice: 'Water ice', pge: 'PGE',
-  rare_isotopes: 'Rare isotopes', volatiles: 'Volatiles',
-};
+export const COMMODITY_LABELS = SPEC.commodity_labels;  // generated from prospector/controls.py

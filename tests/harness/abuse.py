@@ -37,10 +37,12 @@ import sys
 import time
 from pathlib import Path
 
-from .loadtest import Connection, ConnectionClosed, LoadError, _percentile, _rss_bytes, loopback_target, read_response
+from prospector.spec import A_CASH_OUT, A_HOLD
+
+from .loadtest import Connection, ConnectionClosed, LoadError, loopback_target, read_response
+from .procs import PlayServer, percentile, rss_bytes
 
 MAX_SECONDS = 3600
-CASH_OUT = 68
 
 # scenario -> relative weight. "play" is the valid traffic; the others are the abuse.
 SCENARIOS = {
@@ -160,7 +162,7 @@ class Client:
         for _ in range(self.rng.randint(5, 60)):
             if time.monotonic() >= deadline:
                 break
-            action = self.rng.choice([a for a in valid if a != CASH_OUT] or [6])
+            action = self.rng.choice([a for a in valid if a != A_CASH_OUT] or [A_HOLD])
             status, doc = await self.call("play", "POST", f"/api/play/session/{sid}/step",
                                           b'{"action":%d}' % action, expect=(200,))
             if doc is None or status != 200:
@@ -191,7 +193,7 @@ class Client:
         if doc is None:
             return
         path = f"/api/play/session/{doc['session_id']}/step"
-        status, _ = await self.call("after_end", "POST", path, b'{"action":%d}' % CASH_OUT)
+        status, _ = await self.call("after_end", "POST", path, b'{"action":%d}' % A_CASH_OUT)
         if status == 200:
             await self.call("after_end", "POST", path, b'{"action":6}', expect=(409,), code="episode_over")
         await self.call("after_end", "DELETE", f"/api/play/session/{doc['session_id']}")
@@ -287,7 +289,7 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
     if ttl > 30:
         raise LoadError(f"the server's session TTL is {ttl:g} s; start it with a short one (--ttl 2)")
     rng = random.Random(seed)
-    rss_start = _rss_bytes(pid)
+    rss_start = rss_bytes(pid)
     per_round = []
     total = Stats()
     wall_total = 0.0
@@ -298,7 +300,7 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
 
         async def sample_peak():
             while time.monotonic() < deadline:
-                peak[0] = max(peak[0], _rss_bytes(pid))
+                peak[0] = max(peak[0], rss_bytes(pid))
                 await asyncio.sleep(0.25)
 
         t0 = time.perf_counter()
@@ -307,12 +309,12 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
         wall = time.perf_counter() - t0
         live_at_end = (await _get(host, port, "/api/health"))["live_sessions"]
         waited = await wait_expired(host, port, ttl)
-        rss_after = _rss_bytes(pid)
+        rss_after = rss_bytes(pid)
         lat = sorted(stats.latencies)
         per_round.append({
             "round": r + 1, "seconds": round(wall, 2), "requests": stats.requests,
             "requests_per_s": round(stats.requests / wall, 1),
-            "p50_ms": round(_percentile(lat, 0.5) * 1000, 2), "p99_ms": round(_percentile(lat, 0.99) * 1000, 2),
+            "p50_ms": round(percentile(lat, 0.5) * 1000, 2), "p99_ms": round(percentile(lat, 0.99) * 1000, 2),
             "server_errors": stats.server_errors, "unexpected": stats.problem_count,
             "status_429": stats.statuses.get(429, 0), "live_sessions_at_end": live_at_end,
             "expired_after_s": round(waited, 2), "rss_peak_mib": round(peak[0] / 2**20, 1),
@@ -336,7 +338,7 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
         "url": url, "clients": clients, "rounds": rounds, "seconds_per_round": seconds, "seed": seed,
         "ttl_seconds": ttl, "max_sessions": cap, "server_pid": pid,
         "requests": total.requests, "requests_per_s": round(total.requests / wall_total, 1),
-        "latency_ms": {name: round(_percentile(lat, q) * 1000, 2)
+        "latency_ms": {name: round(percentile(lat, q) * 1000, 2)
                        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))},
         "statuses": {str(k): v for k, v in sorted(total.statuses.items())},
         "scenarios": dict(sorted(total.scenarios.items())),
@@ -348,51 +350,6 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
         "rss_growth_first_to_last_round_mib": round(after[-1] - after[0], 1),
         "per_round": per_round,
     }
-
-
-# ------------------------------------------------------------------- spawn
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SpawnedServer:
-    """``prospector play-server`` as a real process on a free loopback port."""
-
-    def __init__(self, ttl: float, max_sessions: int):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        repo = Path(__file__).resolve().parents[2]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "prospector.cli", "play-server", "--port", str(self.port), "--ttl", str(ttl),
-             "--max-sessions", str(max_sessions)],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1",
-                 "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))})
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                asyncio.run(_get("127.0.0.1", self.port, "/api/health"))
-                return
-            except (OSError, LoadError):
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise LoadError(f"play-server did not come up: {self.proc.stdout.read()[-2000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode, self.proc.stdout.read()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         if args.spawn:
-            server = SpawnedServer(args.ttl, args.max_sessions)
+            server = PlayServer("--ttl", str(args.ttl), "--max-sessions", str(args.max_sessions))
         result = asyncio.run(run_abuse(server.url if server else args.url, args.clients, args.seconds,
                                        args.rounds, seed))
     except (LoadError, OSError) as exc:

@@ -23,7 +23,10 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-CASH_OUT = 68
+from prospector.spec import A_CASH_OUT, A_HOLD
+
+from .procs import percentile, rss_bytes
+
 MAX_SECONDS = 600
 MAX_SESSIONS = 2000
 
@@ -140,7 +143,7 @@ async def _client(index: int, host: str, port: int, deadline: float, budget: lis
         perf = time.perf_counter
         while perf() < deadline and budget[0] > 0:
             budget[0] -= 1
-            choices = [a for a in valid if a != CASH_OUT] or [6]
+            choices = [a for a in valid if a != A_CASH_OUT] or [A_HOLD]
             payload = b'{"action":%d}' % rng.choice(choices)
             t0 = perf()
             status, body = await conn.request("POST", step_path, payload)
@@ -157,13 +160,6 @@ async def _client(index: int, host: str, port: int, deadline: float, budget: lis
         await conn.close()
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[k]
-
-
 async def run_steps(url: str, sessions: int, seconds: float, max_requests: int, seed: int,
                     warmup: float) -> dict:
     host, port = loopback_target(url)
@@ -177,7 +173,7 @@ async def run_steps(url: str, sessions: int, seconds: float, max_requests: int, 
     return {
         "url": url, "sessions": sessions, "seconds": round(wall, 3), "step_requests": n,
         "step_requests_per_s": round(n / wall, 1) if wall > 0 else 0.0,
-        "latency_ms": {name: round(_percentile(latencies, q) * 1000, 3)
+        "latency_ms": {name: round(percentile(latencies, q) * 1000, 3)
                        for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("max", 1.0))},
         "statuses": {str(k): v for k, v in counts.items()},
     }
@@ -191,14 +187,6 @@ async def _run_clients(host, port, sessions, seconds, max_requests, seed):
     await asyncio.gather(*(_client(i, host, port, deadline, budget, seed, latencies, counts)
                            for i in range(sessions)))
     return latencies, counts
-
-
-def _rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise LoadError("no VmRSS in /proc")
 
 
 async def run_memory(url: str, sessions: int, seed: int) -> dict:
@@ -215,7 +203,7 @@ async def run_memory(url: str, sessions: int, seed: int) -> dict:
         if status != 201:
             raise LoadError(f"the first session answered {status}: {body[:200]!r}")
         first = json.loads(body)["session_id"]
-        rss0 = _rss_bytes(pid)
+        rss0 = rss_bytes(pid)
         ids = []
         for i in range(sessions - 1):
             status, body = await conn.request("POST", "/api/play/session", b'{"seed": %d}' % (seed + 1 + i))
@@ -225,7 +213,7 @@ async def run_memory(url: str, sessions: int, seed: int) -> dict:
         for sid in ids:  # a few steps each, as a live player would have made
             for action in (6, 8, 6):
                 await conn.request("POST", f"/api/play/session/{sid}/step", b'{"action": %d}' % action)
-        rss1 = _rss_bytes(pid)
+        rss1 = rss_bytes(pid)
         status, body = await conn.request("GET", "/api/health")
         live = json.loads(body)["live_sessions"]
         for sid in ids + [first]:

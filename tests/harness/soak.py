@@ -47,18 +47,9 @@ from prospector.pipeline import runs
 from prospector.pipeline.config import TrainConfig
 from prospector.pipeline.eventlog import read_events
 
+from .procs import PlayServer, rss_bytes
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _rss_mib(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def _cmdline(pid: int) -> str:
@@ -67,12 +58,6 @@ def _cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
     except OSError:
         return ""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Soak:
@@ -91,11 +76,9 @@ class Soak:
 
     def start(self):
         self.out.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
-        self.server_log = open(self.out / "play-server.log", "w")
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "prospector.cli", "play-server", "--port", str(self.port), "--ttl", "20",
-             "--max-sessions", "50"], cwd=REPO, env=self.env, stdout=self.server_log, stderr=subprocess.STDOUT)
+        self.play = PlayServer("--ttl", "20", "--max-sessions", "50", log_path=self.out / "play-server.log",
+                               env=self.env)
+        self.port, self.server = self.play.port, self.play.proc
         self.trainer_log = open(self.out / "train.log", "w")
         a = self.args
         config = self.out / "train.toml"   # PuffeRL wants a minibatch no bigger than the batch
@@ -129,7 +112,8 @@ class Soak:
         while not self.stop.is_set():
             t = round(time.monotonic() - t0, 1)
             for role, pid in self.processes():
-                rss = _rss_mib(pid)
+                rss = rss_bytes(pid)
+                rss = None if rss is None else rss / 2**20
                 if rss is not None:
                     writer.writerow([t, role, pid, round(rss, 2)])
             self.csv_file.flush()
@@ -219,13 +203,7 @@ class Soak:
             for t in threads:
                 t.join(timeout=60)
             self.csv_file.close()
-            if self.server.poll() is None:
-                self.server.send_signal(signal.SIGINT)
-                try:
-                    self.server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self.server.kill()
-            self.server_log.close()
+            self.play.stop()
             self.trainer_log.close()
         elapsed = time.monotonic() - t0
         report = {"started": started.isoformat(timespec="seconds"), "seconds": round(elapsed, 1),

@@ -20,6 +20,8 @@ from pathlib import Path
 from prospector.pipeline import runs as R
 from prospector.pipeline.eventlog import read_events
 
+from .procs import PlayServer, free_port  # noqa: F401  (re-exported for the tests)
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TINY_TRAIN = {"bptt_horizon": 16, "minibatch_size": 512}
@@ -136,83 +138,3 @@ def _train(runs_dir: Path, windows: int, timeout: float) -> Path:
         raise RuntimeError(f"training made no run:\n{out[-3000:]}")
     return runs_dir / names[-1]
 
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PlayServer:
-    """``prospector play-server`` as a real process on a loopback port (for tests and scripts).
-
-    ``with PlayServer() as play: play.url, play.request("GET", "/api/health")``.
-    """
-
-    def __init__(self, *args: str, port: int | None = None, timeout: float = 60):
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "prospector.cli", "play-server", "--port", str(self.port), *args]
-        import tempfile
-        self.log = tempfile.TemporaryFile(mode="w+")   # a file, not a pipe: a full pipe would block the server
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True,
-                                     cwd=Path(__file__).resolve().parents[1],
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})   # output() is current
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if self.request("GET", "/api/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError(f"play-server did not come up: {self.output()}")
-            time.sleep(0.1)
-
-    def request(self, method: str, path: str, body=None, timeout: float = 10, headers: dict | None = None,
-                with_headers: bool = False):
-        """(status, JSON body or None) of one request on a fresh connection.
-
-        ``headers`` are sent along (a JSON ``body`` adds content-type unless given);
-        ``with_headers`` adds the response headers (names lower-cased) as a third item.
-        """
-        import http.client
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            data = json.dumps(body).encode() if body is not None else None
-            hdrs = dict(headers or {})
-            if data is not None:
-                hdrs.setdefault("content-type", "application/json")
-            conn.request(method, path, body=data, headers=hdrs)
-            r = conn.getresponse()
-            raw = r.read()
-            result = r.status, (json.loads(raw) if raw else None)
-            if with_headers:
-                return *result, {k.lower(): v for k, v in r.getheaders()}
-            return result
-        finally:
-            conn.close()
-
-    def stop(self) -> tuple[int, str]:
-        import signal
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode, self.output()
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
