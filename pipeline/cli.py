@@ -15,7 +15,7 @@ from importlib import metadata
 
 from prospector.cli import CliError, add_command, non_negative_int, positive_float, positive_int
 
-from .config import TrainConfig
+from .config import MAX_ENVS, TrainConfig
 
 DEFAULTS = TrainConfig()
 
@@ -58,6 +58,9 @@ def cmd_train(args) -> int:
             deploy=args.deploy or None)
         if args.total_steps is not None and args.windows is None:
             cfg.windows = None  # --total-steps alone: train until that many steps
+        if args.resume is None:
+            for change in cfg.derived:    # settings made consistent with the others (docs/training.md)
+                print(f"note: {change}", file=sys.stderr)
         if cfg.device.startswith("cuda"):
             import torch
             if not torch.cuda.is_available():
@@ -183,11 +186,12 @@ prospector train --resume 20261130-101500-abc1234 --windows 2""")
     p.add_argument("--total-steps", type=positive_int, default=None,
                    help="stop at this many env steps instead (default: windows x window steps)")
     p.add_argument("--window-steps", type=positive_int, default=None,
-                   help=f"env steps per window, at least one batch of games x {d.bptt_horizon} "
+                   help=f"env steps per window, rounded up to whole batches of games x {d.bptt_horizon} "
                         f"(default {d.window_steps:,})")
-    p.add_argument("--envs", type=positive_int, default=None, help=f"games stepped in total (default {d.envs})")
+    p.add_argument("--envs", type=positive_int, default=None, help=f"games stepped in total, 1..{MAX_ENVS} (default {d.envs})")
     p.add_argument("--workers", type=positive_int, default=None,
-                   help=f"env worker processes, must divide --envs (default {d.workers})")
+                   help=f"env workers, must divide --envs; at most the physical cores with multiprocessing "
+                        f"(default {d.workers})")
     p.add_argument("--backend", choices=("serial", "multiprocessing"), default=None,
                    help=f"PufferLib vectorization of the env workers (default {d.backend})")
     p.add_argument("--seed", type=non_negative_int, default=None, help=f"seed of games and policy (default {d.seed})")

@@ -1,4 +1,4 @@
-"""Training configuration: embedded defaults, an optional TOML/JSON file, CLI flags.
+"""Training configuration: built-in defaults, an optional TOML/JSON file, CLI flags.
 
 Precedence: defaults < config file < command-line flags.  Every value is checked
 here, so a bad file or flag fails before anything is written, with the field named.
@@ -52,18 +52,25 @@ class TrainConfig:
     # evaluation
     eval_episodes: int = 1
     eval_seed: int = 1_000_000         # eval seeds are eval_seed, eval_seed + 1, ...
+    showcase_seed: int | None = None   # every window also plays this world (docs/site.md#timelapse); None: from seed
     eval_backlog_max: int = 4          # training waits while more windows than this queue for an evaluator (0: never)
     # logging
     wandb: bool = True                 # offline unless logged in or WANDB_MODE is set
+    wandb_video: bool = False          # evaluators also log the every_window replay as a W&B video
     dashboard: bool = True             # PuffeRL's live terminal dashboard
     # site (issue 4): rebuild the static site after every recorded replay
     site: str | None = None
     deploy: bool = False
 
+    derived = ()    # what derive() changed, as lines for the user (not a setting)
+
     def validate(self) -> "TrainConfig":
-        def need(ok: bool, field: str, why: str):
+        """Check every value, then derive the settings that depend on others (see
+        :meth:`derive`); a bad value raises ValueError naming the setting, its option and
+        the valid range, before anything is written."""
+        def need(ok: bool, name: str, why: str):
             if not ok:
-                raise ValueError(f"config field {field!r} = {getattr(self, field)!r}: {why}")
+                raise ValueError(f"{setting_label(name)} = {getattr(self, name)!r}: {why}")
 
         for f in fields(self):
             value = getattr(self, f.name)
@@ -81,30 +88,67 @@ class TrainConfig:
                 need(isinstance(value, str), f.name, "must be a string")
         need(self.windows is not None or self.total_steps is not None, "windows", "set windows or total_steps")
         for name in ("windows", "total_steps"):
-            need(getattr(self, name) is None or getattr(self, name) >= 1, name, "must be >= 1")
-        for name in ("window_steps", "envs", "workers", "hidden_size", "update_epochs", "bptt_horizon",
-                     "minibatch_size", "eval_episodes", "torch_threads"):
-            need(getattr(self, name) >= 1, name, "must be >= 1")
-        need(1 <= self.time_max <= 1_000_000, "time_max", "must be in 1..1000000")
-        need(self.seed >= 0 and self.eval_seed >= 0, "seed", "seeds must be >= 0")
-        need(self.envs % self.workers == 0, "envs", f"must be divisible by workers ({self.workers})")
+            need(getattr(self, name) is None or getattr(self, name) >= 1, name, "must be at least 1")
+        need(1 <= self.envs <= MAX_ENVS, "envs", f"must be in 1..{MAX_ENVS}")
+        need(1 <= self.workers <= self.envs, "workers", f"must be in 1..{self.envs} (the number of games)")
+        need(self.envs % self.workers == 0, "workers",
+             f"must divide the games evenly ({self.envs} games are not divisible by {self.workers})")
         need(self.backend in ("multiprocessing", "serial"), "backend", "choose multiprocessing or serial")
+        if self.backend == "multiprocessing":
+            # PufferLib's Multiprocessing refuses more workers than physical cores (pufferlib/vector.py).
+            cores = physical_cores()
+            need(self.workers <= cores, "workers",
+                 f"must be in 1..{cores} with the multiprocessing backend (this machine's physical cores)")
+        for name in ("window_steps", "hidden_size", "update_epochs", "minibatch_size", "eval_episodes",
+                     "torch_threads"):
+            need(getattr(self, name) >= 1, name, "must be at least 1")
+        need(1 <= self.bptt_horizon <= MAX_BPTT, "bptt_horizon", f"must be in 1..{MAX_BPTT}")
+        need(1 <= self.time_max <= 1_000_000, "time_max", "must be in 1..1000000")
+        need(self.seed >= 0, "seed", "must be at least 0")
+        need(self.eval_seed >= 0, "eval_seed", "must be at least 0")
+        if self.showcase_seed is None:     # a fresh run; a resumed one keeps its recorded seed
+            self.showcase_seed = showcase_seed_for(self.seed)
+        need(0 <= self.showcase_seed <= SEED_MAX, "showcase_seed", "must be in 0..2^64-1")
         need(self.policy in ("mlp", "lstm"), "policy", "choose mlp or lstm")
         need(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device", "choose cpu or cuda")
         for name in ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm", "reward_scale"):
-            need(getattr(self, name) > 0, name, "must be > 0")
-        need(0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma", "gamma in (0,1], gae_lambda in [0,1]")
-        need(self.ent_coef >= 0, "ent_coef", "must be >= 0")
-        need(self.eval_backlog_max >= 0, "eval_backlog_max", "must be >= 0")
-        need(self.reward_scale_end is None or self.reward_scale_end > 0, "reward_scale_end", "must be > 0")
-        need(self.window_steps >= self.batch_size, "window_steps",
-             f"must be at least one batch (envs x bptt_horizon = {self.batch_size})")
-        need(self.batch_size % self.minibatch_size == 0 or self.minibatch_size > self.batch_size,
-             "minibatch_size", f"must divide the batch ({self.batch_size})")
-        need(self.minibatch_size % self.bptt_horizon == 0, "minibatch_size", "must be a multiple of bptt_horizon")
+            need(getattr(self, name) > 0, name, "must be greater than 0")
+        need(0 < self.gamma <= 1, "gamma", "must be in (0, 1]")
+        need(0 <= self.gae_lambda <= 1, "gae_lambda", "must be in [0, 1]")
+        need(self.ent_coef >= 0, "ent_coef", "must be at least 0")
+        need(self.eval_backlog_max >= 0, "eval_backlog_max", "must be at least 0")
+        need(self.reward_scale_end is None or self.reward_scale_end > 0, "reward_scale_end", "must be greater than 0")
+        # PuffeRL anneals over total_steps // batch updates: at least one (pufferlib/pufferl.py).
+        need(self.total_steps is None or self.total_steps >= self.batch_size, "total_steps",
+             f"must be at least one batch: games x bptt_horizon = {self.envs} x {self.bptt_horizon} "
+             f"= {self.batch_size:,}")
         if self.run_id is not None:
             need(_safe_name(self.run_id), "run_id", "use letters, digits, '-', '_' and '.' only")
+        self.derive()
         return self
+
+    def derive(self) -> None:
+        """Settings that depend on others, made consistent (docs/training.md#derived-settings).
+
+        PPO learns from batches of games x bptt_horizon steps, split into minibatches of
+        whole bptt_horizon segments. The minibatch is the largest multiple of bptt_horizon
+        that is at most minibatch_size and divides the batch; a window is a whole number of
+        batches (window_steps rounded up). Each change is kept in ``derived`` for the
+        trainer to print. Idempotent: a resumed run derives the same values again.
+        """
+        self.derived = []
+        segments_wanted = max(1, self.minibatch_size // self.bptt_horizon)   # at least one segment
+        segments = max(k for k in range(1, min(segments_wanted, self.envs) + 1) if self.envs % k == 0)
+        minibatch = segments * self.bptt_horizon
+        if minibatch != self.minibatch_size:
+            self.derived.append(f"minibatch_size {self.minibatch_size:,} -> {minibatch:,} (the largest multiple "
+                                f"of bptt_horizon {self.bptt_horizon} that divides the batch of {self.batch_size:,})")
+            self.minibatch_size = minibatch
+        window = -(-self.window_steps // self.batch_size) * self.batch_size
+        if window != self.window_steps:
+            self.derived.append(f"window_steps {self.window_steps:,} -> {window:,} (a whole number of batches of "
+                                f"{self.envs} games x {self.bptt_horizon} steps)")
+            self.window_steps = window
 
     @property
     def batch_size(self) -> int:
@@ -118,6 +162,39 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+SEED_MAX = 2**64 - 1
+
+
+def showcase_seed_for(seed: int) -> int:
+    """The default showcase seed of a run: a 64-bit number derived from its seed (away from
+    the training and eval seeds, which count up from small numbers)."""
+    import hashlib
+    return int.from_bytes(hashlib.sha256(f"showcase|{seed}".encode()).digest()[:8], "little")
+
+
+#: The most games one trainer steps (PuffeRL keeps games x bptt_horizon observations in memory).
+MAX_ENVS = 16384
+MAX_BPTT = 1024
+
+#: The command-line option of each setting that has one (the others exist only in config files).
+OPTIONS = {"run_id": "--run-id", "runs_dir": "--runs-dir", "windows": "--windows", "total_steps": "--total-steps",
+           "window_steps": "--window-steps", "envs": "--envs", "workers": "--workers", "backend": "--backend",
+           "seed": "--seed", "device": "--device", "time_max": "--time-max", "policy": "--policy",
+           "experiment": "--experiment", "eval_episodes": "--eval-episodes", "wandb": "--wandb",
+           "dashboard": "--no-dashboard", "site": "--site", "deploy": "--deploy",
+           "showcase_seed": "--showcase-seed", "wandb_video": "--wandb-video"}
+
+
+def setting_label(name: str) -> str:
+    """How an error names a setting: its option too, where it has one."""
+    return f"{name} ({OPTIONS[name]})" if name in OPTIONS else f"config setting {name}"
+
+
+def physical_cores() -> int:
+    import psutil
+    return psutil.cpu_count(logical=False) or 1
 
 
 def _safe_name(text: str) -> bool:
