@@ -39,6 +39,19 @@ def site_hook(cfg):
     return make_hook(cfg.site, deploy=cfg.deploy)
 
 
+def video_renderer():
+    """The ``prospector.hooks`` entry point ``replay_video`` (the site's player in headless
+    Chromium, a layer above: docs/site.md#video): ``render(replay_path, out_path)``. A
+    CliError when the site extra or Chromium is missing."""
+    hooks = [ep for ep in metadata.entry_points(group="prospector.hooks") if ep.name == "replay_video"]
+    if not hooks:
+        raise CliError("--wandb-video needs the site generator: pip install 'asteroid-prospector[site]'")
+    try:
+        return hooks[0].load()()
+    except (ImportError, RuntimeError) as exc:
+        raise CliError(f"--wandb-video cannot render videos: {exc}") from None
+
+
 def describe_run(run_dir) -> str:
     from .runs_report import describe
     return describe(run_dir)
@@ -55,7 +68,7 @@ def cmd_train(args) -> int:
             workers=args.workers, backend=args.backend, seed=args.seed, device=args.device,
             wandb=args.wandb, time_max=args.time_max, policy=args.policy, experiment=args.experiment,
             eval_episodes=args.eval_episodes, dashboard=args.dashboard, site=args.site,
-            deploy=args.deploy or None)
+            deploy=args.deploy or None, showcase_seed=args.showcase_seed, wandb_video=args.wandb_video or None)
         if args.total_steps is not None and args.windows is None:
             cfg.windows = None  # --total-steps alone: train until that many steps
         if args.resume is None:
@@ -65,6 +78,10 @@ def cmd_train(args) -> int:
             import torch
             if not torch.cuda.is_available():
                 raise CliError("--device cuda was asked for, but no CUDA device is available")
+        if cfg.wandb_video:
+            if not cfg.wandb:
+                raise CliError("--wandb-video logs to W&B: drop --no-wandb")
+            video_renderer()       # refused now, not in a window's evaluator, when it cannot render
         run_dir = train(cfg, resume=args.resume, after_replays=site_hook(cfg))
     except (ValueError, TrainError, RunLockedError, CorruptLogError) as exc:
         raise CliError(str(exc)) from None
@@ -117,7 +134,7 @@ def cmd_eval(args) -> int:
     if not (run_dir / runs.EVENTS_FILE).is_file():
         raise CliError(f"no run {args.run!r} in {args.runs_dir}/")
     try:
-        recorded = evaluate_window(run_dir, args.window, args.episodes)
+        recorded = evaluate_window(run_dir, args.window, args.episodes, video=video_for_run(run_dir))
     except (CheckpointError, CorruptLogError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
@@ -126,6 +143,22 @@ def cmd_eval(args) -> int:
         print(f"replay {event['replay_id']}: return {event['return']:.2f}, net profit "
               f"{event['net_profit']:.0f}, {event['steps']} steps, tags {', '.join(event['tags'])}")
     return 0
+
+
+def video_for_run(run_dir):
+    """For a run trained with --wandb-video: the evaluator's callback that renders the
+    every_window replay to a video next to it (the trainer logs it to W&B); else None."""
+    from .eventlog import read_events
+    from .evaluator import video_recorder
+    started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
+    if not started or not started["config"]["train"].get("wandb_video"):
+        return None
+    try:
+        render = video_renderer()
+    except CliError as exc:     # the replay is still recorded; the window does not fail
+        print(f"no video for this window: {exc}", file=sys.stderr)
+        return None
+    return video_recorder(run_dir, render)
 
 
 def cmd_runs(args) -> int:
@@ -201,6 +234,12 @@ prospector train --resume 20261130-101500-abc1234 --windows 2""")
     p.add_argument("--experiment", default=None, help="W&B group of the run (default: none)")
     p.add_argument("--eval-episodes", type=positive_int, default=None,
                    help=f"evaluation replays recorded per window (default {d.eval_episodes})")
+    p.add_argument("--showcase-seed", type=non_negative_int, default=None, metavar="SEED",
+                   help="the world every window also plays, for the site's timelapse, 0..2^64-1 "
+                        "(default: derived from --seed)")
+    p.add_argument("--wandb-video", action="store_true", default=None,
+                   help="every window's every_window replay also goes to W&B as a video, drawn by the site's "
+                        "player in headless Chromium (default: off)")
     p.add_argument("--wandb", dest="wandb", action="store_true", default=None,
                    help="log to W&B: offline unless logged in or WANDB_MODE=online (default: on)")
     p.add_argument("--no-wandb", dest="wandb", action="store_false", help="do not log to W&B")

@@ -1,5 +1,11 @@
 """The evaluator: plays a window's checkpoint on fixed eval seeds and records replays.
 
+Besides the eval seeds (``every_window`` on the first), every window also plays the run's
+showcase seed (tag ``showcase``): the same world in every window, for the site's timelapse
+(docs/site.md#timelapse). Every frame with an action carries the critic's ``value`` of the
+state the action was chosen in (the same forward pass that chose it); the header carries
+the run's ``gamma`` and the learner's reward scale at the checkpoint (docs/site.md#value-strip).
+
 It runs in its own process (``prospector eval``), started by the trainer after each
 window, so training never waits for it and a crash here cannot stop training.
 Replay files are written atomically before their ``replay_recorded`` event.
@@ -58,7 +64,8 @@ def load_checkpoint(path: Path, sha256: str | None = None) -> tuple[torch.nn.Mod
 
 
 def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str) -> tuple[list[dict], dict]:
-    """One recorded episode: frames with render_state, action, reward, events, top-3 probs, truth."""
+    """One recorded episode: frames with render_state, action, reward, events, top-3 probs, truth,
+    and the critic's value of the state each action was chosen in."""
     env = ProspectorEnv(env_config)
     obs, _ = env.reset(seed=seed)
     generator = torch.Generator().manual_seed(seed)
@@ -69,15 +76,16 @@ def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str
     total = 0.0
     while True:
         with torch.inference_mode():
-            logits, _ = policy.forward_eval(torch.as_tensor(obs).unsqueeze(0), state)
+            logits, value = policy.forward_eval(torch.as_tensor(obs).unsqueeze(0), state)
             probs = torch.softmax(logits.float(), dim=-1)[0]
+            value = float(value.reshape(-1)[0])
             action = int(torch.multinomial(probs, 1, generator=generator).item())
         top = torch.topk(probs, TOP_K)
         obs, reward, terminated, truncated, info = env.step(action)
         total += reward
         frames.append({
             "t": len(frames), "action": action, "action_name": S.ACTION_NAMES[action],
-            "reward": reward, "dt": info["dt"], "invalid": info["invalid"], "events": info["events"],
+            "reward": reward, "value": value, "dt": info["dt"], "invalid": info["invalid"], "events": info["events"],
             "render_state": env.render_state(), "truth": env.truth_state(),
             "probs": [[int(a), round(float(p), 4)] for p, a in zip(top.values, top.indices)],
             "valid": np.flatnonzero(env.action_mask()).tolist(),
@@ -93,14 +101,18 @@ def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str
     return frames, totals
 
 
-def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> list[dict]:
-    """Record `episodes` replays of window `window_id` and append their events.
+def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, video=None) -> list[dict]:
+    """Record `episodes` replays of window `window_id` (and its showcase replay) and append their events.
 
     Idempotent, so a crashed or repeated evaluation can simply run again: a replay whose
     ``replay_recorded`` event is already in the log is not played or written again (its
     file, which that event's sha256 describes, is never rewritten). The check and the
     write happen under ``replays.lock``, so two evaluators of one window record each
-    replay once. Returns the window's events for replays 0 .. episodes-1, old and new.
+    replay once. Returns the window's events for replays 0 .. episodes-1 and then the
+    showcase replay (runs from before the showcase seed have none), old and new.
+
+    ``video(replay_path, event)``, when given, is called for the new ``every_window``
+    replay after its event is in the log (``train --wandb-video``: pipeline/cli.py).
     """
     run_dir = Path(run_dir)
     log = read_events(run_dir)
@@ -114,34 +126,40 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> l
     if not saved:
         raise CheckpointError(f"window {window_id} of {run_dir.name} has no checkpoint_saved event")
     ckpt = saved[-1]
-    replay_ids = [runs.make_replay_id(window_id, n, f"{started['run_id']}|{int(train['eval_seed']) + n}|"
-                                      f"{ckpt['sha256']}") for n in range(episodes)]
+    # (replay id, seed, base tags): the eval seeds, then the showcase seed
+    plan = [(runs.make_replay_id(window_id, n, f"{started['run_id']}|{int(train['eval_seed']) + n}|{ckpt['sha256']}"),
+             int(train["eval_seed"]) + n, ["every_window"] if n == 0 else ["eval"]) for n in range(episodes)]
+    showcase = train.get("showcase_seed")
+    if isinstance(showcase, int):
+        plan.append((runs.make_replay_id(window_id, episodes, f"{started['run_id']}|showcase|{showcase}|"
+                                         f"{ckpt['sha256']}"), showcase, ["showcase"]))
+    replay_ids = [replay_id for replay_id, _, _ in plan]
     done = _recorded(events, replay_ids)
-    if len(done) == episodes:
+    if len(done) == len(plan):
         return [done[r] for r in replay_ids]
-    policy, _ = load_checkpoint(run_dir / ckpt["path"], ckpt["sha256"])
+    policy, state = load_checkpoint(run_dir / ckpt["path"], ckpt["sha256"])
     torch.set_num_threads(1)
 
     earlier = [e for e in events if e["type"] == "replay_recorded" and e["window_id"] != window_id]
     returns = [e["return"] for e in earlier if "every_window" in e["tags"]]
     best = max(returns) if returns else None
     reached = {t for e in earlier for t in e["tags"] if t.startswith("milestone:")}
-    for n, replay_id in enumerate(replay_ids):
+    for replay_id, seed, base_tags in plan:
         if replay_id in done:
             reached.update(t for t in done[replay_id]["tags"] if t.startswith("milestone:"))
             continue
-        seed = int(train["eval_seed"]) + n
         frames, totals = play_episode(policy, seed, env_config, train["policy"])
-        tags = ["every_window"] if n == 0 else ["eval"]
-        if n == 0 and (best is None or totals["return"] > best + best_margin(best)):
+        tags = list(base_tags)
+        if "every_window" in tags and (best is None or totals["return"] > best + best_margin(best)):
             tags.append("best_so_far")
-        for tag, passed in MILESTONES:
+        for tag, passed in MILESTONES if "showcase" not in tags else ():   # milestones: the eval seeds'
             if tag not in reached and passed(totals):
                 tags.append(tag)
                 reached.add(tag)
         header = {"run_id": started["run_id"], "window_id": window_id, "replay_id": replay_id,
                   "seed": seed, "env_config": env_config, "policy_checkpoint": ckpt["path"],
-                  "checkpoint_sha256": ckpt["sha256"], "tags": tags, "totals": totals}
+                  "checkpoint_sha256": ckpt["sha256"], "tags": tags, "totals": totals,
+                  "gamma": train.get("gamma"), "reward_scale": learner_reward_scale(train, state)}
         path = runs.replay_path(run_dir, replay_id)
         with file_lock(run_dir / REPLAYS_LOCK_FILE):
             already = _recorded(read_events(run_dir).events, [replay_id])
@@ -154,10 +172,51 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1) -> l
                 **{"return": totals["return"]}, net_profit=totals["net_profit"], survival=totals["survival"],
                 steps=totals["steps"], end_reason=totals["end_reason"], path=runs.rel_to_run(run_dir, path),
                 bytes=size, sha256=digest)
+        if video is not None and "every_window" in tags:
+            video(path, done[replay_id])
     return [done[r] for r in replay_ids]
+
+
+def learner_reward_scale(train: dict, checkpoint: dict) -> float:
+    """The scale the learner's rewards had at the checkpoint (trainer.EpisodeTap: geometric
+    from reward_scale to reward_scale_end over the planned steps): the critic's values are in
+    these units, so value / scale is comparable with the game's rewards (docs/site.md#value-strip)."""
+    start = float(train.get("reward_scale") or 1.0)
+    end = train.get("reward_scale_end")
+    end = start if end is None else float(end)
+    planned = train.get("total_steps") or (train.get("windows") or 1) * (train.get("window_steps") or 1)
+    progress = min(1.0, int(checkpoint.get("global_step") or 0) / max(1, int(planned)))
+    return start * (end / start) ** progress
 
 
 def _recorded(events: list[dict], replay_ids: list[str]) -> dict[str, dict]:
     """The replay_recorded events (by replay_id) among ``replay_ids``."""
     wanted = set(replay_ids)
     return {e["replay_id"]: e for e in events if e["type"] == "replay_recorded" and e["replay_id"] in wanted}
+
+
+#: Videos of replays (``train --wandb-video``) live next to the run's replays.
+VIDEOS_DIR = "videos"
+
+
+def video_recorder(run_dir: str | Path, render):
+    """The ``video`` callback of :func:`evaluate_window` for ``train --wandb-video``:
+    ``render(replay_path, out_path)`` (the site's player in headless Chromium, given by the
+    command line through an entry point) writes ``videos/{replay_id}.mp4``, then a
+    ``replay_video`` event says so; the trainer logs it to W&B. A failed render is
+    reported in the evaluator's log and costs only the video, never the window."""
+    run_dir = Path(run_dir)
+
+    def record(replay_path: Path, event: dict) -> None:
+        out = run_dir / VIDEOS_DIR / f"{event['replay_id']}.mp4"
+        try:
+            out.parent.mkdir(exist_ok=True)
+            info = render(replay_path, out) or {}
+        except Exception as exc:          # noqa: BLE001 - a video is never worth a window
+            print(f"window {event['window_id']}: no video of replay {event['replay_id']}: {exc}", flush=True)
+            return
+        data = out.read_bytes()
+        EventLog.append_once(run_dir, "replay_video", window_id=event["window_id"], replay_id=event["replay_id"],
+                             path=runs.rel_to_run(run_dir, out), bytes=len(data),
+                             sha256=hashlib.sha256(data).hexdigest(), **info)
+    return record

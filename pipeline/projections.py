@@ -121,6 +121,12 @@ def window_row(event: dict) -> dict:
     return row
 
 
+def _sqlite_int64(value):
+    """SQLite integers are signed 64-bit; a seed may use all 64 bits (a showcase seed:
+    docs/site.md#timelapse), so one above 2^63-1 is stored as the same bits read signed."""
+    return value - 2**64 if isinstance(value, int) and value >= 2**63 else value
+
+
 def replay_row(event: dict) -> tuple:
     """The ``replays`` row (in :data:`REPLAY_COLUMNS` order) for one ``replay_recorded`` event."""
     survival = event.get("survival")
@@ -131,7 +137,7 @@ def replay_row(event: dict) -> tuple:
     return (
         str(event["replay_id"]), _num(event, "window_id", int),
         json.dumps(list(event.get("tags") or []), ensure_ascii=False, separators=(",", ":")),
-        _num(event, "seed", int), _num(event, "return", float), _num(event, "net_profit", float),
+        _sqlite_int64(_num(event, "seed", int)), _num(event, "return", float), _num(event, "net_profit", float),
         survival, _num(event, "steps", int), str(event["path"]), _num(event, "bytes", int),
         event.get("sha256"), event["seq"], event["ts"],
     )

@@ -548,5 +548,8 @@ class EvaluatorPool:
             update_projections(self.run_dir)
         for event in recorded:
             sink.log_replay(self.run_dir, event)
+        for event in new:
+            if event["type"] == "replay_video":      # train --wandb-video (evaluator.video_recorder)
+                sink.log_video(self.run_dir, event)
         if recorded and self.on_replays is not None:
             self.on_replays()

@@ -77,6 +77,16 @@ class WandbSink:
             if ckpt.is_file():
                 self.log_checkpoint(ckpt, event["window_id"], aliases=("best",))
 
+    def log_video(self, run_dir: Path, event: dict) -> None:
+        """A window's every_window replay as a W&B video (``train --wandb-video``), under
+        ``replay/video`` at the window's step, the window and replay in the caption."""
+        if self.run is None:
+            return
+        import wandb
+        caption = f"window {event['window_id']} · replay {event['replay_id']}"
+        self.run.log({"replay/video": wandb.Video(str(run_dir / event["path"]), caption=caption, format="mp4"),
+                      "replay/video_window": event["window_id"]})
+
     def log_benchmark(self, payload: dict) -> None:
         """The benchmark table (``prospector benchmark``) as a W&B table plus summary values."""
         if self.run is None:

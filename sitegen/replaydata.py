@@ -13,12 +13,30 @@ replay.js`` (``decodeFrames``) rebuilds the full frames with structural sharing.
 Schema (``schema: 1``)::
 
     {schema, run_id, window_id, replay_id, seed, tags, totals, time_max, env_config, checkpoint,
-     action_names, commodities, derived, n_frames,
+     action_names, commodities, derived, n_frames, series,
      frames: [{t, action, reward, dt, invalid?, events?, probs?, valid?, rs, tr?}, ...],
      chunk?, parts?, events?}            # long replays: see split()
 
 Derived values are left out and recomputed by the reader (``derived`` says how):
 asteroids' ``value_est`` changes with every price tick and was the biggest part.
+
+``series`` (whole in the main document, so the strips under the timeline are complete
+before a long replay's parts arrive) holds one value per frame, computed here and
+nowhere else (docs/site.md#value-strip):
+
+* ``value[i]``: the critic's value of the state shown at frame i (recorded with frame
+  i+1's action, in the learner's reward units) divided by the header's ``reward_scale``,
+  so it reads in the game's reward units; null at the last frame and in replays recorded
+  before values were (``missing`` then lists ``"value"``);
+* ``rtg[i]``: the actual discounted return-to-go from frame i's state,
+  ``sum_{k>i} gamma^(k-i-1) * reward[k]`` with the header's ``gamma`` (0 at the last frame);
+* ``belief[i]``: the ship's belief error at frame i, the mean over the current node's
+  asteroids (render_state ``asteroids``, by ``slot`` into the truth block) of the mean
+  absolute difference between ``comp_est`` and the true ``comp``; null where the node has
+  no asteroids or the frame no truth;
+* ``reward``, ``action``, ``net_profit`` (rs.ship): per frame, for the strips and the
+  timelapse's side-by-side curves; ``drops``: the frames of the steepest falls of ``value``
+  from one frame to the next (at most :data:`N_DROPS`, steepest first).
 """
 
 from __future__ import annotations
@@ -117,6 +135,58 @@ def _add_derived(rs: dict) -> dict:
     return {**rs, "asteroids": [{**a, "value_est": value_est(a.get("comp_est") or [], price)} for a in rocks]}
 
 
+#: The gamma of replays recorded before headers carried it (the trainer's default then).
+DEFAULT_GAMMA = 0.995
+#: Steepest value drops marked on the value strip.
+N_DROPS = 3
+
+
+def belief_error(rs: dict, truth: dict | None) -> float | None:
+    """Mean absolute difference between the ship's composition estimates and the truth,
+    over the current node's asteroids (None without asteroids or truth)."""
+    rocks = (rs or {}).get("asteroids") or []
+    true_rocks = (truth or {}).get("asteroids") or []
+    errors = []
+    for rock in rocks:
+        slot = rock.get("slot")
+        est = rock.get("comp_est") or []
+        if not isinstance(slot, int) or not 0 <= slot < len(true_rocks) or not est:
+            continue
+        comp = true_rocks[slot].get("comp") or []
+        if len(comp) != len(est):
+            continue
+        errors.append(sum(abs(a - b) for a, b in zip(est, comp)) / len(est))
+    return sum(errors) / len(errors) if errors else None
+
+
+def series(header: dict, frames: list[dict]) -> dict:
+    """The strips' per-frame curves of one replay (see the module docstring)."""
+    n = len(frames)
+    gamma = header.get("gamma")
+    gamma = float(gamma) if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) else DEFAULT_GAMMA
+    scale = header.get("reward_scale")
+    scale = float(scale) if isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0 else 1.0
+    rewards = [float(f.get("reward") or 0.0) for f in frames]
+    rtg = [0.0] * n
+    for i in range(n - 2, -1, -1):
+        rtg[i] = rewards[i + 1] + gamma * rtg[i + 1]
+    has_value = n > 1 and all(isinstance(f.get("value"), (int, float)) for f in frames[1:])
+    value = [frames[i + 1]["value"] / scale if has_value and i + 1 < n else None for i in range(n)]
+    falls = [(value[i - 1] - value[i], i) for i in range(1, n)
+             if value[i] is not None and value[i - 1] is not None and value[i - 1] > value[i]]
+    drops = [i for _, i in sorted(falls, key=lambda d: (-d[0], d[1]))[:N_DROPS]]
+    belief, profit = [], []
+    for f in frames:
+        rs = f.get("render_state") or {}
+        b = belief_error(rs, f.get("truth"))
+        belief.append(None if b is None else round(b, 5))
+        profit.append((rs.get("ship") or {}).get("net_profit"))
+    return {"gamma": gamma, "reward_scale": scale, "missing": [] if has_value else ["value"],
+            "value": [None if v is None else round(v, 4) for v in value], "rtg": [round(v, 4) for v in rtg],
+            "belief": belief, "reward": rewards, "action": [f.get("action") for f in frames],
+            "net_profit": profit, "drops": drops}
+
+
 def compact_replay(header: dict, frames: list[dict]) -> dict:
     """The player's JSON document for one replay (all frames in it; see :func:`split`)."""
     out_frames = []
@@ -160,7 +230,7 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
         "checkpoint": header.get("policy_checkpoint"),
         "action_names": list(S.ACTION_NAMES), "commodities": list(S.COMMODITIES),
         "derived": ["asteroids[].value_est = round(sum(comp_est[k] * market.price[k]), 2)"],
-        "n_frames": len(out_frames), "frames": out_frames,
+        "n_frames": len(out_frames), "series": series(header, frames), "frames": out_frames,
     })
 
 
