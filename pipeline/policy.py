@@ -44,15 +44,17 @@ def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
     obs = obs.reshape(obs.shape[0], S.OBS_DIM)
     n = obs.shape[0]
     on = obs > 0.5
-    fuel, cargo, docked, mining = obs[:, 0], obs[:, 4], on[:, 17], on[:, 18]
-    at_station = on[:, 19]
-    stacks = obs[:, 8:14] > 0                                    # holds some of commodity c
-    neighbor = on[:, 24:66:7]                                    # slot valid, 6 (66, 67 reserved)
-    asteroid = on[:, 68:244:11]                                  # slot valid, 16
-    selected = (on[:, 78:244:11] & asteroid).any(dim=1)
-    kits, stabilizers = obs[:, 14] > 0, obs[:, 15] > 0
-    items_below_cap = obs[:, 14:17] < 1
-    worn = (obs[:, 1] < 1) | (obs[:, 3] < 1)
+    fuel, cargo, docked, mining = obs[:, S.O_FUEL], obs[:, S.O_CARGO], on[:, S.O_DOCKED], on[:, S.O_MINING]
+    at_station = on[:, S.O_NODE_TYPE + S.STATION]
+    n_c = len(S.COMMODITIES)
+    stacks = obs[:, S.O_CARGO_C:S.O_CARGO_C + n_c] > 0           # holds some of commodity c
+    neighbors_end = S.NEIGHBOR_BASE + S.MAX_NEIGHBORS * S.NEIGHBOR_STRIDE   # 66, 67 are reserved
+    neighbor = on[:, S.NEIGHBOR_BASE + S.N_VALID:neighbors_end:S.NEIGHBOR_STRIDE]     # slot valid, 6
+    asteroid = on[:, S.ASTEROID_BASE + S.A_VALID:S.OBS_ASTEROIDS.stop:S.ASTEROID_STRIDE]  # slot valid, 16
+    selected = (on[:, S.ASTEROID_BASE + S.A_SELECTED:S.OBS_ASTEROIDS.stop:S.ASTEROID_STRIDE] & asteroid).any(dim=1)
+    kits, stabilizers = obs[:, S.O_KITS] > 0, obs[:, S.O_STABILIZERS] > 0
+    items_below_cap = obs[:, S.O_KITS:S.O_DECOYS + 1] < 1
+    worn = (obs[:, S.O_HULL] < 1) | (obs[:, S.O_TOOL] < 1)
     yes = torch.ones(n, dtype=torch.bool, device=obs.device)
     cols = [
         neighbor,                                                # 0-5 TRAVEL
