@@ -1,16 +1,23 @@
 // The replay player: sector view + mini-map (render.js), HUD and market (hud.js),
-// timeline with event markers, controls, keyboard shortcuts, sounds, URL sync.
+// timeline with event markers, value and belief strips (strips.js), controls, keyboard
+// shortcuts, sounds, URL sync. The timelapse and embed pages drive the same class.
 
 import { el, fetchJSON, fmt, showMessage, url } from './util.js';
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { GameView } from './view.js';
 import { FrameStore, eventMarkers, describeEvent, explainMissingReplay } from './replay.js';
+import { Strips } from './strips.js';
 
 const SPEEDS = [1, 2, 4, 8, 15, 30, 60];
 
 export class ReplayPlayer {
-  constructor(root, { assets, urlSync = false, loop = false } = {}) {
+  // keys: the keyboard shortcuts (off for the second player of a side-by-side view);
+  // onFrame(index): called whenever another frame is shown (the timelapse's lockstep).
+  constructor(root, { assets, urlSync = false, loop = false, keys = true, onFrame = null } = {}) {
     this.root = root;
+    this.keys = keys;
+    this.onFrame = onFrame;
+    this.shownIndex = -1;
     this.assets = assets;
     this.urlSync = urlSync;
     this.loop = loop;
@@ -39,6 +46,8 @@ export class ReplayPlayer {
     this.view = new GameView({ sector: this.dom.sector, minimap: this.dom.minimap, hud: this.dom.hud,
       market: this.dom.market }, assets);
     this.renderer = this.view.renderer;
+    const strips = root.querySelector('.strips');
+    this.strips = strips ? new Strips(strips, { onSeek: (i) => { this.pause(); this.seek(i); } }) : null;
     this.sounds = new SoundBoard(assets);
     assets.onload = () => { this.view.dirty = true; };
     this.bind();
@@ -68,7 +77,7 @@ export class ReplayPlayer {
       }
     });
     // keyboard shortcuts (not while typing in a field)
-    document.addEventListener('keydown', (ev) => {
+    if (this.keys) document.addEventListener('keydown', (ev) => {
       const tag = (ev.target && ev.target.tagName) || '';
       if (['INPUT', 'SELECT', 'TEXTAREA'].includes(tag) && !(tag === 'INPUT' && ev.target.type === 'range') && !(tag === 'INPUT' && ev.target.type === 'checkbox')) return;
       if (ev.ctrlKey || ev.metaKey || ev.altKey || !this.frames.length) return;
@@ -118,6 +127,8 @@ export class ReplayPlayer {
     this.markers = eventMarkers(this.frames.length, (i) => this.frames.types(i));
     this.dom.scrub.max = String(Math.max(0, this.frames.length - 1));
     this.buildMarkers();
+    this.shownIndex = -1;
+    if (this.strips) this.strips.set(doc.series, this.markers, this.frames.length);
     let start = 0;
     if (frame !== null && frame !== undefined && frame !== '') {
       const n = Number(frame);
@@ -137,6 +148,7 @@ export class ReplayPlayer {
       this.dom.challenge.hidden = false;
     }
     this.seek(start, { sync: false });
+    this.frameShown();
     this.loadParts(runId, replayId, doc);
     if (autoplay) {
       this.play();
@@ -252,6 +264,7 @@ export class ReplayPlayer {
     this.dom.scrub.value = String(n);
     this.updatePanels();
     this.view.dirty = true;
+    this.frameShown();
     if (sync) this.syncURL(true);
   }
 
@@ -270,6 +283,14 @@ export class ReplayPlayer {
     if (!force && now - this.lastUrlSync < 1000) return;
     this.lastUrlSync = now;
     window.history.replaceState(null, '', link);
+  }
+
+  // After every change of the shown frame: the strips' cursor and the onFrame listener.
+  frameShown() {
+    if (this.index === this.shownIndex || !this.frames.length) return;
+    this.shownIndex = this.index;
+    if (this.strips) this.strips.setIndex(this.index);
+    if (this.onFrame) this.onFrame(this.index);
   }
 
   tick(now) {
@@ -309,6 +330,7 @@ export class ReplayPlayer {
       }
     }
     this.last = now;
+    this.frameShown();
     const frame = this.frames.get(this.index);
     if (!frame) return;
     const t0 = performance.now();
