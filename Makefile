@@ -48,7 +48,7 @@ demo: setup
 	@$(MAKE) --no-print-directory site
 	$(VENV)/bin/prospector site serve --with-play
 
-# ---- static site (issue 4): uPlot from npm, Debian's chromium for the browser tests.
+# ---- static site: uPlot from npm, Debian's chromium for the browser tests.
 CHROMIUM ?= /usr/bin/chromium
 NODE_DEPS := node_modules/.deps-installed
 SITE_ASSETS := $(if $(wildcard $(KENNEY_DIR)),--assets $(KENNEY_DIR),)
@@ -81,7 +81,7 @@ site: setup $(NODE_DEPS)
 site-serve: site
 	$(VENV)/bin/prospector site serve
 
-# ---- C core hardening (issue 7): AddressSanitizer + UBSan, valgrind, libFuzzer.
+# ---- C core hardening: AddressSanitizer + UBSan, valgrind, libFuzzer.
 # Long forms; tests/test_native.py runs bounded ones in make test. Figures and what
 # each checks: docs/reliability.md, "C core". Debian's valgrind and clang (libFuzzer).
 NATIVE := build/native
@@ -127,7 +127,7 @@ parity: setup
 clean:
 	rm -rf build prospector/*.so $(EXT) .pytest_cache
 
-# ---- soak (issue 7 part 5; not in make test): SOAK_SECONDS of training with the site
+# ---- soak ( not in make test): SOAK_SECONDS of training with the site
 # rebuilt every window and the play service under light load; RSS of every process in
 # soak/{time}/rss.csv, checks and RSS growth in soak/{time}/report.json.
 SOAK_SECONDS ?= 3600

@@ -43,7 +43,7 @@
 
 enum { STATION = 0, CLUSTER = 1, HAZARD = 2 };
 
-/* observation layout (GAME.md 2) */
+/* observation layout (docs/game.md#2-observation) */
 enum {
     O_FUEL, O_HULL, O_HEAT, O_TOOL, O_CARGO, O_ALERT, O_TIME, O_CREDITS,
     O_CARGO_C = 8, O_KITS = 14, O_STABILIZERS, O_DECOYS, O_DOCKED, O_MINING,
@@ -56,7 +56,7 @@ enum {
 };
 static const int INVENTORY_COMMODITIES[4] = {0, 2, 3, 4};
 
-/* actions (GAME.md 3) */
+/* actions (docs/game.md#3-actions) */
 enum {
     ACT_TRAVEL = 0, ACT_HOLD = 6, ACT_BURN, ACT_WIDE_SCAN, ACT_FOCUSED_SCAN, ACT_DEEP_SCAN,
     ACT_LISTEN, ACT_SELECT = 12, ACT_MINE = 28, ACT_STABILIZE = 31, ACT_REFINE, ACT_COOLDOWN,
@@ -66,7 +66,7 @@ enum {
 };
 static const double SELL_FRACTIONS[3] = {0.25, 0.5, 1.0};
 
-/* reward (GAME.md 4, frozen) */
+/* reward (docs/game.md#4-reward-termination-info-events, frozen) */
 #define R_EXTRACT 0.02
 #define R_FUEL (-0.10)
 #define R_TIME (-0.001)
@@ -84,7 +84,7 @@ static const double SELL_FRACTIONS[3] = {0.25, 0.5, 1.0};
 enum { OBS_ROCKS = 1, OBS_NEIGHBORS = 2 };
 enum { END_NONE = -1, END_DESTROYED = 0, END_STRANDED, END_CASH_OUT, END_TIMEOUT };
 
-/* events (GAME.md 6.9); names and field meanings in spec.EVENT_FIELDS */
+/* events (docs/game.md#69-events); names and field meanings in spec.EVENT_FIELDS */
 enum {
     EV_TRAVEL, EV_DOCK, EV_UNDOCK, EV_SCAN, EV_SELECT, EV_MINE, EV_FRACTURE, EV_STABILIZE,
     EV_REFINE, EV_COOLDOWN, EV_REPAIR, EV_JETTISON, EV_SELL, EV_BUY, EV_HAZARD_DAMAGE,
@@ -433,7 +433,7 @@ typedef struct {
     double obs_volume;        /* cargo volume the neighbour fuel costs were written for */
     double obs_credits, obs_credits_log;
 
-    /* this step's events, and the info of GAME.md 4 (filled by compute_info on request) */
+    /* this step's events, and the info of docs/game.md#4-reward-termination-info-events (filled by compute_info on request) */
     Event events[MAX_EVENTS];
     double info[N_INFO];
 
@@ -552,7 +552,7 @@ struct InvariantBefore;
 static void check_invariants(const Prospector* env, const struct InvariantBefore* before);
 #endif
 
-/* GAME.md 6.2 in draw order; the same order as ReferenceEnv._generate. */
+/* docs/game.md#62-world-generation in draw order; the same order as ReferenceEnv._generate. */
 static void c_reset(Prospector* env, uint64_t seed) {
     Pcg32* rng = &env->rng;
     env->episode_seed = seed;
@@ -707,7 +707,7 @@ static inline int item_count(const Prospector* env, int item) {
     return item == ITEM_KIT ? env->kits : (item == ITEM_STABILIZER ? env->stabilizers : env->decoys);
 }
 
-/* GAME.md 3 "valid when", for every action index (out of range: 0). */
+/* docs/game.md#3-actions "valid when", for every action index (out of range: 0). */
 static int is_valid(Prospector* env, int action) {
     if (action < 0 || action >= N_ACTIONS) return 0;
     const Node* node = &env->nodes[env->node];
@@ -883,7 +883,7 @@ static void sell(Prospector* env, int k, double fraction) {
     emit(env, EV_SELL, k, 0, qty, gained, slippage);
 }
 
-/* GAME.md 3 and 6: the action's own effects. Returns dt. */
+/* docs/game.md#3-actions and 6: the action's own effects. Returns dt. */
 static int apply_action(Prospector* env, int action) {
     Node* node = &env->nodes[env->node];
     if (action < ACT_HOLD) {
@@ -1035,7 +1035,7 @@ static int apply_action(Prospector* env, int action) {
 static inline double cargo_value(const Prospector* env) { return value_of(env, env->raw, env->refined); }
 static inline double log1p_cargo(double x) { return x == 0.0 ? 0.0 : log1p(x); } /* log1p(0) is 0 */
 
-/* Hazards, then pirates, at the current node (GAME.md 6.8). */
+/* Hazards, then pirates, at the current node (docs/game.md#68-exposure-pirates-heat-damage). */
 static void exposure(Prospector* env, int dt) {
     Node* node = &env->nodes[env->node];
     double fdt = (double)dt;
@@ -1249,7 +1249,7 @@ static void check_invariants(const Prospector* env, const InvariantBefore* befor
 #endif /* PROSPECTOR_CHECK_INVARIANTS */
 
 /* ------------------------------------------------------------------ step */
-/* GAME.md 5, the authoritative step order.  `action` may be anything: out of range is invalid. */
+/* docs/game.md#5-step-order, the authoritative step order.  `action` may be anything: out of range is invalid. */
 static void c_step(Prospector* env, int action) {
 #ifdef PROSPECTOR_CHECK_INVARIANTS
     InvariantBefore invariant_state;
@@ -1434,7 +1434,7 @@ static void write_rocks(Prospector* env) {
     env->obs_rocks = n_rocks;
 }
 
-/* The GAME.md 4 info into env->info; called by the binding when info is wanted
+/* The docs/game.md#4-reward-termination-info-events info into env->info; called by the binding when info is wanted
  * (every step of the single-game env, and at episode ends in the vector env). */
 static void compute_info(Prospector* env) {
     double* info = env->info;

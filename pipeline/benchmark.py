@@ -1,5 +1,5 @@
 """``prospector benchmark``: train PPO with the default config, then put the final
-checkpoint and every baseline bot through the GAME.md 8 benchmark protocol.
+checkpoint and every baseline bot through the docs/balance.md benchmark protocol.
 
     prospector benchmark                      # default steps (about 20 minutes here)
     prospector benchmark --steps 4000000 --json
@@ -84,7 +84,7 @@ class BenchmarkError(RuntimeError):
 def write_seeds_file(path: Path = SEEDS_FILE, episodes: int = 1000, seed: int = 0) -> Path:
     """Write the fixed seed list (one decimal seed per line, ``#`` comment lines first)."""
     from prospector.botbench import eval_seeds
-    lines = ["# Fixed evaluation seeds of `prospector benchmark` (GAME.md 8), one per line.",
+    lines = ["# Fixed evaluation seeds of `prospector benchmark` (docs/balance.md), one per line.",
              f"# Made by {SEEDS_MADE_BY}:",
              f"#   python -c 'from pipeline.benchmark import write_seeds_file; write_seeds_file()'",
              *map(str, eval_seeds(episodes, seed))]

@@ -30,6 +30,7 @@ class TrainConfig:
     workers: int = 1
     backend: str = "serial"            # or "multiprocessing" (slower on 2 shared cores: benchmarks.md)
     time_max: int = S.TIME_MAX         # episode budget in ticks
+    env_threads: int = 0               # C threads stepping each worker's games (0: cores shared out, training.md#cores)
     # policy
     policy: str = "mlp"                # or "lstm"
     hidden_size: int = 128
@@ -58,7 +59,7 @@ class TrainConfig:
     wandb: bool = True                 # offline unless logged in or WANDB_MODE is set
     wandb_video: bool = False          # evaluators also log the every_window replay as a W&B video
     dashboard: bool = True             # PuffeRL's live terminal dashboard
-    # site (issue 4): rebuild the static site after every recorded replay
+    # site: rebuild the static site after every recorded replay
     site: str | None = None
     deploy: bool = False
 
@@ -103,6 +104,7 @@ class TrainConfig:
                      "torch_threads"):
             need(getattr(self, name) >= 1, name, "must be at least 1")
         need(1 <= self.bptt_horizon <= MAX_BPTT, "bptt_horizon", f"must be in 1..{MAX_BPTT}")
+        need(0 <= self.env_threads <= 1024, "env_threads", "must be in 0..1024 (0: one per available core)")
         need(1 <= self.time_max <= 1_000_000, "time_max", "must be in 1..1000000")
         need(self.seed >= 0, "seed", "must be at least 0")
         need(self.eval_seed >= 0, "eval_seed", "must be at least 0")
@@ -182,6 +184,7 @@ MAX_BPTT = 1024
 OPTIONS = {"run_id": "--run-id", "runs_dir": "--runs-dir", "windows": "--windows", "total_steps": "--total-steps",
            "window_steps": "--window-steps", "envs": "--envs", "workers": "--workers", "backend": "--backend",
            "seed": "--seed", "device": "--device", "time_max": "--time-max", "policy": "--policy",
+           "env_threads": "--threads",
            "experiment": "--experiment", "eval_episodes": "--eval-episodes", "wandb": "--wandb",
            "dashboard": "--no-dashboard", "site": "--site", "deploy": "--deploy",
            "showcase_seed": "--showcase-seed", "wandb_video": "--wandb-video"}

@@ -4,7 +4,7 @@ They follow PufferLib's convention (``encode_observations`` / ``decode_actions``
 ``forward_eval``) so ``pufferlib.models.LSTMWrapper`` can wrap the MLP unchanged.
 
 Action masking (``action_mask=True``, the default for new runs): the policy reads from
-the observation which actions surely cannot be valid (GAME.md 3 "valid when": an empty
+the observation which actions surely cannot be valid (docs/game.md#3-actions "valid when": an empty
 neighbour or asteroid slot, no selected asteroid, not docked for station actions, an
 empty cargo stack, no kits ...) and gives them a logit of ``MASKED_LOGIT``, so it
 never samples them. The mask is a function of the observation only (the frozen

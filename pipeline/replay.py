@@ -1,4 +1,4 @@
-"""Replay files (SYSTEM.md 4): zstd-compressed JSON Lines.
+"""Replay files (docs/site.md): zstd-compressed JSON Lines.
 
 Line 1 is the header (schema_version, ids, seed, env config, checkpoint, tags,
 totals); every further line is one frame.  Frame 0 is the state after reset

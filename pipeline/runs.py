@@ -1,6 +1,6 @@
 """Run directories: run ids, the layout of ``runs/{run_id}/``, and crash-safe file writes.
 
-Layout (SYSTEM.md section 3)::
+Layout (docs/training.md#what-a-window-leaves-behind)::
 
     runs/{run_id}/
       events.jsonl                         append-only log, the only source of truth

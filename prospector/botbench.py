@@ -1,4 +1,4 @@
-"""Benchmark of the baseline bots (GAME.md 8): each bot over a fixed list of seeded
+"""Benchmark of the baseline bots (docs/balance.md): each bot over a fixed list of seeded
 episodes on the C core, one episode per seed.
 
     from prospector.botbench import run_bots, format_table

@@ -1,4 +1,4 @@
-"""Baseline bots of GAME.md section 8, as policies of the observation only.
+"""Baseline bots of docs/balance.md, as policies of the observation only.
 
     bot = make_bot("greedy_miner", num_envs=1024)
     actions = bot.act(obs)          # obs float32 [N, 260] -> int32 actions [N]

@@ -1,4 +1,4 @@
-"""Bit-exact parity of the C core against the Python reference (GAME.md 7).
+"""Bit-exact parity of the C core against the Python reference (docs/game.md#7-parity-and-determinism).
 
 Both games start from the same seed and take the same actions; at every step we
 compare the float32 observation bytes, the float64 reward bits, terminated,

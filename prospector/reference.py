@@ -105,7 +105,7 @@ class ReferenceEnv(gym.Env):
         return self._observation(), info_dict(self._info_values(), None, [])
 
     def _generate(self, episode_seed: int) -> None:
-        """World generation, GAME.md 6.2, in draw order."""
+        """World generation, docs/game.md#62-world-generation, in draw order."""
         c = self.config
         self.episode_seed = episode_seed & ((1 << 64) - 1)
         rng = self.rng = Pcg32(self.episode_seed)
@@ -299,7 +299,7 @@ class ReferenceEnv(gym.Env):
 
     # -------------------------------------------------------------- validity
     def is_valid(self, action: int) -> bool:
-        """GAME.md 3 "valid when", for every action index (out of range: False)."""
+        """docs/game.md#3-actions "valid when", for every action index (out of range: False)."""
         if not 0 <= action < S.N_ACTIONS:
             return False
         node = self.nodes[self.node]
@@ -491,7 +491,7 @@ class ReferenceEnv(gym.Env):
             self._event("undock")
 
     def _apply(self, action: int) -> int:
-        """GAME.md 3 and 6: the action's own effects. Returns dt."""
+        """docs/game.md#3-actions and 6: the action's own effects. Returns dt."""
         c = self.config
         node = self.nodes[self.node]
         if action < S.A_HOLD:  # TRAVEL(k)
@@ -717,7 +717,7 @@ class ReferenceEnv(gym.Env):
         self._event("sell", a=k, x=qty, y=gained, z=slippage)
 
     def _exposure(self, dt: int) -> None:
-        """Hazards, then pirates, at the current node (GAME.md 6.8)."""
+        """Hazards, then pirates, at the current node (docs/game.md#68-exposure-pirates-heat-damage)."""
         c = self.config
         node = self.nodes[self.node]
         fdt = float(dt)
@@ -777,7 +777,7 @@ class ReferenceEnv(gym.Env):
 
     # ----------------------------------------------------------- observation
     def _observation(self) -> np.ndarray:
-        """GAME.md 2, field by field; every value clipped to its range, then float32."""
+        """docs/game.md#2-observation, field by field; every value clipped to its range, then float32."""
         obs = [0.0] * S.OBS_DIM
         node = self.nodes[self.node]
         volume = self.cargo_volume()

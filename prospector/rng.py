@@ -1,4 +1,4 @@
-"""PCG32 (XSH-RR, 64-bit state) and the derived draws of GAME.md 6.1.
+"""PCG32 (XSH-RR, 64-bit state) and the derived draws of docs/game.md#61-randomness.
 
 The C core (ext/prospector.h) implements the same generator; the draw order of
 every mechanic is part of the contract, so both sides call these in the same order.

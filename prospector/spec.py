@@ -4,7 +4,7 @@ Everything a policy, a test, the C core or the site needs to know about the shap
 of the game lives here.  ``ext/prospector.h`` mirrors these numbers by hand and
 ``tests/test_spec_binding.py`` proves the two agree, constant by constant.
 
-Sections follow ``docs/game.md`` (GAME.md): 1 constants, 2 observation layout,
+Sections follow ``docs/game.md``: 1 constants, 2 observation layout,
 3 actions, 4 reward coefficients, 6 mechanics config, 6.9 events.
 """
 
@@ -34,14 +34,14 @@ TIME_MAX = 20000
 CREDITS_CAP = 1e7
 ITEM_CAP = 12
 
-# Normalisers of the observation that GAME.md section 2 states inline.
+# Normalisers of the observation that docs/game.md#2-observation states inline.
 TRAVEL_TIME_NORM = 8.0
 FUEL_COST_NORM = 400.0
 INVENTORY_NORM = 500.0
 PRICE_DELTA_NORM = 0.1  # price delta is measured in units of 0.1 * p0
 UNKNOWN_THREAT = 0.5
 
-# PCG32 stream selector of GAME.md 6.1; per-node asteroid streams use
+# PCG32 stream selector of docs/game.md#61-randomness; per-node asteroid streams use
 # RNG_SEQ + 1 + node (see docs/game.md "Randomness").
 RNG_SEQ = 0xDA3E39CB94B95BDB
 MAX_EVENTS = 16  # per step; the C core keeps a fixed array of this size
@@ -81,7 +81,7 @@ def _observation_names() -> tuple[str, ...]:
         names += [f"neighbor{k}.valid"] + [f"neighbor{k}.type.{t}" for t in NODE_TYPES]
         names += [f"neighbor{k}.travel_time_norm", f"neighbor{k}.fuel_cost_norm",
                   f"neighbor{k}.threat_est"]
-    names += ["reserved.66", "reserved.67"]  # GAME.md leaves 66-67 unused: always 0
+    names += ["reserved.66", "reserved.67"]  # docs/game.md leaves 66-67 unused: always 0
     for a in range(MAX_ASTEROIDS):
         names += [f"asteroid{a}.valid"] + [f"asteroid{a}.comp_est.{c}" for c in COMMODITIES]
         names += [f"asteroid{a}.stability_est", f"asteroid{a}.depletion",
@@ -129,7 +129,7 @@ def _action_names() -> tuple[str, ...]:
 
 ACTION_NAMES = _action_names()
 
-# Action families, as GAME.md groups them (the play page groups its buttons so).
+# Action families, as docs/game.md groups them (the play page groups its buttons so).
 ACTION_GROUPS = (
     ("travel", tuple(range(0, 6))),
     ("ship", (A_HOLD, A_BURN, A_COOLDOWN, A_TOOL_MAINT, A_HULL_PATCH, A_REFINE)),
@@ -193,7 +193,7 @@ R_FINAL_CREDITS = 0.002  # times credits / CREDIT_SCALE at any other end
 
 END_REASONS = ("destroyed", "stranded", "cash_out", "timeout")
 
-# Keys of info after every step (GAME.md 4), in the order the C core writes them.
+# Keys of info after every step (docs/game.md#4-reward-termination-info-events), in the order the C core writes them.
 INFO_KEYS = (
     "credits", "net_profit", "profit_per_tick", "survival", "overheat_ticks",
     "pirate_encounters", "value_lost_to_pirates", "fuel_used", "hull_damage", "tool_wear",
@@ -264,7 +264,7 @@ def _f(name, default, lo, hi, doc, integer=False):
     return Field(name, float(default), float(lo), float(hi), integer, doc)
 
 
-# The ONE mechanics config (GAME.md 6). Order matters: the C core receives the
+# The ONE mechanics config (docs/game.md#6-mechanics). Order matters: the C core receives the
 # values as a float64 array in exactly this order (struct Config in prospector.h).
 CONFIG_FIELDS = (
     # episode and world generation (6.2)

@@ -1,4 +1,4 @@
-"""How the site shows the SYSTEM.md section 5 window metrics: labels, units, direction."""
+"""How the site shows the docs/training.md window metrics: labels, units, direction."""
 
 from __future__ import annotations
 

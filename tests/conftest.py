@@ -1,7 +1,7 @@
 """Shared fixtures for the engine test-suite.
 
 Nothing here skips: a missing or broken C build makes the import below fail, and
-with it every test (GAME.md 7 says the C core is the product; the reference is its spec).
+with it every test (docs/game.md#7-parity-and-determinism says the C core is the product; the reference is its spec).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ IMPLEMENTATIONS = {"reference": ReferenceEnv, "native": ProspectorEnv}
 
 # A world without chance events away from the station: no hazard anywhere, pirates
 # (logit -50) and fractures (logit -50) practically impossible, no price shocks.
-# The mechanics under test keep their GAME.md 6 defaults.
+# The mechanics under test keep their docs/game.md#6-mechanics defaults.
 CALM = {
     "pirate_base": -50.0,
     "cluster_hazard_scale": 0.0,

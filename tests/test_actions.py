@@ -1,10 +1,10 @@
 """One focused test per action family against HAND-COMPUTED expectations from
-GAME.md 3/4/6 and reference.py; every test runs on both implementations.
+docs/game.md#3-actions/4/6 and reference.py; every test runs on both implementations.
 
 Situations are set up by playing actions (the C state cannot be poked), mostly in the
 CALM world of conftest.py: no hazards, no pirates, no fractures, no price shocks away
 from the station, so every number below follows from the rules alone.  The step order
-(GAME.md 5) is: action effects, then passive dynamics over dt (heat -2.5/tick, alert
+(docs/game.md#5-step-order) is: action effects, then passive dynamics over dt (heat -2.5/tick, alert
 -0.5/tick, docked: heat -5/tick and alert -5/tick), exposure, market.
 """
 
@@ -387,7 +387,7 @@ def test_mine_hot_yields_less_and_overheats(make_game):
             saw_hot_yield = True
             assert units < deterministic_units(2, rock0, s0["tool"], 0.0, free)
         heat = s0["heat"] + 11 - 2.5
-        if heat > 100:  # GAME.md 6.8: hull -1.25 per unit above 100, heat = 100
+        if heat > 100:  # docs/game.md#68-exposure-pirates-heat-damage: hull -1.25 per unit above 100, heat = 100
             saw_overheat = True
             assert s1["heat"] == 100.0
             assert s1["hull"] == approx(s0["hull"] - 1.25 * (heat - 100))
@@ -428,7 +428,7 @@ def test_mine_fracture(make_game):
     assert 5.0 <= frac[0]["hull"] <= 20.0
     assert rock["depletion"] == 1.0
     assert s1["nodes"][1]["hazard"] == approx(0.1)
-    # the new hazard already applies in this step's exposure phase (GAME.md 5: after the action)
+    # the new hazard already applies in this step's exposure phase (docs/game.md#5-step-order: after the action)
     hz = g.events("hazard_damage")
     assert len(hz) == 1 and 0.8 * 0.1 * 0.5 <= hz[0]["hull"] <= 0.8 * 0.1 * 1.5
     assert hz[0]["heat"] == approx(0.5 * 0.1)
@@ -845,7 +845,7 @@ DT_TABLE.update({a: 1 for a in [*range(12, 31), *range(36, 42), *range(43, 67)]}
 
 
 def test_dt_of_every_valid_action(impl, make_env):
-    """GAME.md 3 dt column, over a long valid-action walk (TRAVEL: the edge's time)."""
+    """docs/game.md#3-actions dt column, over a long valid-action walk (TRAVEL: the edge's time)."""
     env = make_env(time_max=2000)
     rng = np.random.default_rng(4)
     env.reset(seed=21)
@@ -898,7 +898,7 @@ def test_action_mask_agrees_with_step():
     assert checked == 10 * S.N_ACTIONS
 
 
-# ---------------------------------------------------------------- market (GAME.md 6.7)
+# ---------------------------------------------------------------- market (docs/game.md#67-station-and-market)
 def expected_prices(s: dict) -> list[float]:
     m = s["market"]
     t = s["time_max"] - s["time_remaining"]
@@ -963,7 +963,7 @@ def test_market_prices_follow_the_cycle_over_a_long_run(make_game):
     assert s["market"]["price"] == [pytest.approx(p, abs=1e-8) for p in expected_prices(s)]
 
 
-# ---------------------------------------------------------------- exposure (GAME.md 6.8)
+# ---------------------------------------------------------------- exposure (docs/game.md#68-exposure-pirates-heat-damage)
 def test_hazard_exposure(make_game):
     g = make_game(seed=SEED, calm=False, pirate_base=-50.0, cluster_hazard_scale=1.0)
     g.step(S.A_HOLD)

@@ -1,4 +1,4 @@
-"""The frozen RL contract (GAME.md 1, 2, 4) over many random steps of the C core."""
+"""The frozen RL contract (docs/game.md#1-constants, 2, 4) over many random steps of the C core."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_vector_spaces():
 
 
 def check_obs_block(obs: np.ndarray, where: str) -> None:
-    """Every structural promise of GAME.md 2 on a (n, 260) batch of observations."""
+    """Every structural promise of docs/game.md#2-observation on a (n, 260) batch of observations."""
     assert obs.dtype == np.float32, where
     assert np.isfinite(obs).all(), f"{where}: non-finite observation"
     assert (obs >= -1.0).all() and (obs <= 1.0).all(), f"{where}: observation outside [-1, 1]"
@@ -115,7 +115,7 @@ def test_random_vector_rollout_contract():
     n_infos = 0
     for t in range(STEPS):
         actions = rng.integers(0, S.N_ACTIONS, NUM_ENVS)
-        # one action in ten is out of range (GAME.md 3: invalid, never a crash)
+        # one action in ten is out of range (docs/game.md#3-actions: invalid, never a crash)
         wild = rng.random(NUM_ENVS) < 0.1
         actions[wild] = rng.choice([-(10**12), -70, -1, 69, 70, 10**12], wild.sum())
         obs, rewards, terminals, truncations, infos = vec.step(actions)
@@ -134,7 +134,7 @@ def test_random_vector_rollout_contract():
 
 @pytest.mark.parametrize("cls", [ProspectorEnv, ReferenceEnv])
 def test_single_env_info_every_step(cls):
-    """info after every step holds the GAME.md 4 keys; end_reason only at the end."""
+    """info after every step holds the docs/game.md#4-reward-termination-info-events keys; end_reason only at the end."""
     env = cls(time_max=300)
     rng = np.random.default_rng(3)
     obs, info = env.reset(seed=11)
@@ -169,7 +169,7 @@ def test_single_env_info_every_step(cls):
 
 # ------------------------------------------------------------ obs / info / reward vs state
 def expected_observation(s: dict) -> np.ndarray:
-    """GAME.md 2, written out again from the state snapshot (independent of both engines)."""
+    """docs/game.md#2-observation, written out again from the state snapshot (independent of both engines)."""
     def unit(x):
         return min(1.0, max(0.0, x))
 
@@ -218,7 +218,7 @@ def cargo_value(s: dict) -> float:
 
 
 def expected_reward(s0: dict, s1: dict, action: int, info: dict) -> float:
-    """GAME.md 4 from the state before and after the step."""
+    """docs/game.md#4-reward-termination-info-events from the state before and after the step."""
     price = s1["market"]["price"]
     value0 = sum((s0["raw"][k] + 1.5 * s0["refined"][k]) * price[k] for k in range(6))
     h = max(0.0, s1["heat"] - 70) / 100
@@ -269,7 +269,7 @@ def mixed_policy(env, s, rng) -> int:
 @pytest.mark.parametrize("cls", [ProspectorEnv, ReferenceEnv])
 def test_observation_info_and_reward_follow_the_state(cls):
     """Along mixed play (default config: hazards, pirates, fractures, shocks), every
-    observation, info value and reward equals GAME.md 2 / 4 applied to the state."""
+    observation, info value and reward equals docs/game.md#2-observation / 4 applied to the state."""
     env = cls(time_max=400)
     rng = np.random.default_rng(12)
     obs, info = env.reset(seed=77)
@@ -317,7 +317,7 @@ def test_observation_info_and_reward_follow_the_state(cls):
     assert {"mine", "sell", "buy", "hazard_damage", "pirate", "refine", "scan", "travel"} <= seen, seen
 
 
-# ------------------------------------------------------------ world generation (GAME.md 6.2)
+# ------------------------------------------------------------ world generation (docs/game.md#62-world-generation)
 def check_world(s: dict) -> None:
     nodes = s["nodes"]
     n = len(nodes)
@@ -406,7 +406,7 @@ def test_world_generation_reference_all_nodes():
             check_asteroids(node)
 
 
-# ------------------------------------------------------------ the play API hides the truth (GAME.md 7)
+# ------------------------------------------------------------ the play API hides the truth (docs/game.md#7-parity-and-determinism)
 HIDDEN_KEYS = {"comp", "pirate", "hazard", "richness", "stability", "noise", "capacity", "truth",
                "episode_seed", "shock", "phase", "amplitude", "period"}
 

@@ -1,4 +1,4 @@
-"""Run store crash safety (issue 7 part 3): SIGKILL the trainer and the evaluator at
+"""Run store crash safety: SIGKILL the trainer and the evaluator at
 random points, many times, and a disk that fills up.
 
 The kill campaign drives real processes: ``prospector train`` (tiny settings, serial

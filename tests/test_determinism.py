@@ -1,4 +1,4 @@
-"""GAME.md 7: same seed + same actions => identical trajectories, in a process, across
+"""docs/game.md#7-parity-and-determinism: same seed + same actions => identical trajectories, in a process, across
 processes, and between the vector env and chained single-env episodes."""
 
 from __future__ import annotations

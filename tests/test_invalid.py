@@ -1,4 +1,4 @@
-"""Invalid actions (GAME.md 3): executed as HOLD, flagged, penalised, nothing else
+"""Invalid actions (docs/game.md#3-actions): executed as HOLD, flagged, penalised, nothing else
 changes; misuse of the API raises clear errors; bad configs are refused by name."""
 
 from __future__ import annotations

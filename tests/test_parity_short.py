@@ -1,4 +1,4 @@
-"""GAME.md 7: the C core and the Python reference are bit-exact (short runs; the long
+"""docs/game.md#7-parity-and-determinism: the C core and the Python reference are bit-exact (short runs; the long
 run is `prospector parity`)."""
 
 from __future__ import annotations

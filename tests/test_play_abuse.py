@@ -1,4 +1,4 @@
-"""Play service under load and abuse (issue 7 part 4), the bounded form.
+"""Play service under load and abuse, the bounded form.
 
 ``python -m tests.harness.abuse --spawn`` starts a real ``prospector play-server``
 (TTL 2 s, cap 48 sessions), drives 60 concurrent raw-socket clients through valid play

@@ -1,4 +1,4 @@
-"""The play service (SYSTEM.md 8): API, bad input, sessions, CORS, determinism.
+"""The play service (docs/play-api.md): API, bad input, sessions, CORS, determinism.
 
 Most tests use Sanic's test client (sanic-testing's ReusableClient: the app on a real
 loopback socket inside this process); the last ones start ``prospector play-server``

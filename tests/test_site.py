@@ -1,4 +1,4 @@
-"""The static site generator (issue 4): JSON API, pages, incremental builds, bad input,
+"""The static site generator: JSON API, pages, incremental builds, bad input,
 HTML escaping, art manifest, Vercel config and deploy up to the CLI call."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The site shows `prospector benchmark` results (issue 6): benchmark.json, the bots'
+"""The site shows `prospector benchmark` results: benchmark.json, the bots'
 reference lines in windows.json (drawn on /analytics), the table on the run page,
 incremental rebuilds, and a malformed benchmark event never breaking the build."""
 

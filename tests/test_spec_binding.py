@@ -1,5 +1,5 @@
 """spec.py (the frozen Python interface) against the C core's exported constants,
-and spec.py against GAME.md sections 1-4 and 6 (numbers copied here by hand)."""
+and spec.py against docs/game.md sections 1-4 and 6 (numbers copied here by hand)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_config_reaches_the_c_core():
     assert snap["fuel"] == 500.0
 
 
-# ------------------------------------------------------------ spec.py vs GAME.md
+# ------------------------------------------------------------ spec.py vs docs/game.md
 GAME_MD_CONSTANTS = {
     "N_COMMODITIES": 6, "MAX_NODES": 32, "MAX_NEIGHBORS": 6, "MAX_ASTEROIDS": 16,
     "OBS_DIM": 260, "N_ACTIONS": 69, "FUEL_MAX": 1000, "HULL_MAX": 100, "HEAT_MAX": 100,
@@ -143,7 +143,7 @@ def test_action_table():
 
 
 def test_action_dt_matches_game_md_table():
-    # GAME.md 3, dt column (TRAVEL's dt is the edge's travel time: 0 in the table).
+    # docs/game.md#3-actions, dt column (TRAVEL's dt is the edge's travel time: 0 in the table).
     table = {6: 1, 7: 1, 8: 3, 9: 2, 10: 5, 11: 2, 31: 2, 32: 3, 33: 2, 34: 2, 35: 2, 42: 1,
              61: 1, 62: 1, 63: 1, 64: 1, 65: 1, 66: 1, 67: 4, 68: 0}
     table.update({a: 0 for a in range(0, 6)})
@@ -228,7 +228,7 @@ def test_event_types_cover_game_md():
         assert field in dict(S.EVENT_FIELDS[event])
 
 
-# GAME.md 6 defaults, copied by hand from the document.
+# docs/game.md#6-mechanics defaults, copied by hand from the document.
 GAME_MD_DEFAULTS = {
     "time_max": 20000, "node_count_min": 10, "node_count_max": 32, "hazard_divisor": 5,
     "extra_edge_divisor": 3, "edge_time_min": 1, "edge_time_max": 8, "edge_fuel_min": 8,

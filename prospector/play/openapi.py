@@ -84,13 +84,13 @@ def build_openapi() -> dict:
         },
         "Info": {
             "type": "object",
-            "description": "GAME.md 4 episode statistics after the step (the env's info without 'events'); "
+            "description": "episode statistics after the step: the env's info without 'events' (docs/game.md#info); "
                            "'end_reason' once the episode is over; 'invalid' when the action was executed as HOLD",
             "properties": {k: {} for k in (*S.INFO_KEYS, "end_reason")},
         },
         "Event": {"type": "object", "required": ["type"],
                   "properties": {"type": {"type": "string", "enum": list(S.EVENT_TYPES)}},
-                  "description": "one typed event of the step (GAME.md 6.9)"},
+                  "description": "one typed event of the step (docs/game.md#69-events)"},
         "CreateRequest": {
             "type": "object", "additionalProperties": False,
             "properties": {
@@ -99,7 +99,7 @@ def build_openapi() -> dict:
                 "config": {"type": "object",
                            "properties": {"time_max": {"type": "number", "minimum": 1, "maximum": 1_000_000,
                                                        "description": "episode budget in ticks (a whole number)"}},
-                           "description": "time_max is the only config a player may change; other GAME.md 6 "
+                           "description": "time_max is the only config a player may change; other config fields (docs/game.md#6-mechanics) "
                                           "fields are accepted only with their default values (so a replay's "
                                           "whole env config can be sent as it is)"},
             },
@@ -108,7 +108,7 @@ def build_openapi() -> dict:
                          "properties": {"seed": {"type": ["integer", "null"], "minimum": 0, "maximum": srv.SEED_MAX}}},
         "StepRequest": {"type": "object", "additionalProperties": False, "required": ["action"],
                         "properties": {"action": {"type": "integer", "minimum": 0, "maximum": n - 1,
-                                                  "description": "action index (GAME.md 3)"}}},
+                                                  "description": "action index (docs/game.md#3-actions)"}}},
         "SessionCreated": {
             "type": "object",
             "required": ["session_id", "render_state", "obs", "valid_actions", "info", "seed", "time_max",
@@ -182,7 +182,7 @@ def build_openapi() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Asteroid Belt Prospector play service", "version": __version__,
-                 "description": "Ephemeral human-play sessions on the C core (SYSTEM.md 8). Every error is "
+                 "description": "Ephemeral human-play sessions on the C core (docs/play-api.md). Every error is "
                                 "{\"error\": {\"code\", \"message\"}} with a 4xx status; see docs/play-api.md."},
         "servers": [{"url": "http://127.0.0.1:8001"}],
         "paths": paths,

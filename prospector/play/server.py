@@ -1,4 +1,4 @@
-"""The human-play service (SYSTEM.md 8): Sanic on the C core, sessions in memory.
+"""The human-play service (docs/play-api.md): Sanic on the C core, sessions in memory.
 
 Endpoints (docs/play-api.md has the details, ``prospector.play.openapi`` the schema):
 
@@ -49,7 +49,7 @@ DEFAULT_MAX_SESSIONS = 1000
 DEFAULT_MAX_BODY_BYTES = 8192  # a replay's whole env config (157 fields) is about 3.6 KB
 TRANSPORT_MAX_BYTES = 16384
 SEED_MAX = 2**64 - 1
-# Config a player may change; everything else stays at the GAME.md 6 defaults.
+# Config a player may change; everything else stays at the docs/game.md#6-mechanics defaults.
 CONFIG_OVERRIDES = ("time_max",)
 # secrets.token_urlsafe(24): 32 characters of the URL-safe base64 alphabet.
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9_-]{32}")
