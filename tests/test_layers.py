@@ -7,6 +7,7 @@ an upward import fails here, and so does a new game module the contract does not
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -62,3 +63,32 @@ def test_every_game_module_is_under_the_game_contract():
 def test_ruff(args):
     out = subprocess.run([str(BIN / "ruff"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def _anchors(page: Path) -> set[str]:
+    """The heading ids mkdocs gives a page (its default slugify, or an explicit { #id })."""
+    found = set()
+    for line in page.read_text().splitlines():
+        m = re.match(r"#{1,6} (.*?)\s*(?:\{ *#([\w-]+) *\})?\s*$", line)
+        if m:
+            found.add(m.group(2) or re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", m.group(1)).strip().lower()))
+    return found
+
+
+def test_references_in_the_code_resolve():
+    """Comments cite pages a reader of this repo can open, never files outside it or issue numbers."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    code = [f for f in files if re.search(r"\.(py|js|h|c|css|html|toml|sh)$|(^|/)Makefile$", f)
+            and (ROOT / f).is_file() and f != "tests/test_layers.py"]
+    bad = []
+    for f in code:
+        text = (ROOT / f).read_text(errors="replace")
+        for m in re.finditer(r"\b(?:GAME|SYSTEM)\.md\b|\bissue \d+", text):
+            bad.append(f"{f}: {m.group(0)!r} is not in this repo")
+        for m in re.finditer(r"docs/([\w-]+\.md)(?:#([\w-]+))?", text):
+            page = ROOT / "docs" / m.group(1)
+            if not page.is_file():
+                bad.append(f"{f}: {m.group(0)} does not exist")
+            elif m.group(2) and m.group(2) not in _anchors(page):
+                bad.append(f"{f}: {m.group(0)} names no heading of {m.group(1)}")
+    assert not bad, "\n".join(bad)
