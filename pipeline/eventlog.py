@@ -5,10 +5,18 @@ Format: one JSON object per line, keys in this order: ``seq`` (0, 1, 2 ... no ga
 
 Locking design (why two lock files):
 
-* ``writer.lock`` -- held (``flock``, non-blocking) by the trainer for its whole life
-  via :meth:`EventLog.open`. A second trainer on the same run fails at once with
-  :class:`RunLockedError` naming the run and the pid that holds it. The kernel drops
-  the lock when the holder dies, so a crashed run can be resumed without cleanup.
+* ``writer.lock`` -- held by the trainer for its whole life via :meth:`EventLog.open`,
+  as a POSIX record lock (``fcntl`` ``F_SETLK``, non-blocking). A second trainer on the
+  same run fails at once with :class:`RunLockedError` naming the run and the pid that
+  holds it (``F_GETLK``). The kernel drops the lock when the holder dies, so a crashed
+  run can be resumed without cleanup. Why not ``flock``: an flock belongs to the open
+  file, which every forked child shares -- PufferLib's multiprocessing workers, an
+  evaluator between fork and exec -- so after ``kill -9`` of the trainer the lock lived
+  on in a child (the workers spin forever) and ``--resume`` was refused naming the dead
+  trainer. A POSIX lock belongs to the process alone: children never hold it. Since
+  POSIX locks do not exclude the process itself (and closing any descriptor of the file
+  drops them), a second writer in the same process is refused by a per-process table
+  before it opens the file.
 * ``events.lock`` -- taken (``flock(LOCK_EX)``, blocking with a timeout) by *every*
   append, by the trainer and by other processes (the evaluator's
   :meth:`EventLog.append_once`) alike, for the duration of
@@ -36,6 +44,8 @@ import json
 import math
 import os
 import re
+import struct
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,7 +71,7 @@ WINDOW_METRICS = (
 #: The trainer's losses, carried by ``window_closed`` as top-level keys (value may be null).
 LOSS_KEYS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
 
-#: ``benchmark`` (``prospector benchmark``, pipeline/benchmark.py): the GAME.md 8 table of a
+#: ``benchmark`` (``prospector benchmark``, pipeline/benchmark.py): the docs/balance.md table of a
 #: checkpoint and the baseline bots on one fixed seed list, with 95% confidence intervals.
 BENCHMARK_KEYS = ("window_id", "checkpoint", "env_steps_total", "episodes", "time_max", "seeds_file",
                   "seeds_sha256", "policy_eval", "ci_method", "columns", "rows", "ppo_beats_all_bots")
@@ -343,6 +353,30 @@ def _read_holder_pid(fd: int) -> int | None:
         return None
 
 
+def _lock_holder_pid(fd: int) -> int | None:
+    """The pid holding a POSIX write lock on ``fd``'s file (F_GETLK), or None."""
+    probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)   # struct flock: whole file
+    try:
+        l_type, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))
+    except OSError:
+        return None
+    return pid if l_type != fcntl.F_UNLCK and pid > 0 else None
+
+
+#: Writer locks this process holds: (st_dev, st_ino) of writer.lock -> the holding pid
+#: (a forked child inherits the table but not the locks, hence the pid).
+_held_writer_locks: dict[tuple[int, int], int] = {}
+_held_writer_locks_guard = threading.Lock()
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _flock_with_timeout(fd: int, timeout: float, what: str) -> None:
     """flock(LOCK_EX) with a deadline (flock itself has no timeout), polling with backoff."""
     deadline = time.monotonic() + timeout
@@ -381,6 +415,7 @@ class EventLog:
         self.repaired_bytes = 0            # bytes of torn tail removed (on open or later)
         self._pid = os.getpid()
         self._fd = self._append_lock_fd = self._writer_fd = None
+        self._writer_key: tuple[int, int] | None = None
         if not self.run_dir.is_dir():
             if not create:
                 raise FileNotFoundError(f"run directory {self.run_dir} does not exist")
@@ -425,15 +460,25 @@ class EventLog:
             log.close()
 
     def _acquire_writer_lock(self) -> None:
-        fd = os.open(self.run_dir / WRITER_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _read_holder_pid(fd)
-            os.close(fd)
-            raise RunLockedError(self.run_dir, pid) from None
-        # Record who holds it so a refused writer can say so (informative only: the
-        # lock itself is the flock, which the kernel releases if we die).
+        path = self.run_dir / WRITER_LOCK_FILE
+        with _held_writer_locks_guard:
+            # Checked before opening: closing a second descriptor of the file would drop our own lock.
+            if _held_writer_locks.get(_file_key(path)) == os.getpid():
+                raise RunLockedError(self.run_dir, os.getpid())
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                pid = _lock_holder_pid(fd) or _read_holder_pid(fd)
+                os.close(fd)
+                if exc.errno in (errno.EACCES, errno.EAGAIN):
+                    raise RunLockedError(self.run_dir, pid) from None
+                raise
+            st = os.fstat(fd)
+            self._writer_key = (st.st_dev, st.st_ino)
+            _held_writer_locks[self._writer_key] = os.getpid()
+        # Record who holds it, for tools that read the file (informative only: the lock
+        # itself is the fcntl lock, which the kernel releases if we die).
         info = json.dumps({"pid": os.getpid(), "since": utc_now_iso()}).encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, info, 0)
@@ -521,7 +566,11 @@ class EventLog:
                     os.ftruncate(self._writer_fd, 0)
                 except OSError:
                     pass
-            os.close(self._writer_fd)      # closing the last fd releases the flock
+                with _held_writer_locks_guard:
+                    _held_writer_locks.pop(self._writer_key, None)
+                    os.close(self._writer_fd)      # releases the lock
+            else:
+                os.close(self._writer_fd)          # a forked child's copy: it never held the lock
             self._writer_fd = None
 
     def __enter__(self) -> "EventLog":

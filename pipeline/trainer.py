@@ -179,14 +179,40 @@ class LastLogs:
         pass
 
 
+_forking_env_workers_for: int | None = None     # the trainer's pid while it forks env workers
+
+
+def _env_worker_dies_with_trainer() -> None:
+    """(In every forked child.) PufferLib's multiprocessing workers poll shared memory
+    forever and never notice that the trainer died (kill -9): ask Linux to kill them with it."""
+    if _forking_env_workers_for is None:
+        return
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return      # not Linux: the workers outlive a killed trainer, as before
+    if os.getppid() != _forking_env_workers_for:
+        os._exit(1)     # the trainer died before the request took effect
+
+
+os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
+
+
 def make_vecenv(cfg: TrainConfig, env_config: dict):
     import pufferlib.vector
 
     from prospector.vector import VecProspector
+    global _forking_env_workers_for
     backend = pufferlib.vector.Multiprocessing if cfg.backend == "multiprocessing" else pufferlib.vector.Serial
-    return pufferlib.vector.make(
-        VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
-        env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config}, seed=cfg.seed)
+    _forking_env_workers_for = os.getpid()
+    try:
+        return pufferlib.vector.make(
+            VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
+            env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config}, seed=cfg.seed)
+    finally:
+        _forking_env_workers_for = None
 
 
 # --------------------------------------------------------------- run opening
