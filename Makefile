@@ -23,7 +23,9 @@ $(DEPS): requirements.txt pyproject.toml | $(PY)
 	@echo "setup: installing Python packages into $(VENV) (torch, PufferLib, W&B, Sanic, mkdocs, Playwright;"
 	@echo "       about 7 GB, 2-4 minutes the first time; nothing is downloaded again later)"
 	$(PY) -m pip install --quiet --progress-bar off -c requirements.txt setuptools
-	$(PY) -m pip install --quiet --progress-bar off --no-build-isolation -c requirements.txt -e ".[dev]"
+	@# setuptools warns about every editable install of a package-dir mapping (docs/architecture.md#packaging)
+	PYTHONWARNINGS=ignore::UserWarning $(PY) -m pip install --quiet --progress-bar off --no-build-isolation \
+		-c requirements.txt -e ".[dev]"
 	touch $@
 
 # The C core, rebuilt whenever its sources change.
