@@ -65,7 +65,7 @@ class TrainConfig:
 
     derived = ()    # what derive() changed, as lines for the user (not a setting)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Check every value, then derive the settings that depend on others (see
         :meth:`derive`); a bad value raises ValueError naming the setting, its option and
         the valid range, before anything is written."""

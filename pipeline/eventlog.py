@@ -47,13 +47,14 @@ import re
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from .runs import (APPEND_LOCK_FILE, EVENTS_FILE, WRITER_LOCK_FILE, fsync_dir, write_allowance)
+from .runs import APPEND_LOCK_FILE, EVENTS_FILE, WRITER_LOCK_FILE, fsync_dir, write_allowance
 
 # ---------------------------------------------------------------------------- schema
 
@@ -143,7 +144,7 @@ class EventValidationError(EventLogError, ValueError):
 
 def utc_now_iso() -> str:
     """Current UTC time as ISO-8601 with milliseconds and a ``Z`` suffix."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _jsonable(value: Any) -> Any:
@@ -440,7 +441,7 @@ class EventLog:
 
     # -- construction helpers ------------------------------------------------
     @classmethod
-    def open(cls, run_dir: str | os.PathLike, run_id: str | None = None, **kw) -> "EventLog":
+    def open(cls, run_dir: str | os.PathLike, run_id: str | None = None, **kw) -> EventLog:
         """Open as the run's one writer (the trainer); raises :class:`RunLockedError` if taken."""
         return cls(run_dir, run_id, exclusive=True, **kw)
 
@@ -573,7 +574,7 @@ class EventLog:
                 os.close(self._writer_fd)          # a forked child's copy: it never held the lock
             self._writer_fd = None
 
-    def __enter__(self) -> "EventLog":
+    def __enter__(self) -> EventLog:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -66,7 +66,10 @@ def test_writer_lock_is_not_held_by_a_forked_child(tmp_path):
     """A child forked by the writer (and never exec'd) outlives it: the run opens anyway."""
     run_dir = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
             import os, sys, time
             from prospector.pipeline.eventlog import EventLog
             log = EventLog.open(sys.argv[1]); log.append("note")
@@ -74,7 +77,15 @@ def test_writer_lock_is_not_held_by_a_forked_child(tmp_path):
             if child == 0:
                 time.sleep(120); os._exit(0)
             print(child, flush=True); time.sleep(120)
-        """), str(run_dir)], cwd=REPO, env=ENV, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        """),
+            str(run_dir),
+        ],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         child = int(holder.stdout.readline())
         holder.send_signal(signal.SIGKILL)
@@ -82,7 +93,7 @@ def test_writer_lock_is_not_held_by_a_forked_child(tmp_path):
         assert alive(child)
         with EventLog.open(run_dir) as log:
             assert log.append("note")["seq"] == 1
-        assert alive(child)      # it still holds the inherited descriptor, not the lock
+        assert alive(child)  # it still holds the inherited descriptor, not the lock
     finally:
         kill_group(holder.pid)
 
@@ -90,26 +101,56 @@ def test_writer_lock_is_not_held_by_a_forked_child(tmp_path):
 def start_trainer(tmp_path: Path, *options: str) -> subprocess.Popen:
     config = tmp_path / "tiny.toml"
     config.write_text("bptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\n")
-    args = [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path), "--run-id", "killed",
-            "--windows", "50", "--no-wandb", "--no-dashboard", "--config", str(config), *options]
-    return subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    args = [
+        sys.executable,
+        "-m",
+        "prospector.cli",
+        "train",
+        "--runs-dir",
+        str(tmp_path),
+        "--run-id",
+        "killed",
+        "--windows",
+        "50",
+        "--no-wandb",
+        "--no-dashboard",
+        "--config",
+        str(config),
+        *options,
+    ]
+    return subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def wait_for_first_window(run_dir: Path, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        if (run_dir / runs.EVENTS_FILE).exists() and any(
-                e["type"] == "window_closed" for e in read_events(run_dir)):
+        if (run_dir / runs.EVENTS_FILE).exists() and any(e["type"] == "window_closed" for e in read_events(run_dir)):
             return
         time.sleep(0.05)
     raise AssertionError(f"the trainer never closed a window (exit {proc.poll()})")
 
 
 def resume_through_the_cli(tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path),
-                           "--resume", "killed", "--windows", "1", "--no-wandb", "--no-dashboard"],
-                          env=ENV, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "train",
+            "--runs-dir",
+            str(tmp_path),
+            "--resume",
+            "killed",
+            "--windows",
+            "1",
+            "--no-wandb",
+            "--no-dashboard",
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def check_resumed(run_dir: Path, acknowledged: list[dict]) -> None:
@@ -123,13 +164,24 @@ def check_resumed(run_dir: Path, acknowledged: list[dict]) -> None:
 def test_kill_9_of_the_trainer_alone_with_evaluators_and_workers_alive_then_resume(tmp_path):
     """Only the trainer dies; its evaluator and PufferLib's multiprocessing workers are alive then."""
     run_dir = tmp_path / "killed"
-    proc = start_trainer(tmp_path, "--envs", "2", "--workers", "2", "--backend", "multiprocessing",
-                         "--window-steps", "1024", "--time-max", "3000")
+    proc = start_trainer(
+        tmp_path,
+        "--envs",
+        "2",
+        "--workers",
+        "2",
+        "--backend",
+        "multiprocessing",
+        "--window-steps",
+        "1024",
+        "--time-max",
+        "3000",
+    )
     try:
         wait_for_first_window(run_dir, proc)
         deadline = time.monotonic() + 120
         evaluators = []
-        while not evaluators and time.monotonic() < deadline:     # started just after the window closed
+        while not evaluators and time.monotonic() < deadline:  # started just after the window closed
             others = [pid for pid in group_members(proc.pid) if pid != proc.pid]
             evaluators = [pid for pid in others if " eval " in cmdline(pid)]
             time.sleep(0.01)
@@ -148,8 +200,9 @@ def test_kill_9_of_the_trainer_alone_with_evaluators_and_workers_alive_then_resu
 def test_kill_9_of_the_trainer_group_one_window_in_then_resume(tmp_path):
     """The whole group dies at the moment the first evaluator is being started."""
     run_dir = tmp_path / "killed"
-    proc = start_trainer(tmp_path, "--envs", "32", "--workers", "1", "--backend", "serial",
-                         "--window-steps", "1024", "--time-max", "400")
+    proc = start_trainer(
+        tmp_path, "--envs", "32", "--workers", "1", "--backend", "serial", "--window-steps", "1024", "--time-max", "400"
+    )
     try:
         wait_for_first_window(run_dir, proc)
         kill_group(proc.pid)

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from prospector.pipeline.config import MAX_ENVS, TrainConfig, make_train_config, physical_cores
 from prospector.pipeline.eventlog import read_events
 
@@ -86,8 +85,8 @@ def test_the_option_grid_trains_or_is_refused_naming_the_option():
         asked = TrainConfig().window_steps if wanted_window is None else wanted_window
         assert asked <= cfg.window_steps < max(asked, 1) + cfg.batch_size
         assert cfg.minibatch_size <= 8192
-        assert cfg.to_dict()["minibatch_size"] == cfg.minibatch_size      # what run_started records
-        again = make_train_config(**cfg.to_dict())                        # a resume derives the same
+        assert cfg.to_dict()["minibatch_size"] == cfg.minibatch_size  # what run_started records
+        again = make_train_config(**cfg.to_dict())  # a resume derives the same
         assert again.to_dict() == cfg.to_dict() and not again.derived
     assert accepted and refused
 
@@ -95,10 +94,15 @@ def test_the_option_grid_trains_or_is_refused_naming_the_option():
 def test_why_each_refusal_happens():
     cores = physical_cores()
     cases = [
-        (dict(envs=7, workers=2), "workers (--workers) = 2: must divide the games evenly (7 games are not divisible by 2)"),
+        (
+            dict(envs=7, workers=2),
+            "workers (--workers) = 2: must divide the games evenly (7 games are not divisible by 2)",
+        ),
         (dict(envs=2, workers=3), "workers (--workers) = 3: must be in 1..2"),
-        (dict(envs=cores + 1, workers=cores + 1, backend="multiprocessing"),
-         f"must be in 1..{cores} with the multiprocessing backend"),
+        (
+            dict(envs=cores + 1, workers=cores + 1, backend="multiprocessing"),
+            f"must be in 1..{cores} with the multiprocessing backend",
+        ),
         (dict(envs=MAX_ENVS + 1), f"envs (--envs) = {MAX_ENVS + 1}: must be in 1..{MAX_ENVS}"),
         (dict(envs=64, total_steps=100, windows=None), "total_steps (--total-steps) = 100: must be at least one batch"),
         (dict(bptt_horizon=0), "config setting bptt_horizon = 0: must be in 1..1024"),
@@ -125,14 +129,15 @@ def test_config_file_values_are_derived_like_flags(tmp_path):
 
 def test_puffe_rl_accepts_every_derived_shape():
     """Build PuffeRL on the real vector env and policy for each distinct accepted shape."""
-    from prospector import spec as S
     from prospector.pipeline.policy import make_policy
     from prospector.pipeline.trainer import LastLogs, make_trainer_class, make_vecenv, puffer_config
+
+    from prospector import spec as S
 
     shapes = {}
     for options in grid():
         if options["backend"] == "multiprocessing" and options["workers"] > 1:
-            continue    # same batch shapes as serial; real multiprocessing training is tested below
+            continue  # same batch shapes as serial; real multiprocessing training is tested below
         try:
             cfg = make_train_config(**options, hidden_size=16)
         except ValueError:
@@ -156,9 +161,23 @@ def test_puffe_rl_accepts_every_derived_shape():
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
-    return subprocess.run([sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path / "runs"),
-                           "--no-wandb", "--no-dashboard", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "train",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--no-wandb",
+            "--no-dashboard",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 TRAININGS = [
@@ -188,8 +207,9 @@ def test_cli_trains_one_tiny_window(tmp_path, options):
 def test_cli_trains_with_config_file_values(tmp_path):
     config = tmp_path / "odd.toml"
     config.write_text("envs = 7\nbptt_horizon = 8\nminibatch_size = 100\nhidden_size = 16\n")
-    out = cli(tmp_path, "--config", str(config), "--run-id", "c", "--windows", "1", "--window-steps", "57",
-              "--time-max", "60")
+    out = cli(
+        tmp_path, "--config", str(config), "--run-id", "c", "--windows", "1", "--window-steps", "57", "--time-max", "60"
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     started = read_events(tmp_path / "runs" / "c").events[0]["config"]["train"]
     assert (started["minibatch_size"], started["window_steps"]) == (56, 112)
@@ -209,7 +229,7 @@ def test_cli_refusals_are_one_line_exit_2_and_leave_no_run(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("bptt_horizon = 0\n")
     cases = list(REFUSALS) + [(("--config", str(config)), "bptt_horizon")]
-    if physical_cores() >= 3:      # the multiprocessing refusal needs more workers than cores
+    if physical_cores() >= 3:  # the multiprocessing refusal needs more workers than cores
         cases = [c for c in cases if "multiprocessing" not in c[0]]
     for options, named in cases:
         out = cli(tmp_path, "--run-id", "r", *options)
