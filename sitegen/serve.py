@@ -12,9 +12,9 @@ call, and stops both on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import functools
+import http.server
 import json
 import os
-import http.server
 import signal
 import subprocess
 import sys
@@ -73,13 +73,31 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class SiteServer(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    quiet = False
+
+    def handle_error(self, request, client_address):
+        """A browser that drops a connection (a closed tab, a cancelled fetch, a reload) is
+        ordinary: one quiet line, not socketserver's traceback. Anything else is a bug and
+        keeps its traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            if not self.quiet:
+                print(f"{client_address[0]} closed the connection early ({type(error).__name__})",
+                      file=sys.stderr, flush=True)
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(directory, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False):
     directory = Path(directory).resolve()
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} does not exist: run `prospector site build` first")
     handler = functools.partial(type("H", (SiteHandler,), {"quiet": quiet}), directory=str(directory))
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    server_class = type("Server", (SiteServer,), {"quiet": quiet})
+    return server_class((host, port), handler)
 
 
 def serve_in_thread(directory, host: str = "127.0.0.1", port: int = 0):
@@ -92,7 +110,8 @@ def serve_in_thread(directory, host: str = "127.0.0.1", port: int = 0):
 
 def serve(directory, host: str = "127.0.0.1", port: int = 8000) -> None:
     server = make_server(directory, host, port)
-    print(f"serving {Path(directory).resolve()} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
+    print(f"serving {Path(directory).resolve()} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,0 +1,79 @@
+"""``prospector site serve``: a browser dropping a connection is not an error.
+
+A real server process and a real client that resets its connection (SO_LINGER 0, so
+close sends RST) in the middle of a large response, and before sending a request at all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from harness.procs import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with an RST instead of a FIN, as a browser tab that goes away does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"site serve never answered {url}")
+
+
+def test_connections_reset_mid_response_print_no_traceback(tmp_path):
+    site = tmp_path / "public"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>ok</title>")
+    (site / "big.bin").write_bytes(os.urandom(32 << 20))  # far larger than the socket buffers
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(base + "/", proc)
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert sock.recv(1024).startswith(b"HTTP/1.0 200")  # the response is under way
+            reset(sock)
+        for _ in range(3):  # a request cut off half-way
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: loc")
+            time.sleep(0.05)
+            reset(sock)
+        with urllib.request.urlopen(base + "/index.html", timeout=10) as response:  # still serving
+            assert b"<title>ok</title>" in response.read()
+        time.sleep(0.5)  # let the handler threads of the reset connections finish
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err and "ConnectionResetError" not in err.replace("(ConnectionResetError)", ""), err
+    quiet = [line for line in err.splitlines() if "closed the connection early" in line]
+    assert 1 <= len(quiet) <= 8, err
+    assert all(len(line) < 120 for line in quiet)
