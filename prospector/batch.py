@@ -116,6 +116,8 @@ class GameBatch:
         Their log rows are ``episode_log[:finished]``, in game order (the order of
         ``np.flatnonzero(terminals | truncations)``), whatever the thread count.
         """
+        if self.handle is None:
+            raise RuntimeError("step() called after close()")
         return _core.vec_step(self.handle, self.episode_log, self.final_observations)
 
     @staticmethod

@@ -57,6 +57,8 @@ def test_make_vec_returns_the_c_batch(mode):
     envs.close()
     assert envs.closed
     envs.close()  # twice is fine
+    with pytest.raises(RuntimeError, match=r"step\(\) called after close\(\)"):
+        envs.step(np.zeros(6, np.int64))
 
 
 def test_make_vec_passes_threads_and_config():
@@ -77,8 +79,13 @@ def test_make_vec_passes_threads_and_config():
 
 def sync_envs(num_envs: int, **config):
     """Gymnasium's own vectorization of single games, in our autoreset mode."""
-    return gymnasium.make_vec("Prospector-v0", num_envs=num_envs, vectorization_mode="sync",
-                              vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **config)
+    return gymnasium.make_vec(
+        "Prospector-v0",
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        **config,
+    )
 
 
 def test_same_as_sync_vector_env_of_single_games():
@@ -163,13 +170,16 @@ def test_seed_list_with_none_continues_that_game():
     assert ProspectorEnv().reset(seed=5)[0].tobytes() == obs[1].tobytes()
 
 
-@pytest.mark.parametrize("seed, message", [
-    (-1, "seed must be a whole number >= 0"),
-    ([1, 2], "seed list has 2 entries for 3 games"),
-    ([1, -2, 3], "each seed must be None or a whole number >= 0"),
-    ([1, 2.5, 3], "each seed must be None or a whole number >= 0"),
-    (1.5, "seed must be None, a whole number >= 0 or a list of 3"),
-])
+@pytest.mark.parametrize(
+    "seed, message",
+    [
+        (-1, "seed must be a whole number >= 0"),
+        ([1, 2], "seed list has 2 entries for 3 games"),
+        ([1, -2, 3], "each seed must be None or a whole number >= 0"),
+        ([1, 2.5, 3], "each seed must be None or a whole number >= 0"),
+        (1.5, "seed must be None, a whole number >= 0 or a list of 3"),
+    ],
+)
 def test_bad_seeds_are_refused(seed, message):
     envs = ProspectorVectorEnv(3)
     with pytest.raises(ValueError, match=message):
