@@ -5,6 +5,8 @@ files, verified against the sha256 in their ``replay_recorded`` event). Outputs:
 
     public/index.html                         latest replay playing + its window summary
     public/replays/index.html                 replay browser + player
+    public/timelapse/index.html               one world (the showcase seed) across windows, side by side
+    public/embed/index.html                   the player alone, for iframes
     public/analytics/index.html               uPlot charts of every window metric
     public/play/index.html                    human play against the play service (challenge mode too)
     public/runs/index.html, runs/{run}/index.html
@@ -656,7 +658,10 @@ class Builder:
             home = {"run_id": home_run.run_id, "replay_id": item.replay_id if item else None,
                     "window_id": item.window_id if item else (row or {}).get("window_id"),
                     "summary": self._summary(home_run, row), "wandb_url": home_run.wandb_url,
-                    "problems": [p.as_dict() for p in home_run.problems]}
+                    "problems": [p.as_dict() for p in home_run.problems],
+                    # the timelapse link ("the same world, window 0 vs now"): docs/site.md#timelapse
+                    "showcase": any("showcase" in (r.event.get("tags") or []) and r.status == "ok"
+                                    for r in home_run.replays)}
         doc = {"schema": SCHEMA, "base_url": self.base, "play_url": self.env.globals["play_url"],
                "latest": ({"run_id": home["run_id"], "replay_id": home["replay_id"], "window_id": home["window_id"]}
                           if home else None),
@@ -676,6 +681,8 @@ class Builder:
         newest_first = list(reversed(entries))
         self._page("index.html", "home.html", home=home, runs=newest_first[:8], packs=packs)
         self._page("replays/index.html", "replays.html", packs=packs)
+        self._page("timelapse/index.html", "timelapse.html", packs=packs)   # docs/site.md#timelapse
+        self._page("embed/index.html", "embed.html", packs=packs)           # docs/site.md#embed
         self._page("analytics/index.html", "analytics.html")
         self._page("play/index.html", "play.html", packs=packs)
         self._page("runs/index.html", "runs.html", runs=newest_first)
