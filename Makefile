@@ -37,13 +37,16 @@ build: $(EXT)
 
 # Every test. pytest's exit code 5 ("no tests collected") is a failure here.
 test: setup test-deps
+	@echo "test: about 800 tests, real training runs, headless Chromium and C sanitizer builds among them;"
+	@echo "      tens of minutes on a 2-core machine"
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# The main job on embedded defaults: the baseline bots, the env benchmark, then a
+# The main job with the built-in settings: the baseline bots, the env benchmark, then a
 # short training run (3 windows, W&B offline) whose checkpoints, rows and replays
 # are listed at the end.
 demo: setup
+	@echo "demo: bots, env benchmark, 3 training windows, site build: about 5 minutes, then the site is served"
 	$(VENV)/bin/prospector bots --episodes 100
 	$(VENV)/bin/prospector bench --seconds 3
 	$(VENV)/bin/prospector train --windows 3
@@ -67,6 +70,7 @@ $(NODE_DEPS): package.json package-lock.json
 
 # Playwright (requirements.txt) drives Debian's chromium; no browser is downloaded.
 $(CHROMIUM):
+	@echo "test-deps: installing Debian's chromium with apt-get (for the browser tests; about a minute)"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
@@ -95,6 +99,7 @@ VALGRIND_FLAGS := --tool=memcheck --error-exitcode=99 --leak-check=full --show-l
 
 # libclang-rt-dev (libFuzzer's runtime) is only a Recommends of clang: named so it comes anyway.
 $(VALGRIND) $(CLANG):
+	@echo "native-deps: installing valgrind, clang and libclang-rt-dev with apt-get (the C core's memory checks)"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind clang libclang-rt-dev
 

@@ -238,3 +238,18 @@ def test_cli_refusals_are_one_line_exit_2_and_leave_no_run(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("prospector train: error: "), (options, out.stderr)
         assert named in lines[0] and "must" in lines[0], (options, lines)
         assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), options
+
+
+def test_no_cuda_runtime_warning_on_a_machine_without_a_gpu(tmp_path):
+    """torch warns "No CUDA runtime is found" when PufferLib imports torch.utils.cpp_extension
+    on a machine with a CUDA toolkit but no GPU (here: CUDA_HOME set, no visible device)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CUDA_HOME": str(tmp_path), "CUDA_VISIBLE_DEVICES": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", "import prospector.pipeline, pufferlib.pufferl"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "CUDA" not in out.stderr, out.stderr
