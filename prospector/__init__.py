@@ -15,7 +15,7 @@ from . import spec
 from .envs import ProspectorEnv
 
 __all__ = ["ProspectorEnv", "ProspectorVectorEnv", "ReferenceEnv", "VecProspector", "spec"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version is written (pyproject.toml reads it)
 
 
 def __getattr__(name):
@@ -23,16 +23,22 @@ def __getattr__(name):
     # and the env path does not need the reference.
     if name == "VecProspector":
         from .vector import VecProspector
+
         return VecProspector
     if name == "ProspectorVectorEnv":
         from .gym_vector import ProspectorVectorEnv
+
         return ProspectorVectorEnv
     if name == "ReferenceEnv":
         from .reference import ReferenceEnv
+
         return ReferenceEnv
     raise AttributeError(f"module 'prospector' has no attribute {name!r}")
 
 
 if "Prospector-v0" not in gymnasium.registry:
-    gymnasium.register(id="Prospector-v0", entry_point="prospector.envs:ProspectorEnv",
-                       vector_entry_point="prospector.gym_vector:ProspectorVectorEnv")
+    gymnasium.register(
+        id="Prospector-v0",
+        entry_point="prospector.envs:ProspectorEnv",
+        vector_entry_point="prospector.gym_vector:ProspectorVectorEnv",
+    )
