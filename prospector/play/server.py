@@ -31,6 +31,7 @@ from collections import OrderedDict
 from functools import partial
 
 import numpy as np
+import orjson
 from sanic import Sanic
 from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
@@ -434,7 +435,10 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
         raise ValueError(f"max_body_bytes must be >= 64, got {max_body_bytes!r}")
     if name is None:
         name = APP_NAME if APP_NAME not in Sanic._app_registry else f"{APP_NAME}_{next(_app_counter)}"
-    app = Sanic(name, error_handler=JsonErrorHandler(), request_class=PlayRequest)
+    # orjson encodes the ~7 KB step answer in a tenth of the time of the json module, and
+    # that encoding was the largest part of a step request after render_state
+    # (docs/benchmarks.md#play-service).
+    app = Sanic(name, error_handler=JsonErrorHandler(), request_class=PlayRequest, dumps=orjson.dumps)
     # Sanic also caps the request *header* at REQUEST_MAX_SIZE, and a browser's headers can
     # exceed a small body limit: the transport takes up to TRANSPORT_MAX_BYTES (headers up to
     # 8 KiB) and the JSON endpoints enforce max_body_bytes themselves (413 either way).
