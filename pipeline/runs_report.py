@@ -7,6 +7,19 @@ from pathlib import Path
 from . import runs
 from .eventlog import CorruptLogError, read_events
 
+#: The CLI's explanation of the two scores (the site's: sitegen/templates/_summary.html;
+#: the reward's terms: docs/game.md#reward).
+SCORES_EXPLAINED = (
+    "return: the RL reward summed over an episode (sales minus purchases in thousands of credits, a little",
+    "  for ore mined, minus penalties for fuel, time, wear, hull damage, heat, scans, invalid actions and",
+    "  pirates; -50 stranded, -100 destroyed). net profit: credits at the end minus the starting credits.",
+    "  They can disagree: a profitable episode that ends stranded or damaged has a low return.",
+)
+
+
+def _money(value) -> str:
+    return "n/a" if value is None else f"{'-' if value < 0 else ''}${abs(value):,.0f}"
+
 
 def summarize(run_dir: Path) -> dict:
     log = read_events(run_dir)
@@ -17,13 +30,15 @@ def summarize(run_dir: Path) -> dict:
     finished = [e for e in events if e["type"] == "run_finished"]
     started = next((e for e in events if e["type"] == "run_started"), None)
     best = max(replays, key=lambda e: e["return"], default=None)
+    most_profit = max(replays, key=lambda e: e["net_profit"], default=None)
     return {
         "run_id": log.run_id or run_dir.name, "started": started["ts"] if started else None,
         "wandb_url": started.get("wandb_url") if started else None,
         "windows": windows, "checkpoints": checkpoints, "replays": replays,
         "eval_failures": [e for e in events if e["type"] == "eval_failed"],
         "status": finished[-1]["reason"] if finished else "running or stopped",
-        "best_replay": best, "latest_replay": replays[-1] if replays else None,
+        "best_replay": best, "most_profitable_replay": most_profit,
+        "latest_replay": replays[-1] if replays else None,
         "torn_tail": log.torn_tail,
     }
 
@@ -35,7 +50,8 @@ def describe(run_dir: Path) -> str:
         lines.append(f"  W&B: {s['wandb_url']}")
     if s["torn_tail"]:
         lines.append("  note: the log ends in a torn line (a crash mid-append); readers ignore it")
-    lines.append(f"  windows: {len(s['windows'])}")
+    lines.append(f"  windows: {len(s['windows'])}  (return and net profit: means over the window's training "
+                 "episodes)")
     ckpt = {e["window_id"]: e for e in s["checkpoints"]}
     for row in s["windows"]:
         w = row["window_id"]
@@ -44,15 +60,23 @@ def describe(run_dir: Path) -> str:
         episodes = ("metrics lost in a crash (row recovered from the checkpoint)" if row.get("recovered")
                     else f"{row['episodes']} episodes")
         lines.append(f"    window {w}: {row['env_steps_total']:,} steps, {episodes}, "
-                     f"return {ret}, checkpoint {ckpt[w]['path'] if w in ckpt else 'MISSING'}, "
+                     f"return {ret}, net profit {_money(row.get('net_profit_mean'))}, "
+                     f"checkpoint {ckpt[w]['path'] if w in ckpt else 'MISSING'}, "
                      f"replays {', '.join(e['path'] for e in reps) or 'none yet'}")
-    if s["best_replay"]:
-        b = s["best_replay"]
-        lines.append(f"  best replay: {b['replay_id']} (window {b['window_id']}, return {b['return']:.2f})")
+    # The evaluation replays (one episode each) ranked both ways: the two scores can disagree.
+    best, rich = s["best_replay"], s["most_profitable_replay"]
+    if best:
+        lines.append(f"  best replay by return: {best['replay_id']} (window {best['window_id']}, "
+                     f"return {best['return']:.2f}, net profit {_money(best['net_profit'])})")
+    if rich and rich is not best:
+        lines.append(f"  best replay by net profit: {rich['replay_id']} (window {rich['window_id']}, "
+                     f"return {rich['return']:.2f}, net profit {_money(rich['net_profit'])})")
     if s["latest_replay"]:
         lines.append(f"  latest replay: {s['latest_replay']['path']}")
     for e in s["eval_failures"]:
         lines.append(f"  eval failed for window {e['window_id']}: {e['error']}")
+    if s["windows"] or best:
+        lines += [f"  {line}" for line in SCORES_EXPLAINED]
     return "\n".join(lines)
 
 
@@ -60,7 +84,8 @@ def list_table(runs_dir: str) -> str:
     names = runs.list_runs(runs_dir)
     if not names:
         return f"no runs in {runs_dir}/"
-    lines = [f"{'run':<28} {'windows':>7} {'steps':>12} {'best return':>12}  status"]
+    lines = [f"{'run':<28} {'windows':>7} {'steps':>12} {'best return':>12} {'its profit':>12} "
+             f"{'best profit':>12}  status"]
     for name in names:
         try:
             s = summarize(Path(runs_dir) / name)
@@ -68,6 +93,11 @@ def list_table(runs_dir: str) -> str:
             lines.append(f"{name:<28} corrupt log: {exc}")
             continue
         steps = s["windows"][-1]["env_steps_total"] if s["windows"] else 0
-        best = f"{s['best_replay']['return']:.2f}" if s["best_replay"] else "-"
-        lines.append(f"{name:<28} {len(s['windows']):>7} {steps:>12,} {best:>12}  {s['status']}")
+        best, rich = s["best_replay"], s["most_profitable_replay"]
+        cells = (f"{best['return']:.2f}" if best else "-", _money(best["net_profit"]) if best else "-",
+                 _money(rich["net_profit"]) if rich else "-")
+        lines.append(f"{name:<28} {len(s['windows']):>7} {steps:>12,} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}  "
+                     f"{s['status']}")
+    lines += ["", "best return, its profit, best profit: of the run's evaluation replays (one episode each)",
+              *SCORES_EXPLAINED]
     return "\n".join(lines)

@@ -46,6 +46,14 @@ function compact(v) {
   return String(+v.toPrecision(4));
 }
 
+// Rates (survival, stranded, destroyed) share one scale, 0–100 %, whatever their values:
+// uPlot's automatic range for a flat 0 is 0–100 and for a flat 1 about 0–2.
+const isRate = (metric) => metric.endsWith('_rate');
+const percent = (v) => (v === null || v === undefined ? v : v * 100);
+
+// Window ids are whole numbers: ticks only at whole steps.
+const WINDOW_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
+
 function chartWidth() {
   const w = box.clientWidth || 900;
   const cols = w > 1100 ? 3 : w > 700 ? 2 : 1;
@@ -78,9 +86,12 @@ async function draw() {
   const sync = uPlot.sync('windows');
   for (const metric of first.metrics) {
     if (metric === 'window_id' || metric === xKey) continue;
+    const rate = isRate(metric);
     const data = join(xKey, metric, docs);
+    if (rate) for (let i = 1; i < data.length; i++) data[i] = data[i].map(percent);
+    const lastIdx = data[0].length - 1;
     const card = el('div', { class: 'chart', dataset: { metric } });
-    card.append(el('h3', {}, first.labels[metric] || metric));
+    card.append(el('h3', {}, (first.labels[metric] || metric) + (rate ? ' (%)' : '')));
     box.append(card);
     const points = docs[0].columns[metric].filter((v) => v !== null).length;
     card.dataset.points = String(points);
@@ -88,27 +99,40 @@ async function draw() {
     const opts = {
       width, height: 190,
       cursor: { sync: { key: sync.key }, drag: { x: true, y: false } },
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, ...(rate ? { y: { range: [0, 100] } } : {}) },
       legend: { show: true, live: true },
+      // Without the cursor on a chart, its legend shows the latest window (not uPlot's "--").
+      hooks: {
+        ready: [(u) => u.setLegend({ idx: lastIdx })],
+        setCursor: [(u) => { if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: lastIdx }); }],
+      },
       axes: [
-        { stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, label: xKey === 'window_id' ? 'window' : 'env steps', values: (u, splits) => splits.map(compact) },
-        { stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, size: 56, values: (u, splits) => splits.map(compact) },
+        {
+          stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, label: xKey === 'window_id' ? 'window' : 'env steps',
+          ...(xKey === 'window_id' ? { incrs: WINDOW_INCRS } : {}),
+          values: (u, splits) => splits.map((v) => (xKey === 'window_id' && !Number.isInteger(v) ? '' : compact(v))),
+        },
+        {
+          stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, size: 56,
+          values: (u, splits) => splits.map((v) => (rate ? `${compact(v)} %` : compact(v))),
+        },
       ],
       series: [
-        { label: xKey === 'window_id' ? 'window' : 'steps' },
+        { label: xKey === 'window_id' ? 'window' : 'steps', value: (u, v) => (v === null || v === undefined ? '--' : compact(v)) },
         ...runs.map((r, i) => ({
           label: r, stroke: COLORS[i], width: 2, spanGaps: true,
           points: { show: data[0].length <= 300, size: 5, fill: COLORS[i] },
+          value: (u, v) => (v === null || v === undefined ? '--' : rate ? `${v.toFixed(1)} %` : compact(v)),
         })),
       ],
     };
     // The benchmark's bots (`prospector benchmark` on run A): one dashed horizontal line each.
     const refs = (first.reference || {})[metric] || [];
     refs.forEach((ref, i) => {
-      data.push(data[0].map(() => ref.value));
+      data.push(data[0].map(() => (rate ? percent(ref.value) : ref.value)));
       opts.series.push({
         label: `${ref.label} (benchmark)`, stroke: REF_COLORS[i % REF_COLORS.length], width: 1.5,
-        dash: [6, 4], points: { show: false }, value: (u, v) => compact(v),
+        dash: [6, 4], points: { show: false }, value: (u, v) => (rate ? `${(+v).toFixed(1)} %` : compact(v)),
       });
     });
     card.dataset.references = String(refs.length);

@@ -1,0 +1,97 @@
+"""What a new user reads first on the site and in ``prospector runs``: the header, the
+charts' axes and legends, the scales of the rates, timestamps, and what "return" and
+"net profit" mean wherever one of them is shown (docs/site.md).
+
+The site part runs in headless Chromium (Debian's /usr/bin/chromium through Playwright).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from harness.synth import SyntheticRun
+from harness.testing import BrowserPage, chromium_path
+from prospector.pipeline.runs_report import SCORES_EXPLAINED, describe, list_table
+from prospector.sitegen.build import build_site
+from prospector.sitegen.serve import serve_in_thread
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("first_contact")
+    run = SyntheticRun(root / "runs", run_id="20260101-000000-5e5e5e5", frames=60, seed=3)
+    run.create(3)  # three windows: a narrow x axis that would get ticks at 0.5
+    out = root / "public"
+    build_site(run.runs_dir, out, docs=False)
+    server, base = serve_in_thread(out)
+    yield {"run": run, "out": out, "base": base}
+    server.shutdown()
+
+
+@pytest.fixture
+def page(browser, site):
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is not installed (make test-deps)", pytrace=False)
+    p = BrowserPage(browser, site["base"])
+    yield p
+    p.close()
+
+
+def test_cli_ranks_replays_by_both_scores_and_explains_them(site):
+    run = site["run"]
+    text = describe(run.dir)
+    assert re.search(r"best replay by return: \S+ \(window \d+, return -?[\d.]+, net profit -?\$[\d,]+\)", text)
+    assert "means over the window's training episodes" in text
+    assert all(line in text for line in SCORES_EXPLAINED)
+    table = list_table(str(run.runs_dir))
+    header = table.splitlines()[0]
+    assert "best return" in header and "best profit" in header
+    assert all(line in table for line in SCORES_EXPLAINED)
+
+
+def test_home_header_summary_scope_and_score_legend(page, site):
+    pg = page.goto("/")
+    lede = " ".join(pg.inner_text("p.lede").split())
+    assert re.search(r"· window \d+ · replay ", lede), lede
+    assert not re.search(r"\S·", lede), lede
+    caption = pg.inner_text(".home-summary caption")
+    assert re.search(r"means over the \d+ training episodes? that ended in this window", caption), caption
+    note = pg.inner_text(".summary-vs-replay")
+    assert "training episodes" in note and "one evaluation episode" in note
+    legend = pg.inner_text(".home-summary .score-legend")
+    assert "Return" in legend and "Net profit" in legend and "penalties" in legend
+    assert pg.get_attribute('.home-summary tr[data-metric="return_mean"] th', "title")
+    assert not [e for e in page.errors if "pageerror" in e], page.errors
+
+
+def test_replays_and_runs_pages_explain_the_scores_and_show_readable_times(page, site):
+    pg = page.goto("/replays/")
+    assert pg.get_attribute("#replay-list thead th[title]:has-text('return')", "title").startswith("the RL reward")
+    assert "credits at the end" in pg.get_attribute("#replay-list thead th:has-text('net profit')", "title")
+    assert "penalties" in pg.inner_text(".score-legend")
+    pg = page.goto("/runs/")
+    started = pg.inner_text("table.data-table tbody td:nth-child(2)")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", started.strip()), started
+    assert pg.locator(".score-legend").count() == 1
+
+
+def test_analytics_integer_window_ticks_latest_values_in_legends_and_one_rate_scale(page, site):
+    pg = page.goto(f"/analytics/?run={site['run'].run_id}")
+    pg.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
+    ticks = pg.evaluate("() => window.__charts.map(c => c.axes[0]._splits || [])")
+    assert ticks and all(ticks), ticks
+    assert all(float(v).is_integer() for split in ticks for v in split), ticks
+    # before any hover, every legend shows the latest window's values, not "--"
+    values = pg.evaluate("() => [...document.querySelectorAll('.chart .u-legend .u-value')].map(e => e.textContent)")
+    assert values and "--" not in values, values
+    windows = pg.evaluate(
+        "() => [...document.querySelectorAll('.chart .u-legend .u-series:first-child .u-value')]"
+        ".map(e => e.textContent)"
+    )
+    assert set(windows) == {"2"}, windows
+    scales = pg.evaluate("""() => window.__charts.filter(c => c.metric.endsWith('_rate'))
+        .map(c => [c.metric, c.scales.y.min, c.scales.y.max])""")
+    assert sorted(m for m, _, _ in scales) == ["destroyed_rate", "stranded_rate", "survival_rate"]
+    assert all((lo, hi) == (0, 100) for _, lo, hi in scales), scales
+    assert not page.errors, page.errors
