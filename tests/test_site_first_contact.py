@@ -95,3 +95,43 @@ def test_analytics_integer_window_ticks_latest_values_in_legends_and_one_rate_sc
     assert sorted(m for m, _, _ in scales) == ["destroyed_rate", "stranded_rate", "survival_rate"]
     assert all((lo, hi) == (0, 100) for _, lo, hi in scales), scales
     assert not page.errors, page.errors
+
+
+def test_play_confirms_cash_out_over_the_view_and_explains_arcs_and_hazard(browser, tmp_path):
+    """/play against a real play service: the cash-out confirmation shows over the sector
+    view; the legend names the scan arcs and the hazard tint; the help lists each key once
+    and says that clusters carry some hazard."""
+    from harness.testing import PlayServer
+
+    with PlayServer() as play:
+        run = SyntheticRun(tmp_path / "runs", run_id="20260101-000000-5e5e5e5", frames=30)
+        run.create(1)
+        out = tmp_path / "public"
+        build_site(run.runs_dir, out, docs=False, play_url=play.url)
+        server, base = serve_in_thread(out)
+        p = BrowserPage(browser, base)
+        try:
+            pg = p.goto("/play/")
+            pg.wait_for_selector('body[data-page-ready="1"]', timeout=30000)
+            pg.wait_for_selector('#play[data-state="playing"]', timeout=30000)
+            legend = pg.inner_text(".stage-legend")
+            assert "blue arc" in legend and "hazard" in legend and "clusters carry a little hazard" in legend
+            pg.locator("#play").focus()
+            pg.keyboard.press("q")
+            confirm = pg.locator(".stage .stage-confirm")
+            confirm.wait_for(state="visible", timeout=5000)
+            assert "Cash out" in confirm.inner_text()
+            box, view = confirm.bounding_box(), pg.locator("canvas.sector").bounding_box()
+            assert view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"]
+            assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
+            confirm.wait_for(state="hidden", timeout=10000)  # disarmed again when not confirmed
+            pg.keyboard.press("?")
+            pg.wait_for_selector("#play-help:not([hidden])")
+            keys = pg.eval_on_selector_all("#play-help .hotkey-table kbd", "ks => ks.map(k => k.textContent)")
+            assert len(keys) == len(set(keys)), keys
+            assert sum(k.startswith("Shift+1") for k in keys) == 1, keys
+            assert "clusters (blue) carry a little hazard" in " ".join(pg.inner_text("#play-help").split())
+            assert not [e for e in p.errors if "pageerror" in e], p.errors
+        finally:
+            p.close()
+            server.shutdown()

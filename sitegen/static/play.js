@@ -464,6 +464,12 @@ class PlayPage {
       const b = this.buttons.get(CASH_OUT);
       b.dataset.armed = '1';
       b.querySelector('.act-text').textContent = 'confirm cash out?';
+      // Also over the sector view, where the player is looking (the button may be off screen).
+      const confirm = this.root.querySelector('.stage-confirm');
+      if (confirm) {
+        confirm.textContent = 'Cash out and end the episode? Press Q again (or click cash out) within 3 s.';
+        confirm.hidden = false;
+      }
       setTimeout(() => this.disarmCashOut(), 3000);
       return;
     }
@@ -490,6 +496,8 @@ class PlayPage {
 
   disarmCashOut() {
     this.s.cashArmedUntil = 0;
+    const confirm = this.root.querySelector('.stage-confirm');
+    if (confirm) confirm.hidden = true;
     const b = this.buttons.get(CASH_OUT);
     if (!b) return;
     delete b.dataset.armed;
