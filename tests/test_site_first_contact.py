@@ -135,3 +135,41 @@ def test_play_confirms_cash_out_over_the_view_and_explains_arcs_and_hazard(brows
         finally:
             p.close()
             server.shutdown()
+
+
+def test_docs_look_like_the_site_lead_back_to_it_and_wrap_code(browser, tmp_path):
+    """The docs (mkdocs --strict, as the site build makes them) in Chromium: the site's dark
+    background, links back to the site's home, replays and play, no code block that scrolls
+    sideways, no table with an empty header row."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "public"
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out / "docs")],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    server, base = serve_in_thread(out)
+    p = BrowserPage(browser, base)
+    try:
+        for path in ("/docs/", "/docs/training/", "/docs/envs/", "/docs/cli/"):
+            pg = p.goto(path)
+            assert pg.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(7, 11, 24)"
+            links = pg.eval_on_selector_all(".site-links a", "as => as.map(a => [a.textContent.trim(), a.href])")
+            hrefs = dict(links)
+            assert hrefs["Home"] == base + "/" and hrefs["Replays"] == base + "/replays/"
+            assert hrefs["Play"] == base + "/play/"
+            wide = pg.evaluate("""() => [...document.querySelectorAll('.md-typeset pre > code')]
+                .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent.slice(0, 60))""")
+            assert wide == [], (path, wide)
+            empty_heads = pg.evaluate("""() => [...document.querySelectorAll('.md-typeset table thead tr')]
+                .filter(tr => [...tr.children].every(th => !th.textContent.trim())).length""")
+            assert empty_heads == 0, path
+    finally:
+        p.close()
+        server.shutdown()
