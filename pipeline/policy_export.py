@@ -39,7 +39,7 @@ from prospector import spec as S
 
 FORMAT = "prospector-policy"
 VERSION = 1
-MASKED_LOGIT = -1e4      # pipeline.policy.MASKED_LOGIT (checked by the tests)
+MASKED_LOGIT = -1e4  # pipeline.policy.MASKED_LOGIT (checked by the tests)
 #: The MLP's linear layers in forward order: state-dict prefix, activation after it.
 MLP_LAYERS = (("encoder.0", "gelu"), ("encoder.2", "gelu"), ("decoder", None))
 
@@ -55,6 +55,7 @@ def file_names(window_id: int) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------ the mask rule
+
 
 def _gt(i: int, v: float) -> list:
     return ["gt", int(i), float(v)]
@@ -79,13 +80,15 @@ def _not(term) -> list:
 def mask_rule() -> list[list]:
     """Per action, when the observation leaves it possible (see pipeline/policy.py's
     ``obs_action_mask``, whose meaning this mirrors with the spec's names)."""
-    def on(i):                               # a flag that is set
+
+    def on(i):  # a flag that is set
         return _gt(i, 0.5)
 
     neighbor = [on(S.NEIGHBOR_BASE + k * S.NEIGHBOR_STRIDE + S.N_VALID) for k in range(S.MAX_NEIGHBORS)]
     rock = [on(S.ASTEROID_BASE + a * S.ASTEROID_STRIDE + S.A_VALID) for a in range(S.MAX_ASTEROIDS)]
-    selected = _any(*[_all(on(S.ASTEROID_BASE + a * S.ASTEROID_STRIDE + S.A_SELECTED), rock[a])
-                      for a in range(S.MAX_ASTEROIDS)])
+    selected = _any(
+        *[_all(on(S.ASTEROID_BASE + a * S.ASTEROID_STRIDE + S.A_SELECTED), rock[a]) for a in range(S.MAX_ASTEROIDS)]
+    )
     docked, mining, at_station = on(S.O_DOCKED), on(S.O_MINING), on(S.O_NODE_TYPE + S.STATION)
     stack = [_gt(S.O_CARGO_C + c, 0) for c in range(S.N_COMMODITIES)]
     kits, stabilizers = _gt(S.O_KITS, 0), _gt(S.O_STABILIZERS, 0)
@@ -106,7 +109,7 @@ def mask_rule() -> list[list]:
     for m in range(len(S.MINE_MODES)):
         rule[S.A_MINE + m] = _all(mining, _lt(S.O_CARGO, 1))
     rule[S.A_STABILIZE] = _all(selected, stabilizers)
-    rule[S.A_REFINE] = _gt(S.O_CARGO, 0)           # raw or refined: the observation cannot tell
+    rule[S.A_REFINE] = _gt(S.O_CARGO, 0)  # raw or refined: the observation cannot tell
     rule[S.A_COOLDOWN] = always
     rule[S.A_TOOL_MAINT] = rule[S.A_HULL_PATCH] = kits
     for c in range(S.N_COMMODITIES):
@@ -120,7 +123,7 @@ def mask_rule() -> list[list]:
     for j, a in enumerate((S.A_BUY_KIT, S.A_BUY_STABILIZER, S.A_BUY_DECOY)):
         rule[a] = _all(below_cap[j], docked)
     rule[S.A_OVERHAUL] = _all(docked, worn)
-    rule[S.A_CASH_OUT] = never                      # a masked policy never cashes out
+    rule[S.A_CASH_OUT] = never  # a masked policy never cashes out
     assert all(r is not None for r in rule)
     return rule
 
@@ -150,42 +153,70 @@ def eval_mask(rule: list, obs: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ export
 
-def export_checkpoint(state: dict, *, run_id: str | None = None, window_id: int | None = None,
-                      checkpoint_sha256: str | None = None) -> tuple[dict, bytes | None]:
+
+def export_checkpoint(
+    state: dict, *, run_id: str | None = None, window_id: int | None = None, checkpoint_sha256: str | None = None
+) -> tuple[dict, bytes | None]:
     """(header, weights) of a loaded checkpoint dict (``torch.load`` of a window's .pt).
 
     An unsupported policy gives ``(header with supported=False and reason, None)``.
     """
-    header: dict = {"format": FORMAT, "version": VERSION, "run_id": run_id, "window_id": window_id,
-                    "checkpoint_sha256": checkpoint_sha256, "policy_kind": state.get("policy_kind")}
+    header: dict = {
+        "format": FORMAT,
+        "version": VERSION,
+        "run_id": run_id,
+        "window_id": window_id,
+        "checkpoint_sha256": checkpoint_sha256,
+        "policy_kind": state.get("policy_kind"),
+    }
     kind = state.get("policy_kind")
     if kind != "mlp":
-        reason = ("the LSTM policy needs its recurrent state carried through the episode, which the in-page "
-                  "forward pass does not do" if kind == "lstm" else f"unknown policy kind {kind!r}")
+        reason = (
+            "the LSTM policy needs its recurrent state carried through the episode, which the in-page "
+            "forward pass does not do"
+            if kind == "lstm"
+            else f"unknown policy kind {kind!r}"
+        )
         return {**header, "supported": False, "reason": reason}, None
     weights = state["policy"]
     blobs, layers, offset = [], [], 0
     for name, activation in MLP_LAYERS:
         w = weights[f"{name}.weight"].detach().cpu().float().numpy()
         b = weights[f"{name}.bias"].detach().cpu().float().numpy()
-        layer = {"name": name, "in": int(w.shape[1]), "out": int(w.shape[0]), "activation": activation,
-                 "weight_offset": offset, "bias_offset": offset + w.size}
+        layer = {
+            "name": name,
+            "in": int(w.shape[1]),
+            "out": int(w.shape[0]),
+            "activation": activation,
+            "weight_offset": offset,
+            "bias_offset": offset + w.size,
+        }
         offset += w.size + b.size
         blobs += [w.astype("<f4").tobytes(), b.astype("<f4").tobytes()]
         layers.append(layer)
     data = b"".join(blobs)
     masked = bool(state.get("action_mask", False))
-    header.update({
-        "supported": True, "obs_dim": S.OBS_DIM, "n_actions": S.N_ACTIONS,
-        "hidden_size": int(state.get("hidden_size", layers[0]["out"])),
-        "dtype": "float32", "byte_order": "little", "weight_layout": "row-major [out][in], then bias [out]",
-        "weights_file": file_names(window_id)[1] if window_id is not None else None,
-        "floats": offset, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-        "layers": layers, "gelu": "exact (erf)", "obs_normalization": None,
-        "masked_logit": MASKED_LOGIT,
-        "action_mask": mask_rule() if masked else None,
-        "action_names": list(S.ACTION_NAMES),
-    })
+    header.update(
+        {
+            "supported": True,
+            "obs_dim": S.OBS_DIM,
+            "n_actions": S.N_ACTIONS,
+            "hidden_size": int(state.get("hidden_size", layers[0]["out"])),
+            "dtype": "float32",
+            "byte_order": "little",
+            "weight_layout": "row-major [out][in], then bias [out]",
+            "weights_file": file_names(window_id)[1] if window_id is not None else None,
+            "floats": offset,
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "layers": layers,
+            "gelu": "exact (erf)",
+            "obs_normalization": None,
+            "masked_logit": MASKED_LOGIT,
+            "action_mask": mask_rule() if masked else None,
+            "action_names": list(S.ACTION_NAMES),
+        }
+    )
     return header, data
 
 
@@ -194,6 +225,7 @@ def export_checkpoint_file(path, **ids) -> tuple[dict, bytes | None]:
     import io
 
     import torch
+
     with open(path, "rb") as f:
         raw = f.read()
     state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=False)
@@ -207,6 +239,7 @@ def header_bytes(header: dict) -> bytes:
 
 
 # ------------------------------------------------------------------ reading it back (numpy)
+
 
 class ExportedPolicy:
     """The exported forward pass in numpy (float64 arithmetic on the float32 weights)."""
@@ -245,7 +278,9 @@ def load_exported(header_data: bytes, weights: bytes | None) -> ExportedPolicy:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise PolicyFileError("not a prospector policy header")
     if header.get("version") != VERSION:
-        raise PolicyFileError(f"policy format version {header.get('version')!r} is not supported (this reader: {VERSION})")
+        raise PolicyFileError(
+            f"policy format version {header.get('version')!r} is not supported (this reader: {VERSION})"
+        )
     if not header.get("supported"):
         raise PolicyFileError(f"this policy cannot run outside the trainer: {header.get('reason')}")
     if weights is None:
@@ -261,8 +296,8 @@ def load_exported(header_data: bytes, weights: bytes | None) -> ExportedPolicy:
         w_end, b_end = spec["weight_offset"] + n_in * n_out, spec["bias_offset"] + n_out
         if spec["bias_offset"] != w_end or b_end > flat.size:
             raise PolicyFileError(f"layer {spec.get('name')} does not fit the weights file")
-        w = flat[spec["weight_offset"]:w_end].reshape(n_out, n_in).astype(np.float64)
-        layers.append((w, flat[spec["bias_offset"]:b_end].astype(np.float64), spec.get("activation")))
+        w = flat[spec["weight_offset"] : w_end].reshape(n_out, n_in).astype(np.float64)
+        layers.append((w, flat[spec["bias_offset"] : b_end].astype(np.float64), spec.get("activation")))
         width = n_out
     if width != header.get("n_actions") or not layers:
         raise PolicyFileError(f"the policy gives {width} outputs, not {header.get('n_actions')} action logits")

@@ -20,12 +20,8 @@ import json
 from functools import cache
 from pathlib import Path
 
-try:                                     # inside the prospector package
-    from ..pipeline import policy_export as PE
-    from ..pipeline import runs as R
-except ImportError:                      # sitegen and pipeline as top-level packages
-    from pipeline import policy_export as PE
-    from pipeline import runs as R
+from ..pipeline import policy_export as PE
+from ..pipeline import runs as R
 
 SCHEMA = 1
 _EXPORTER = hashlib.sha256(Path(PE.__file__).read_bytes()).hexdigest()[:16]
@@ -51,20 +47,36 @@ def emit_policies(builder, run) -> None:
     for window_id, ev in sorted(checkpoints(run.events).items()):
         entries.append(_emit_window(builder, run, base, window_id, ev))
     doc = {"schema": SCHEMA, "run_id": run.run_id, "format_version": PE.VERSION, "policies": entries}
-    builder._emit(f"{base}/policies.json", _key("policies", run.identity, doc), lambda: json.dumps(
-        doc, separators=(",", ":")).encode(), seqs=[e["seq"] for e in entries])
+    builder._emit(
+        f"{base}/policies.json",
+        _key("policies", run.identity, doc),
+        lambda: json.dumps(doc, separators=(",", ":")).encode(),
+        seqs=[e["seq"] for e in entries],
+    )
 
 
 def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:
     head_name, bin_name = PE.file_names(window_id)
     head_rel, bin_rel = f"{base}/policies/{head_name}", f"{base}/policies/{bin_name}"
     row = run.row(window_id) or {}
-    entry = {"window_id": window_id, "seq": ev.get("seq"), "env_steps_total": row.get("env_steps_total"),
-             "status": "ok", "reason": None, "header_url": None, "weights_url": None, "bytes": None}
+    entry = {
+        "window_id": window_id,
+        "seq": ev.get("seq"),
+        "env_steps_total": row.get("env_steps_total"),
+        "status": "ok",
+        "reason": None,
+        "header_url": None,
+        "weights_url": None,
+        "bytes": None,
+    }
     key = _key(PE.VERSION, _EXPORTER, run.identity, window_id, ev.get("sha256"))
     old = builder.old.get("outputs", {}).get(head_rel)
-    if old and old.get("key") == key and (builder.out / head_rel).is_file() and \
-            (not old.get("weights") or (builder.out / bin_rel).is_file()):
+    if (
+        old
+        and old.get("key") == key
+        and (builder.out / head_rel).is_file()
+        and (not old.get("weights") or (builder.out / bin_rel).is_file())
+    ):
         # written by an earlier build from the same checkpoint: keep, without reading it
         for rel in (head_rel, bin_rel) if old.get("weights") else (head_rel,):
             builder.outputs[rel] = builder.old["outputs"].get(rel, {"key": key})
@@ -79,9 +91,13 @@ def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:
     if problem is not None:
         builder.report.notes.append(f"{run.run_id}: window {window_id} policy not exported: {problem}")
         return {**entry, "status": problem.split(":", 1)[0], "reason": problem}
-    made = {"status": "ok" if header["supported"] else "unsupported", "reason": header.get("reason"),
-            "header_url": head_rel, "weights_url": bin_rel if weights is not None else None,
-            "bytes": len(weights) if weights is not None else None}
+    made = {
+        "status": "ok" if header["supported"] else "unsupported",
+        "reason": header.get("reason"),
+        "header_url": head_rel,
+        "weights_url": bin_rel if weights is not None else None,
+        "bytes": len(weights) if weights is not None else None,
+    }
     builder._emit(head_rel, key, lambda: PE.header_bytes(header), entry=made, weights=weights is not None)
     if weights is not None:
         builder._emit(bin_rel, key, lambda: weights)
@@ -99,11 +115,15 @@ def _export(run, ev: dict) -> tuple[dict | None, bytes | None, str | None]:
         return None, None, f"sha_mismatch: checkpoint {ev.get('path')} does not match its sha256 in the log"
     import io
 
-    import torch
+    try:
+        import torch
+    except ImportError:  # a site-only install: the checkpoints need the train extra
+        return None, None, "no_torch: reading checkpoints needs torch (pip install 'asteroid-prospector[train]')"
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-        header, weights = PE.export_checkpoint(state, run_id=run.run_id, window_id=ev["window_id"],
-                                               checkpoint_sha256=ev.get("sha256"))
-    except Exception as exc:             # any unreadable checkpoint: reported, never a failed build
+        header, weights = PE.export_checkpoint(
+            state, run_id=run.run_id, window_id=ev["window_id"], checkpoint_sha256=ev.get("sha256")
+        )
+    except Exception as exc:  # any unreadable checkpoint: reported, never a failed build
         return None, None, f"bad_checkpoint: {ev.get('path')}: {type(exc).__name__}: {exc}"
     return header, weights, None

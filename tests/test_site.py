@@ -236,6 +236,7 @@ def test_synthetic_run_build_and_incremental_rebuild(tmp_path):
     rid = run.run_id
     assert set(third.rendered) == {
         f"data/runs/{rid}/replays/{new_id}.json", f"data/runs/{rid}/windows.json", f"data/runs/{rid}/replays.json",
+        f"data/runs/{rid}/policies.json",
         "data/runs.json", "index.html", "runs/index.html", f"runs/{rid}/index.html",
     }
     assert load(out / f"data/runs/{rid}/windows.json")["n"] == window_id + 1

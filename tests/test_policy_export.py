@@ -1,0 +1,216 @@
+"""Policy export (pipeline/policy_export.py) and the site's policy files (sitegen/policies.py).
+
+A real tiny training run gives the checkpoints. The exported files, read back by the
+numpy reader, give the checkpoint's own probabilities (torch) on observations from real
+play; the mask rule written as data is the training mask; an LSTM checkpoint is marked
+unsupported; bad files fail with a clear PolicyFileError; the site build writes every
+window's files once (a rebuild does not touch them) and lists them in policies.json.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from prospector.pipeline import policy_export as PE
+from prospector.pipeline.config import make_train_config
+from prospector.pipeline.evaluator import load_checkpoint
+from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.policy import MASKED_LOGIT, obs_action_mask, policy_for_checkpoint
+from prospector.pipeline.trainer import train
+from prospector.sitegen.build import ROOT, build_site
+
+from prospector import spec as S
+from prospector.bots import make_bot
+from prospector.envs import ProspectorEnv
+
+TINY = dict(
+    envs=32,
+    workers=1,
+    backend="serial",
+    bptt_horizon=16,
+    minibatch_size=512,
+    window_steps=1024,
+    hidden_size=128,
+    time_max=40,
+    dashboard=False,
+    wandb=False,
+    eval_episodes=1,
+)
+
+
+def real_observations(n: int = 1200, seed: int = 0) -> np.ndarray:
+    """float32 [n, 260] from real play: the cautious_scanner bot with 30% random actions,
+    over several worlds (a fresh world every 300 steps or at an episode's end)."""
+    rng = np.random.default_rng(seed)
+    env, bot = ProspectorEnv(), make_bot("cautious_scanner")
+    out = []
+    world = seed * 1000
+    obs, _ = env.reset(seed=world)
+    while len(out) < n:
+        out.append(obs)
+        action = int(rng.integers(S.N_ACTIONS)) if rng.random() < 0.3 else bot.act(obs)
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated or len(out) % 300 == 0:
+            world += 1
+            bot.reset()
+            obs, _ = env.reset(seed=world)
+    return np.asarray(out, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A real 2-window run of the default MLP (masked, 128 wide)."""
+    root = tmp_path_factory.mktemp("policy_runs")
+    return train(make_train_config(runs_dir=str(root), windows=2, **TINY))
+
+
+@pytest.fixture(scope="module")
+def observations():
+    return real_observations()
+
+
+def checkpoints(run_dir):
+    return [e for e in read_events(run_dir) if e["type"] == "checkpoint_saved"]
+
+
+def torch_probs(policy, obs: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        logits, _ = policy.forward_eval(torch.as_tensor(obs))
+        return torch.softmax(logits.float(), dim=-1).numpy()
+
+
+def test_mask_rule_is_the_training_mask(observations):
+    # real observations, and random ones with every flag and fraction at its edges
+    rng = np.random.default_rng(3)
+    edges = np.array([0.0, 0.25, 0.5, 0.5000001, 0.75, 0.9999999, 1.0, -0.5], dtype=np.float32)
+    synthetic = rng.choice(edges, size=(4000, S.OBS_DIM)).astype(np.float32)
+    for obs in (observations, synthetic):
+        want = obs_action_mask(torch.as_tensor(obs)).numpy()
+        got = PE.eval_mask(PE.mask_rule(), obs)
+        assert got.shape == (obs.shape[0], S.N_ACTIONS)
+        assert (got == want).all(), np.argwhere(got != want)[:5]
+    assert PE.MASKED_LOGIT == MASKED_LOGIT
+    # it can fail: a wrong rule differs from training somewhere
+    broken = PE.mask_rule()
+    broken[S.A_DOCK] = ["and"]
+    assert (PE.eval_mask(broken, synthetic) != obs_action_mask(torch.as_tensor(synthetic)).numpy()).any()
+
+
+def test_round_trip_gives_the_checkpoints_probabilities(trained, observations):
+    assert observations.shape[0] >= 1000
+    saved = checkpoints(trained)
+    assert len(saved) == 2
+    for ev in saved:
+        policy, state = load_checkpoint(trained / ev["path"], ev["sha256"])
+        assert state["policy_kind"] == "mlp" and state["action_mask"] is True
+        header, weights = PE.export_checkpoint_file(
+            trained / ev["path"], run_id=trained.name, window_id=ev["window_id"], checkpoint_sha256=ev["sha256"]
+        )
+        exported = PE.load_exported(PE.header_bytes(header), weights)
+        want = torch_probs(policy, observations)
+        got = exported.probs(observations)
+        assert np.abs(got - want).max() < 1e-5
+        assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
+        # masked actions get no probability, as in training
+        masked = ~obs_action_mask(torch.as_tensor(observations)).numpy()
+        assert got[masked].max() < 1e-30
+
+
+def test_header_says_what_the_forward_pass_needs(trained):
+    ev = checkpoints(trained)[-1]
+    header, weights = PE.export_checkpoint_file(trained / ev["path"], run_id=trained.name, window_id=ev["window_id"])
+    h = 128
+    floats = S.OBS_DIM * h + h + h * h + h + h * S.N_ACTIONS + S.N_ACTIONS
+    assert header["format"] == PE.FORMAT and header["version"] == PE.VERSION and header["supported"] is True
+    assert [(lay["in"], lay["out"], lay["activation"]) for lay in header["layers"]] == [
+        (S.OBS_DIM, h, "gelu"),
+        (h, h, "gelu"),
+        (h, S.N_ACTIONS, None),
+    ]
+    assert header["floats"] == floats and header["bytes"] == len(weights) == 4 * floats
+    assert header["dtype"] == "float32" and header["byte_order"] == "little"
+    assert header["obs_normalization"] is None and header["masked_logit"] == MASKED_LOGIT
+    assert header["action_names"] == list(S.ACTION_NAMES)
+    assert header["weights_file"] == PE.file_names(ev["window_id"])[1]
+    assert len(PE.header_bytes(header)) < 8000  # the header is small next to the weights
+
+
+def test_lstm_checkpoint_is_marked_unsupported():
+    policy = policy_for_checkpoint("lstm", 32, True)
+    header, weights = PE.export_checkpoint(
+        {"policy": policy.state_dict(), "policy_kind": "lstm", "hidden_size": 32, "action_mask": True}, window_id=4
+    )
+    assert weights is None and header["supported"] is False and "LSTM" in header["reason"]
+    with pytest.raises(PE.PolicyFileError, match="cannot run outside the trainer: the LSTM"):
+        PE.load_exported(PE.header_bytes(header), None)
+
+
+def test_bad_files_give_clear_errors(trained):
+    ev = checkpoints(trained)[0]
+    header, weights = PE.export_checkpoint_file(trained / ev["path"], window_id=0)
+    raw = PE.header_bytes(header)
+    with pytest.raises(PE.PolicyFileError, match="weights are 1000 bytes"):
+        PE.load_exported(raw, weights[:1000])
+    with pytest.raises(PE.PolicyFileError, match="version 99 is not supported"):
+        PE.load_exported(PE.header_bytes({**header, "version": 99}), weights)
+    with pytest.raises(PE.PolicyFileError, match="not JSON"):
+        PE.load_exported(raw[:50], weights)
+    with pytest.raises(PE.PolicyFileError, match="missing"):
+        PE.load_exported(raw, None)
+    wrong = json.loads(raw)
+    wrong["layers"][1]["in"] = 64
+    with pytest.raises(PE.PolicyFileError, match="takes 64 inputs"):
+        PE.load_exported(json.dumps(wrong).encode(), weights)
+    wrong = json.loads(raw)
+    wrong["n_actions"] = 70
+    with pytest.raises(PE.PolicyFileError, match="not 70 action logits"):
+        PE.load_exported(json.dumps(wrong).encode(), weights)
+
+
+def test_site_build_writes_policies_once_and_lists_them(trained, tmp_path, observations):
+    runs = tmp_path / "runs"
+    shutil.copytree(trained, runs / trained.name, ignore=shutil.ignore_patterns("*.lock", "wandb"))
+    out = tmp_path / "public"
+    report = build_site(runs, out, docs=False)
+    assert not report.problems, [str(p) for p in report.problems]
+    index = json.loads((out / "data/runs.json").read_text())
+    entry = index["runs"][0]
+    catalog = json.loads((out / entry["policies_url"]).read_text())
+    assert [p["window_id"] for p in catalog["policies"]] == [0, 1]
+    for p in catalog["policies"]:
+        assert p["status"] == "ok" and p["reason"] is None
+        header = (out / p["header_url"]).read_bytes()
+        weights = (out / p["weights_url"]).read_bytes()
+        assert p["bytes"] == len(weights) == json.loads(header)["bytes"]
+        assert (out / p["header_url"]).parent / json.loads(header)["weights_file"] == out / p["weights_url"]
+        ev = next(e for e in checkpoints(trained) if e["window_id"] == p["window_id"])
+        policy, _ = load_checkpoint(trained / ev["path"], ev["sha256"])
+        got = PE.load_exported(header, weights).probs(observations[:200])
+        assert np.abs(got - torch_probs(policy, observations[:200])).max() < 1e-5
+    # a second build does not write them again (the key is the checkpoint's sha256) ...
+    again = build_site(runs, out, docs=False)
+    assert not [r for r in again.rendered if "/policies" in r], again.rendered
+    # ... and a deleted output comes back
+    (out / catalog["policies"][0]["weights_url"]).unlink()
+    third = build_site(runs, out, docs=False)
+    assert catalog["policies"][0]["weights_url"] in third.rendered
+    # a checkpoint that no longer matches its sha256: listed with that status, no files, the build goes on
+    ckpt = runs / trained.name / checkpoints(trained)[1]["path"]
+    ckpt.write_bytes(ckpt.read_bytes()[:-10])
+    bad = build_site(runs, out, docs=False, clean=True)
+    catalog = json.loads((out / entry["policies_url"]).read_text())
+    assert catalog["policies"][0]["status"] == "ok"
+    assert catalog["policies"][1]["status"] == "sha_mismatch" and catalog["policies"][1]["header_url"] is None
+    assert any("window 1 policy not exported" in n for n in bad.notes)
+
+
+def test_policy_files_are_cached_as_immutable():
+    rules = json.loads((ROOT / "vercel.json").read_text())["headers"]
+    policy_rules = [r for r in rules if "policies/" in r["source"]]
+    assert policy_rules and "immutable" in policy_rules[0]["headers"][0]["value"]
+    catalog = [r for r in rules if "policies" in r["source"] and r not in policy_rules]
+    assert catalog and "must-revalidate" in catalog[0]["headers"][0]["value"]
