@@ -15,6 +15,7 @@ import { el, fetchJSON, fmt, money, showMessage, params, COMMODITY_LABELS } from
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { GameView } from './view.js';
 import { describeEvent, explainMissingReplay } from './replay.js';
+import { AgentPanel } from './agent.js';
 
 // ------------------------------------------------------------------ the actions (GAME.md 3)
 
@@ -455,11 +456,11 @@ class PlayPage {
   }
 
   // A click or a hotkey: one step, one request at a time (presses while waiting are dropped).
-  async press(action, btn) {
+  async press(action, btn, byAgent = false) {
     const s = this.s;
     if (!s.sessionId || s.busy) return;
     if (s.done) { this.showEnd(true); return; }
-    if (action === CASH_OUT && performance.now() > s.cashArmedUntil) {
+    if (action === CASH_OUT && !byAgent && performance.now() > s.cashArmedUntil) {
       s.cashArmedUntil = performance.now() + 3000;
       const b = this.buttons.get(CASH_OUT);
       b.dataset.armed = '1';
@@ -549,6 +550,7 @@ class PlayPage {
   applyState(r, { fresh = false } = {}) {
     const s = this.s;
     s.rs = r.render_state;
+    s.obs = r.obs || null;
     s.valid = new Set(r.valid_actions || []);
     s.step = r.step || 0;
     s.ret = r.episode_return || 0;
@@ -565,6 +567,7 @@ class PlayPage {
   applyStep(action, r, btn) {
     const s = this.s;
     s.rs = r.render_state;
+    s.obs = r.obs || null;
     s.valid = new Set(r.valid_actions || []);
     s.step = r.step;
     s.ret = r.episode_return;
@@ -602,6 +605,7 @@ class PlayPage {
     this.renderChallenge();
     this.renderLog();
     this.showEnd(false);
+    if (this.agent) this.agent.refresh();
   }
 
   updatePad() {
@@ -778,7 +782,9 @@ async function main() {
     page.message('This site was built without a play service URL (prospector site build --play-url).', 'error');
     return;
   }
+  page.agent = new AgentPanel(page, root.querySelector('.agent-panel'));
   await page.start(parseQuery(params()));
+  await page.agent.init();
 }
 
 await main();
