@@ -57,10 +57,17 @@ def describe_run(run_dir) -> str:
     return describe(run_dir)
 
 
+def is_rank_zero() -> bool:
+    """This process is rank 0 of a torchrun launch, or not under torchrun at all."""
+    import os
+    return os.environ.get("RANK", "0") == "0"
+
+
 def cmd_train(args) -> int:
     from .config import make_train_config
+    from .distributed import RankStopped
     from .eventlog import CorruptLogError, RunLockedError
-    from .trainer import TrainError, train
+    from .trainer import FollowerStop, TrainError, train
     try:
         cfg = make_train_config(
             args.config, run_id=args.run_id, runs_dir=args.runs_dir, windows=args.windows,
@@ -68,27 +75,83 @@ def cmd_train(args) -> int:
             workers=args.workers, backend=args.backend, seed=args.seed, device=args.device,
             wandb=args.wandb, time_max=args.time_max, policy=args.policy, experiment=args.experiment,
             eval_episodes=args.eval_episodes, dashboard=args.dashboard, site=args.site,
-            deploy=args.deploy or None, showcase_seed=args.showcase_seed, wandb_video=args.wandb_video or None)
+            deploy=args.deploy or None, showcase_seed=args.showcase_seed, wandb_video=args.wandb_video or None,
+            env_threads=args.threads)
         if args.total_steps is not None and args.windows is None:
             cfg.windows = None  # --total-steps alone: train until that many steps
-        if args.resume is None:
+        if args.resume is None and is_rank_zero() and not args.nproc:
             for change in cfg.derived:    # settings made consistent with the others (docs/training.md)
                 print(f"note: {change}", file=sys.stderr)
         if cfg.device.startswith("cuda"):
             import torch
             if not torch.cuda.is_available():
                 raise CliError("--device cuda was asked for, but no CUDA device is available")
+            if args.nproc and torch.cuda.device_count() < args.nproc:
+                raise CliError(f"--nproc {args.nproc} with --device cuda needs a CUDA device per rank: "
+                               f"{torch.cuda.device_count()} found (use --nproc {torch.cuda.device_count()})")
         if cfg.wandb_video:
             if not cfg.wandb:
                 raise CliError("--wandb-video logs to W&B: drop --no-wandb")
             video_renderer()       # refused now, not in a window's evaluator, when it cannot render
+        if args.nproc:
+            return launch_ranks(args)
         run_dir = train(cfg, resume=args.resume, after_replays=site_hook(cfg))
+    except FollowerStop:
+        return 2             # rank 0 refused the run and says why
+    except RankStopped as exc:
+        print(f"prospector train: {exc}; the run's log is intact: continue it with --resume", file=sys.stderr)
+        return 1
     except (ValueError, TrainError, RunLockedError, CorruptLogError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:  # disk full, I/O error: the log holds every event written before
         raise CliError(storage_error(exc)) from None
-    print(describe_run(run_dir))
+    if is_rank_zero():
+        print(describe_run(run_dir))
     return 0
+
+
+def launch_ranks(args) -> int:
+    """``train --nproc N``: the same command as N ranks through torchrun's engine
+    (distributed.py); rank 0 prints the run's summary, a failed rank its own error."""
+    from .distributed import launch
+    code = launch(args.nproc, rank_argv(args))
+    if code not in (0, 2):     # 2: a refusal, printed by rank 0 as one line
+        print(f"prospector train: a rank failed (exit status {code}); the run's log is intact: "
+              "continue it with --resume", file=sys.stderr)
+    return code
+
+
+def rank_argv(args) -> list[str]:
+    """The options this ``train`` was given, as a rank's command line (without --nproc)."""
+    argv = []
+    for action in TRAIN_PARSER._actions:
+        if not action.option_strings or action.dest in ("help", "nproc", "func"):
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or value == action.default:
+            continue
+        if action.nargs == 0:      # a flag: given when its constant is the value
+            if value == action.const:
+                argv.append(action.option_strings[0])
+        else:
+            argv += [action.option_strings[0], str(value)]
+    return argv
+
+
+TRAIN_PARSER = None
+
+
+def int_list(text: str, option: str, least: int) -> list[int] | None:
+    """A comma-separated list of whole numbers >= least (None when empty)."""
+    if not text:
+        return None
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < least:
+        raise CliError(f"{option} {text!r}: give comma-separated whole numbers >= {least}")
+    return values
 
 
 def cmd_benchmark(args) -> int:
@@ -99,9 +162,10 @@ def cmd_benchmark(args) -> int:
     from .trainer import TrainError
     if args.throughput:
         from .throughput import format_sweep, sweep
-        envs = [int(x) for x in args.envs.split(",")] if args.envs else None
-        workers = [int(x) for x in args.workers.split(",")] if args.workers else None
-        result = sweep(envs=envs, workers=workers, seconds=args.seconds, progress=not args.json)
+        result = sweep(envs=int_list(args.envs, "--envs", 1), workers=int_list(args.workers, "--workers", 1),
+                       threads=int_list(args.threads, "--threads", 0),
+                       torch_threads=int_list(args.torch_threads, "--torch-threads", 1),
+                       seconds=args.seconds, progress=not args.json)
         print(json.dumps(result, indent=2) if args.json else format_sweep(result))
         return 0
     bots = args.bots.split(",") if args.bots else list(BOT_NAMES)
@@ -125,8 +189,8 @@ def cmd_benchmark(args) -> int:
 
 def cmd_eval(args) -> int:
     from . import runs
-    from .eventlog import CorruptLogError
     from .evaluator import CheckpointError, evaluate_window
+    from .eventlog import CorruptLogError
     try:
         run_dir = runs.run_dir(args.run, args.runs_dir)
     except ValueError as exc:
@@ -148,8 +212,8 @@ def cmd_eval(args) -> int:
 def video_for_run(run_dir):
     """For a run trained with --wandb-video: the evaluator's callback that renders the
     every_window replay to a video next to it (the trainer logs it to W&B); else None."""
-    from .eventlog import read_events
     from .evaluator import video_recorder
+    from .eventlog import read_events
     started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
     if not started or not started["config"]["train"].get("wandb_video"):
         return None
@@ -202,13 +266,16 @@ it); it goes online when you are logged in (`wandb login`) or WANDB_MODE=online.
 
 
 def add_train_parser(sub) -> None:
+    global TRAIN_PARSER
     d = DEFAULTS
-    p = add_command(sub, "train", help="train PPO in windows; every window: checkpoint, metrics row, replays",
-                    description=TRAIN_ABOUT, extra="train", examples="""\
+    p = TRAIN_PARSER = add_command(
+        sub, "train", help="train PPO in windows; every window: checkpoint, metrics row, replays",
+        description=TRAIN_ABOUT, extra="train", examples="""\
 prospector train --windows 3                       # the demo's run
 prospector train --envs 256 --window-steps 262144 --no-wandb
 prospector train --config my.toml --site public    # rebuild the site after every window
-prospector train --resume 20261130-101500-abc1234 --windows 2""")
+prospector train --resume 20261130-101500-abc1234 --windows 2
+prospector train --nproc 2 --threads 1             # two ranks, data-parallel (torchrun, gloo)""")
     p.add_argument("--config", default=None, metavar="FILE", help="TOML or JSON file of training settings "
                    "(any TrainConfig field, docs/training.md; default: none)")
     p.add_argument("--run-id", default=None, help="run id (default: UTC time and git short sha)")
@@ -221,15 +288,23 @@ prospector train --resume 20261130-101500-abc1234 --windows 2""")
     p.add_argument("--window-steps", type=positive_int, default=None,
                    help=f"env steps per window, rounded up to whole batches of games x {d.bptt_horizon} "
                         f"(default {d.window_steps:,})")
-    p.add_argument("--envs", type=positive_int, default=None, help=f"games stepped in total, 1..{MAX_ENVS} (default {d.envs})")
+    p.add_argument("--envs", type=positive_int, default=None,
+                   help=f"games stepped in total (per rank with --nproc), 1..{MAX_ENVS} (default {d.envs})")
     p.add_argument("--workers", type=positive_int, default=None,
                    help=f"env workers, must divide --envs; at most the physical cores with multiprocessing "
                         f"(default {d.workers})")
     p.add_argument("--backend", choices=("serial", "multiprocessing"), default=None,
                    help=f"PufferLib vectorization of the env workers (default {d.backend})")
+    p.add_argument("--threads", type=non_negative_int, default=None,
+                   help="C threads stepping each env worker's games; 0: this machine's available cores shared "
+                        f"out over the workers and ranks (default {d.env_threads})")
+    p.add_argument("--nproc", type=positive_int, default=None, metavar="N",
+                   help="train as N data-parallel ranks on this machine (torchrun; gloo on the CPU, nccl with "
+                        "--device cuda, one GPU per rank); every rank steps --envs games (default: one process)")
     p.add_argument("--seed", type=non_negative_int, default=None, help=f"seed of games and policy (default {d.seed})")
     p.add_argument("--device", default=None, help=f"torch device: cpu or cuda (default {d.device})")
-    p.add_argument("--time-max", type=positive_int, default=None, help=f"episode budget in ticks (default {d.time_max})")
+    p.add_argument("--time-max", type=positive_int, default=None,
+                   help=f"episode budget in ticks (default {d.time_max})")
     p.add_argument("--policy", choices=("mlp", "lstm"), default=None, help=f"policy network (default {d.policy})")
     p.add_argument("--experiment", default=None, help="W&B group of the run (default: none)")
     p.add_argument("--eval-episodes", type=positive_int, default=None,
@@ -281,6 +356,10 @@ def add_commands(sub) -> None:
                    help="instead: trained steps/s over worker and env counts (PPO loop, no run written)")
     p.add_argument("--envs", default="", help="--throughput: comma-separated env counts (default 64..4096)")
     p.add_argument("--workers", default="", help="--throughput: comma-separated worker counts (default 1,2)")
+    p.add_argument("--threads", default="", help="--throughput: comma-separated C env threads per worker "
+                   "(0: the cores shared out; default: the training default, 0)")
+    p.add_argument("--torch-threads", default="", help="--throughput: comma-separated torch intra-op threads "
+                   f"(default: the training default, {DEFAULTS.torch_threads})")
     p.add_argument("--seconds", type=positive_float, default=20.0, help="--throughput: seconds per point (default 20)")
     p.set_defaults(func=cmd_benchmark)
 

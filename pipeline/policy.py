@@ -144,17 +144,15 @@ def policy_for_checkpoint(kind: str, hidden_size: int, action_mask: bool = False
     return make_policy(kind, hidden_size, _SpacesOnly(), action_mask)
 
 
-def sample_logits(logits, action=None):
-    """``pufferlib.pytorch.sample_logits`` for a single discrete head, cheaper on the CPU.
+def sample_logits(logits: torch.Tensor, action=None):
+    """``pufferlib.pytorch.sample_logits`` for a single discrete head, cheaper on the CPU
+    (the trainer puts it in PuffeRL's place: pipeline/puffer.py).
 
     Same results in distribution: a sample by the Gumbel-max trick (one ``rand`` and an
     argmax instead of softmax + ``multinomial``), its log-probability from
     ``log_softmax`` and the entropy. Returns (action int32 [N], logprob [N], entropy [N]);
-    with ``action`` given, that action's log-probability. Other heads go to PufferLib's.
+    with ``action`` given, that action's log-probability.
     """
-    if not isinstance(logits, torch.Tensor):
-        import pufferlib.pytorch
-        return _PUFFER_SAMPLE_LOGITS(logits, action)
     logp = torch.log_softmax(logits.float(), dim=-1)
     if action is None:
         gumbel = -torch.log(-torch.log(torch.rand_like(logp).clamp_(1e-12, 1.0)))
@@ -164,15 +162,3 @@ def sample_logits(logits, action=None):
     logprob = logp.gather(-1, action[:, None]).squeeze(-1)
     entropy = -(logp.exp() * logp).sum(-1)
     return action.int(), logprob, entropy
-
-
-_PUFFER_SAMPLE_LOGITS = None
-
-
-def install_fast_sampler() -> None:
-    """Make PuffeRL (which calls ``pufferlib.pytorch.sample_logits``) use ``sample_logits``."""
-    global _PUFFER_SAMPLE_LOGITS
-    import pufferlib.pytorch
-    if _PUFFER_SAMPLE_LOGITS is None:
-        _PUFFER_SAMPLE_LOGITS = pufferlib.pytorch.sample_logits
-    pufferlib.pytorch.sample_logits = sample_logits

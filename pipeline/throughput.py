@@ -1,9 +1,12 @@
 """Trained steps per second of the PPO loop (``prospector benchmark --throughput``).
 
-Each point (workers, envs) runs in a fresh process: the default training config with
-that many games (1 worker: the Serial backend, the env stepped in the trainer's own
-thread; more: PufferLib's Multiprocessing backend with that many worker processes),
-one warm-up collect + update, then collect + update until ``seconds`` have passed.
+Each point (workers, envs, env threads, torch threads) runs in a fresh process: the
+default training config with that many games (1 worker: the Serial backend, the env
+stepped in the trainer's process on ``env_threads`` C threads; more: PufferLib's
+Multiprocessing backend with that many worker processes), torch on ``torch_threads``
+intra-op threads, one warm-up collect + update, then collect + update until ``seconds``
+have passed. The trainer is the real one (pipeline/puffer.py: PuffeRL with its sampler
+and reward tap).
 SPS is env steps over that wall time, learning included (what ``window_closed.sps``
 reports). On a shared machine the wall time depends on what else runs, so each point
 also reports ``sps_per_cpu_second``: env steps per CPU-second the trainer and its worker
@@ -31,28 +34,6 @@ ENVS = (64, 128, 256, 512, 1024, 2048, 4096)
 WORKERS = (1, 2)
 
 
-class TimedVecEnv:
-    """Wraps a PufferLib vector env and adds up the seconds spent in recv and send."""
-
-    def __init__(self, vecenv):
-        self.vecenv = vecenv
-        self.seconds = 0.0
-
-    def recv(self):
-        t = time.perf_counter()
-        out = self.vecenv.recv()
-        self.seconds += time.perf_counter() - t
-        return out
-
-    def send(self, actions):
-        t = time.perf_counter()
-        self.vecenv.send(actions)
-        self.seconds += time.perf_counter() - t
-
-    def __getattr__(self, name):
-        return getattr(self.vecenv, name)
-
-
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process and its worker processes so far."""
     import psutil
@@ -74,8 +55,9 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     from prospector import spec as S
 
     from .config import make_train_config
-    from .policy import install_fast_sampler, make_policy
-    from .trainer import LastLogs, make_trainer_class, make_vecenv, puffer_config
+    from .policy import make_policy
+    from .puffer import EpisodeTap, make_trainer_class, puffer_config
+    from .trainer import env_threads_for, make_vecenv
 
     values = {"envs": envs, "workers": workers, "backend": "serial" if workers == 1 else "multiprocessing",
               "dashboard": False, "wandb": False, **(overrides or {})}
@@ -86,15 +68,15 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     cfg.validate()
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.torch_threads)
-    vecenv = make_vecenv(cfg, S.make_config(time_max=cfg.time_max))
-    timed = TimedVecEnv(vecenv)
+    threads = env_threads_for(cfg)
+    vecenv = make_vecenv(cfg, S.make_config(time_max=cfg.time_max), threads=threads)
+    timed = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, cfg.planned_steps)
     policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask)
-    install_fast_sampler()
-    trainer = make_trainer_class(False)(puffer_config(cfg), timed, policy, logger=LastLogs())
+    trainer = make_trainer_class(False)(puffer_config(cfg), timed, policy)
     try:
         trainer.evaluate()
         trainer.train()
-        timed.seconds = 0.0
+        timed.env_seconds = 0.0
         cpu0 = cpu_seconds()
         step0, t0 = trainer.global_step, time.perf_counter()
         collect = learn = 0.0
@@ -111,43 +93,55 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
         cpu = cpu_seconds() - cpu0
         steps = trainer.global_step - step0
     finally:
-        trainer.utilization.stop()
+        trainer.shutdown()
         vecenv.close()
     return {"envs": envs, "workers": workers, "backend": cfg.backend, "batch_size": cfg.batch_size,
             "minibatch_size": cfg.minibatch_size, "hidden_size": cfg.hidden_size,
-            "torch_threads": cfg.torch_threads, "batches": batches, "steps": steps, "seconds": wall,
+            "env_threads": threads, "torch_threads": cfg.torch_threads, "batches": batches, "steps": steps,
+            "seconds": wall,
             "sps": steps / wall, "cpu_seconds": cpu, "sps_per_cpu_second": steps / cpu if cpu > 0 else None,
-            "env_share": timed.seconds / wall, "policy_share": (collect - timed.seconds) / wall,
+            "env_share": timed.env_seconds / wall, "policy_share": (collect - timed.env_seconds) / wall,
             "learn_share": learn / wall, "load_avg_1min": os.getloadavg()[0]}
 
 
-def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True, overrides: dict | None = None) -> dict:
-    """Every (workers, envs) point, each in a fresh process; a failed point is reported, not fatal."""
+def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True, overrides: dict | None = None,
+          threads=None, torch_threads=None) -> dict:
+    """Every (workers, envs, env threads, torch threads) point, each in a fresh process; a
+    failed point is reported, not fatal. ``threads`` and ``torch_threads`` default to the
+    training config's (env_threads 0: the cores shared out)."""
     from .benchmark import machine
     points = []
     for w in (workers or WORKERS):
         for n in (envs or ENVS):
             if n % w:
                 continue
-            cmd = [sys.executable, "-m", "prospector.pipeline.throughput", str(n), str(w), str(seconds),
-                   json.dumps(overrides or {})]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 300,
-                                  env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
-            try:
-                point = json.loads(proc.stdout.strip().splitlines()[-1])
-            except (IndexError, json.JSONDecodeError):
-                point = {"envs": n, "workers": w, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-            points.append(point)
-            if progress:
-                print(format_point(point), file=sys.stderr, flush=True)
+            for t in (threads or [None]):
+                for tt in (torch_threads or [None]):
+                    extra = {k: v for k, v in (("env_threads", t), ("torch_threads", tt)) if v is not None}
+                    points.append(_point(n, w, seconds, {**(overrides or {}), **extra}, progress))
     return {"machine": machine(), "seconds_per_point": seconds, "points": points}
+
+
+def _point(n: int, w: int, seconds: float, overrides: dict, progress: bool) -> dict:
+    """One point in a fresh process (no state carried from the point before)."""
+    cmd = [sys.executable, "-m", "prospector.pipeline.throughput", str(n), str(w), str(seconds), json.dumps(overrides)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 300,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    try:
+        point = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        point = {"envs": n, "workers": w, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    if progress:
+        print(format_point(point), file=sys.stderr, flush=True)
+    return point
 
 
 def format_point(p: dict) -> str:
     if "error" in p:
         return f"workers {p['workers']}  envs {p['envs']:>5}: error: {p['error']}"
     per_cpu = p.get("sps_per_cpu_second")
-    return (f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5}: {p['sps']:>9,.0f} steps/s  "
+    return (f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5} threads {p.get('env_threads', 1)} "
+            f"torch {p['torch_threads']}: {p['sps']:>9,.0f} steps/s  "
             f"({per_cpu or 0:>9,.0f} per CPU-second)  "
             f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
             f"(load {p['load_avg_1min']:.1f})")

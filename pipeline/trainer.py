@@ -10,11 +10,13 @@ the policy and PuffeRL, then alternates PuffeRL's ``evaluate()`` (collect a batc
 4. start the evaluator for that window in its own process (replays, never in this loop).
 
 The event log is the only record; everything else is rebuilt from it.
+
+Where PuffeRL is adapted (sampler, reward scale, checkpoints, signals, dashboard), see
+puffer.py; with several ranks (torchrun, ``--nproc``) rank 0 alone writes the run and
+the rows cover every rank's games, see distributed.py.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import hashlib
 import io
@@ -23,6 +25,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,57 +33,23 @@ import numpy as np
 
 from prospector import spec as S
 
-from . import runs
+from . import distributed, runs
 from .config import TrainConfig
+from .distributed import RankStopped, World
 from .eventlog import EventLog, read_events
 from .projections import update_projections
+from .puffer import EpisodeTap, LastLogs, make_trainer_class, puffer_config  # noqa: F401 (tests import them here)
 
 
 class TrainError(RuntimeError):
     """A user-facing failure (bad resume, locked run): printed without a traceback."""
 
 
+class FollowerStop(TrainError):
+    """A rank other than 0 stops because rank 0 refused the run (rank 0 says why)."""
+
+
 # ------------------------------------------------------------------ episodes
-
-
-class EpisodeTap:
-    """Wraps the vector env PuffeRL drives: keeps every finished episode's info, and
-    multiplies the rewards PuffeRL learns from by a scale.
-
-    Why a scale: PuffeRL clips each step's reward to [-1, 1] before learning. The game's
-    rewards reach ±20 for a sale or a purchase, −50 for stranding and −100 for
-    destruction; clipped, a 20,000-credit sale counts as much as a 1,000-credit one and
-    losing the ship costs as little as one sale. A scale below 1 lets the learner see
-    more of the game's true trade-offs. ``reward_scale`` is the scale at the start and
-    ``reward_scale_end`` (if set) the scale at the end of the planned steps, reached
-    geometrically (see results.md for why a schedule: a small scale from the start makes
-    dying the only thing the learner notices, and it learns to sit still). The env, its
-    reward and the window metrics (from the episode infos) are untouched.
-    """
-
-    def __init__(self, vecenv, reward_scale: float = 1.0, reward_scale_end: float | None = None,
-                 planned_steps: int = 1, first_step: int = 0):
-        self.vecenv = vecenv
-        self.start, self.end = reward_scale, reward_scale if reward_scale_end is None else reward_scale_end
-        self.planned_steps = max(1, planned_steps)
-        self.step = first_step          # env steps received so far (PuffeRL's global_step)
-        self.episodes: list[dict] = []
-
-    def scale(self) -> float:
-        progress = min(1.0, self.step / self.planned_steps)
-        return self.start * (self.end / self.start) ** progress
-
-    def recv(self):
-        out = self.vecenv.recv()
-        self.episodes.extend(info for info in out[5] if "episode_return" in info)
-        scale = self.scale()
-        self.step += len(out[1])
-        if scale != 1.0:
-            out = (out[0], out[1] * np.float32(scale), *out[2:])
-        return out
-
-    def __getattr__(self, name):
-        return getattr(self.vecenv, name)
 
 
 def _mean(values) -> float | None:
@@ -88,7 +57,7 @@ def _mean(values) -> float | None:
 
 
 def window_row(episodes: list[dict]) -> dict:
-    """SYSTEM.md section 5 metrics over the episodes that finished in a window."""
+    """docs/training.md metrics over the episodes that finished in a window."""
     ends = [e["end_reason"] for e in episodes]
     column = lambda key: [e[key] for e in episodes]  # noqa: E731
     n = len(episodes)
@@ -112,71 +81,7 @@ def window_row(episodes: list[dict]) -> dict:
     }
 
 
-# ------------------------------------------------------------- PufferLib glue
-
-
-def puffer_config(cfg: TrainConfig) -> dict:
-    """The plain config dict PuffeRL reads (pufferlib-core ships no .ini files)."""
-    return {
-        "env": "prospector", "seed": cfg.seed, "torch_deterministic": True, "device": cfg.device,
-        "cpu_offload": False, "compile": False, "compile_mode": "default", "compile_fullgraph": False,
-        "precision": "float32", "optimizer": "adam", "learning_rate": cfg.learning_rate,
-        "anneal_lr": True, "adam_beta1": 0.95, "adam_beta2": 0.999, "adam_eps": 1e-12,
-        "total_timesteps": cfg.planned_steps, "batch_size": cfg.batch_size,
-        "bptt_horizon": cfg.bptt_horizon, "minibatch_size": cfg.minibatch_size,
-        "max_minibatch_size": cfg.minibatch_size, "update_epochs": cfg.update_epochs,
-        "gamma": cfg.gamma, "gae_lambda": cfg.gae_lambda, "clip_coef": cfg.clip_coef,
-        "vf_coef": cfg.vf_coef, "vf_clip_coef": 0.2, "ent_coef": cfg.ent_coef,
-        "max_grad_norm": cfg.max_grad_norm, "vtrace_rho_clip": 1.0, "vtrace_c_clip": 1.0,
-        "prio_alpha": 0.0, "prio_beta0": 1.0,  # alpha 0: uniform minibatches (plain PPO)
-        "use_rnn": cfg.policy == "lstm", "checkpoint_interval": 1 << 30, "data_dir": "unused",
-    }
-
-
-def _keep_ctrl_c() -> None:
-    """Importing pufferlib.pufferl makes SIGINT ``os._exit(0)``: Ctrl-C (or a soak's stop)
-    ended the run with status 0, no run_finished, no final projections and its evaluators
-    orphaned (found by the soak). Put Python's KeyboardInterrupt back so train() cleans up."""
-    import signal
-    import threading
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def make_trainer_class(dashboard: bool):
-    import warnings
-
-    from pufferlib.pufferl import PuffeRL
-    _keep_ctrl_c()
-    # PuffeRL opens a float32 autocast context; on the CPU torch warns that it is a no-op.
-    warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype is not supported")
-
-    class WindowedPuffeRL(PuffeRL):
-        """PuffeRL whose checkpoints are ours (per window, atomic, in the event log)."""
-
-        def save_checkpoint(self):
-            return None
-
-        def print_dashboard(self, *args, **kwargs):
-            if dashboard:
-                super().print_dashboard(*args, **kwargs)
-
-    return WindowedPuffeRL
-
-
-class LastLogs:
-    """PuffeRL's logger hook: we only keep the newest logs (W&B is logged per window)."""
-
-    run_id = "prospector"
-
-    def __init__(self):
-        self.logs: dict = {}
-
-    def log(self, logs, step):
-        self.logs = logs
-
-    def close(self, model_path):
-        pass
+# ------------------------------------------------------------ vector env
 
 
 _forking_env_workers_for: int | None = None     # the trainer's pid while it forks env workers
@@ -200,7 +105,10 @@ def _env_worker_dies_with_trainer() -> None:
 os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
 
 
-def make_vecenv(cfg: TrainConfig, env_config: dict):
+def make_vecenv(cfg: TrainConfig, env_config: dict, threads: int | None = None):
+    """PufferLib's vector env over ``VecProspector``: ``cfg.workers`` of them (Serial in this
+    process, or Multiprocessing), each stepping its games on ``threads`` C threads (default
+    from ``cfg.env_threads``: ``env_threads_for``)."""
     import pufferlib.vector
 
     from prospector.vector import VecProspector
@@ -210,9 +118,19 @@ def make_vecenv(cfg: TrainConfig, env_config: dict):
     try:
         return pufferlib.vector.make(
             VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
-            env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config}, seed=cfg.seed)
+            env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config,
+                    "threads": env_threads_for(cfg) if threads is None else threads}, seed=cfg.seed)
     finally:
         _forking_env_workers_for = None
+
+
+def env_threads_for(cfg: TrainConfig, processes_here: int = 1) -> int:
+    """C threads per vector env: ``cfg.env_threads``, or for 0 this machine's available
+    cores shared out over the env workers and the ranks on this machine (at least one)."""
+    if cfg.env_threads:
+        return cfg.env_threads
+    from prospector.batch import available_cores
+    return max(1, available_cores() // (cfg.workers * processes_here))
 
 
 # --------------------------------------------------------------- run opening
@@ -299,7 +217,8 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         # The run keeps its own settings; only how long to train and where may change.
         original = dict(started["config"]["train"])
         original.setdefault("action_mask", False)   # runs from before the policy had a mask
-        for name in ("windows", "total_steps", "wandb", "dashboard", "site", "deploy", "device", "backend", "workers"):
+        for name in ("windows", "total_steps", "wandb", "dashboard", "site", "deploy", "device", "backend", "workers",
+                     "env_threads"):
             original[name] = getattr(cfg, name)
         original["run_id"] = state.run_id
         state.config = TrainConfig(**original).validate()
@@ -331,64 +250,126 @@ def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[
 
     ``after_replays(run_dir)`` runs after new replays are logged and when the run ends; the
     command line passes the site rebuild of ``--site`` here (the site is a layer above the
-    trainer, so the trainer only calls what it is given: docs/architecture.md)."""
+    trainer, so the trainer only calls what it is given: docs/architecture.md).
+
+    Under torchrun (several ranks) every rank calls this; see distributed.py."""
+    world = distributed.join(cfg.device)
+    try:
+        if world.distributed:
+            distributed.stop_on_sigterm()
+        return _train(cfg, resume, after_replays, world)
+    except Exception as exc:
+        if world.distributed and not isinstance(exc, (TrainError, RankStopped)) and distributed.is_peer_failure(exc):
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise RankStopped(f"rank {world.rank}: another rank is gone ({first[:200]})") from None
+        raise
+    finally:
+        world.leave()
+
+
+#: Rank r > 0 plays seeds and samples actions from seed + r x this (rank 0: the run's own).
+RANK_SEED_STRIDE = 1_000_003
+
+
+def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
+    """Rank 0 opens (or resumes) the run, the store being its alone; the others get from
+    it the run id, the config and the checkpoint, or stop if rank 0 refused the run."""
+    if not world.distributed:
+        return open_run(cfg, resume)
+    state, refused = None, None
+    if world.leader:
+        try:
+            state = open_run(cfg, resume)
+        except Exception as exc:
+            refused = exc
+    shared = world.broadcast(None if state is None else (
+        str(state.run_dir), state.run_id, state.next_window, state.global_step, state.config.to_dict(),
+        state.env_config, state.checkpoint))
+    if refused is not None:
+        raise refused
+    if shared is None:
+        raise FollowerStop("rank 0 refused the run")
+    run_dir, run_id, next_window, global_step, config, env_config, checkpoint = shared
+    if world.leader:
+        return state
+    return RunState(Path(run_dir), run_id, None, next_window, global_step, checkpoint, TrainConfig(**config),
+                    env_config)
+
+
+def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) -> Path:
     import torch
 
-    from .policy import install_fast_sampler, make_policy
+    from .policy import make_policy
     from .wandb_sink import WandbSink
 
-    state = open_run(cfg, resume)
-    cfg, log, run_dir = state.config, state.log, state.run_dir
-    torch.manual_seed(cfg.seed + state.next_window)
+    state = open_shared(cfg, resume, world)
+    cfg, log, run_dir, leader = state.config, state.log, state.run_dir, world.leader
+    rank_seed = cfg.seed + RANK_SEED_STRIDE * world.rank
+    torch.manual_seed(rank_seed + state.next_window)
     torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
-    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=after_replays_hook(after_replays, run_dir))
-    for window_id in state.pending_evals:    # windows a crash left without a replay
-        evaluators.start(window_id)
-    sink = WandbSink(cfg, run_dir, state.run_id)
+    evaluators = sink = None
+    if leader:
+        evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=after_replays_hook(after_replays, run_dir))
+        for window_id in state.pending_evals:    # windows a crash left without a replay
+            evaluators.start(window_id)
+        sink = WandbSink(cfg, run_dir, state.run_id)
     vecenv = trainer = None
     reason = "error"
     try:
-        payload = {"config": {"train": cfg.to_dict(), "env": state.env_config}, "git_sha": runs.git_short_sha(),
-                   "versions": versions(), "wandb_url": sink.url}
-        if resume is None:
-            log.append("run_started", **payload)
-        else:
-            log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step, **payload)
+        if leader:
+            payload = {"config": {"train": cfg.to_dict(), "env": state.env_config}, "git_sha": runs.git_short_sha(),
+                       "versions": versions(), "wandb_url": sink.url, "world_size": world.size}
+            if resume is None:
+                log.append("run_started", **payload)
+            else:
+                log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step,
+                           **payload)
 
-        vecenv = make_vecenv(cfg, state.env_config)
-        tap = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, cfg.planned_steps, state.global_step)
-        policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(cfg.device)
-        install_fast_sampler()
-        trainer = make_trainer_class(cfg.dashboard)(puffer_config(cfg), tap, policy, logger=LastLogs())
+        # Steps are counted in total over the ranks (the log's env_steps_total); every rank
+        # collects the same number per batch, so this rank's share is the total / ranks.
+        local_start = state.global_step // world.size
+        local_planned = max(1, cfg.planned_steps // world.size)
+        vecenv = make_vecenv(cfg, state.env_config, threads=env_threads_for(cfg, world.local_size))
+        tap = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, local_planned, local_start)
+        policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(world.device)
+        trainer = make_trainer_class(cfg.dashboard)(
+            puffer_config(cfg, seed=rank_seed, total_timesteps=local_planned, device=world.device), tap,
+            distributed.wrap_policy(policy, world), logger=LastLogs(), distributed=world.distributed)
+        if evaluators is not None:
+            evaluators.say = trainer.note
         if state.checkpoint is not None:
             policy.load_state_dict(state.checkpoint["policy"])
             trainer.optimizer.load_state_dict(state.checkpoint["optimizer"])
             trainer.scheduler.load_state_dict(state.checkpoint["scheduler"])
             trainer.epoch = state.checkpoint["epoch"]
-        trainer.global_step = state.global_step
+        trainer.global_step = local_start
 
         window_id = state.next_window
         windows_done = 0
-        window_end = trainer.global_step + cfg.window_steps
+        total = state.global_step
+        window_end = total + cfg.window_steps
         window_start_time = time.perf_counter()
         window_start_step = trainer.global_step
         tap.episodes.clear()
-        while not _finished(cfg, windows_done, trainer.global_step):
+        while not _finished(cfg, windows_done, total):
             trainer.evaluate()
             trainer.train()
-            if trainer.global_step >= window_end:
+            total = state.global_step + world.size * (trainer.global_step - local_start)
+            if total >= window_end:
                 wall = time.perf_counter() - window_start_time
                 close_window(cfg, state, trainer, policy, window_id, tap.episodes, wall,
-                             trainer.global_step - window_start_step, sink)
-                evaluators.start(window_id)
-                evaluators.throttle(log, sink, cfg.eval_backlog_max)
+                             trainer.global_step - window_start_step, sink, world, total)
+                if leader:
+                    evaluators.start(window_id)
+                world.hold(lambda: leader and evaluators.backlogged(log, sink, cfg.eval_backlog_max))
                 tap.episodes.clear()
                 window_id += 1
                 windows_done += 1
                 window_end += cfg.window_steps
                 window_start_time = time.perf_counter()
                 window_start_step = trainer.global_step
-            evaluators.poll(log, sink)
+            if leader:
+                evaluators.poll(log, sink)
         reason = "completed"
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -398,22 +379,21 @@ def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[
         raise
     finally:
         if trainer is not None:
-            # PuffeRL's CPU/GPU utilisation thread is not a daemon and only PuffeRL.close()
-            # (which also writes PufferLib's own checkpoint) stops it; left running, it
-            # keeps the interpreter from exiting.
-            trainer.utilization.stop()
+            trainer.shutdown()      # the utilisation thread stops, the terminal is the user's again
         if vecenv is not None:
             vecenv.close()
-        evaluators.wait(log, sink, timeout=None if reason == "completed" else 0)
-        try:
-            update_projections(run_dir)
-            sink.finish(run_dir)
-        finally:
-            log.append("run_finished", reason=reason)
-            update_projections(run_dir)  # the projections cover every event of the log
-            log.close()
-            if evaluators.on_replays is not None:
-                evaluators.on_replays()  # the site shows the run as finished
+        if leader:
+            evaluators.say = None
+            evaluators.wait(log, sink, timeout=None if reason == "completed" else 0)
+            try:
+                update_projections(run_dir)
+                sink.finish(run_dir)
+            finally:
+                log.append("run_finished", reason=reason)
+                update_projections(run_dir)  # the projections cover every event of the log
+                log.close()
+                if evaluators.on_replays is not None:
+                    evaluators.on_replays()  # the site shows the run as finished
     return run_dir
 
 
@@ -437,24 +417,37 @@ def _finished(cfg: TrainConfig, windows_done: int, global_step: int) -> bool:
 
 
 def close_window(cfg, state: RunState, trainer, policy, window_id: int, episodes: list[dict],
-                 wall: float, steps: int, sink) -> None:
-    """Checkpoint, then the window row: both in the log before the evaluator starts."""
+                 wall: float, steps: int, sink, world: World | None = None, total: int | None = None) -> None:
+    """Checkpoint, then the window row: both in the log before the evaluator starts.
+
+    Every rank calls it: rank 0 gathers the others' episodes, losses and steps, so the
+    row counts every rank's games and the total steps/s, and writes; the others return."""
     import torch
+
+    world = world or World()
+    total = trainer.global_step if total is None else total
+    parts = world.gather((episodes, dict(trainer.losses or {}), steps))
+    if not world.leader:
+        return
+    episodes = [episode for part in parts for episode in part[0]]
+    steps = sum(part[2] for part in parts)
+    losses = {key: float(np.mean([part[1][key] for part in parts if key in part[1]]))
+              for key in parts[0][1]}     # PPO losses: the ranks' mean
 
     t0 = time.perf_counter()
     buffer = io.BytesIO()
     torch.save({
         "policy": policy.state_dict(), "optimizer": trainer.optimizer.state_dict(),
         "scheduler": trainer.scheduler.state_dict(), "epoch": trainer.epoch,
-        "global_step": trainer.global_step, "window_id": window_id, "policy_kind": cfg.policy,
-        "hidden_size": cfg.hidden_size, "action_mask": cfg.action_mask, "env_config": state.env_config, "train_config": cfg.to_dict(),
+        "global_step": total, "window_id": window_id, "policy_kind": cfg.policy,
+        "hidden_size": cfg.hidden_size, "action_mask": cfg.action_mask, "env_config": state.env_config,
+        "train_config": cfg.to_dict(),
     }, buffer)
     path = runs.checkpoint_path(state.run_dir, window_id)
     size, digest = runs.atomic_write(path, buffer.getvalue())
     state.log.append("checkpoint_saved", window_id=window_id, path=runs.rel_to_run(state.run_dir, path),
                      bytes=size, sha256=digest)
-    losses = trainer.losses or {}
-    row = {"window_id": window_id, "env_steps_total": trainer.global_step, **window_row(episodes),
+    row = {"window_id": window_id, "env_steps_total": total, **window_row(episodes),
            "sps": steps / wall if wall > 0 else None, "wall_seconds": wall,
            **{k: losses.get(k) for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")},
            "explained_variance": losses.get("explained_variance")}
@@ -463,9 +456,9 @@ def close_window(cfg, state: RunState, trainer, policy, window_id: int, episodes
     update_projections(state.run_dir)
     sink.log_window(row)
     sink.log_checkpoint(path, window_id)
-    print(f"window {window_id} closed: {trainer.global_step:,} steps, {row['episodes']} episodes, "
-          f"return {_fmt(row['return_mean'])}, net profit {_fmt(row['net_profit_mean'])}, "
-          f"{_fmt(row['sps'], 0)} steps/s", file=sys.stderr, flush=True)
+    trainer.note(f"window {window_id} closed: {total:,} steps, {row['episodes']} episodes, "
+                 f"return {_fmt(row['return_mean'])}, net profit {_fmt(row['net_profit_mean'])}, "
+                 f"{_fmt(row['sps'], 0)} steps/s")
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -490,6 +483,14 @@ class EvaluatorPool:
         self.max_running = max_running
         self.seen_seq = -1
         self.seen_size = -1
+        self.say = None                   # the trainer's note() while it runs (its dashboard); else stderr
+        self.waiting_since = None         # the backlog wait in progress
+
+    def tell(self, line: str) -> None:
+        if self.say is not None:
+            self.say(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     def command(self, window_id: int) -> list[str]:
         return [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.run_dir.parent),
@@ -526,27 +527,27 @@ class EvaluatorPool:
             del self.running[window_id]
             if rc != 0:
                 error = f"evaluator exited with code {rc}; log: {runs.rel_to_run(self.run_dir, log_path)}"
-                print(f"window {window_id}: {error}", file=sys.stderr, flush=True)
+                self.tell(f"window {window_id}: {error}")
                 log.append("eval_failed", window_id=window_id, error=error)
         while self.queued and len(self.running) < self.max_running and \
                 (deadline is None or time.monotonic() < deadline):
             self._spawn(self.queued.pop(0))
         self._sync_replays(sink)
 
-    def throttle(self, log: EventLog, sink, max_queued: int) -> float:
-        """Block while more than ``max_queued`` windows wait for an evaluator (0: never
-        block); returns the seconds waited. Every window must get its replay, so when the
-        evaluators fall behind (a starved machine, very long eval episodes) training waits
-        for them rather than let the backlog grow without bound."""
-        if max_queued <= 0 or len(self.queued) <= max_queued:
-            return 0.0
-        t0 = time.monotonic()
-        print(f"waiting for the evaluators: {len(self.queued)} windows queued (eval_backlog_max "
-              f"{max_queued})", file=sys.stderr, flush=True)
-        while len(self.queued) > max_queued:
-            time.sleep(0.2)
+    def backlogged(self, log: EventLog, sink, max_queued: int) -> bool:
+        """True while more than ``max_queued`` windows wait for an evaluator (0: never);
+        polls the evaluators. Every window must get its replay, so when the evaluators fall
+        behind (a starved machine, very long eval episodes) training waits for them
+        (``World.hold``) rather than let the backlog grow without bound."""
+        if max_queued > 0 and len(self.queued) > max_queued:
+            if self.waiting_since is None:
+                self.waiting_since = time.monotonic()
+                self.tell(f"waiting for the evaluators: {len(self.queued)} windows queued "
+                          f"(eval_backlog_max {max_queued})")
             self.poll(log, sink)
-        return time.monotonic() - t0
+            return len(self.queued) > max_queued
+        self.waiting_since = None
+        return False
 
     def wait(self, log: EventLog, sink, timeout: float | None) -> None:
         """Until every started and queued evaluator is done (or ``timeout``: the rest are

@@ -313,8 +313,11 @@ def test_train_with_site_rebuilds_it_in_the_background(tmp_path):
     brings DIR up to date; training does not wait for it."""
     import fcntl
 
+    from prospector.pipeline.cli import site_hook
+
     site = tmp_path / "public"
-    run_dir = train(tiny_config(tmp_path / "runs", windows=2, wandb=False, eval_episodes=1, site=str(site)))
+    cfg = tiny_config(tmp_path / "runs", windows=2, wandb=False, eval_episodes=1, site=str(site))
+    run_dir = train(cfg, after_replays=site_hook(cfg))     # what `train --site` passes
     replays = {e["replay_id"] for e in events_of(run_dir, "replay_recorded")}
     assert len(replays) >= 2
     deadline = time.monotonic() + 300

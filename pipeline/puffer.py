@@ -1,0 +1,325 @@
+"""The PufferLib glue: PufferLib's PPO trainer (``pufferlib.pufferl.PuffeRL``) adapted to the
+windowed trainer (trainer.py), every divergence from stock PuffeRL in this one module.
+
+The trainer drives PuffeRL's own ``evaluate()`` (collect one batch) and ``train()`` (one
+PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
+
+1. **Ctrl-C and tracebacks.** Importing ``pufferlib.pufferl`` makes SIGINT call
+   ``os._exit(0)`` and installs rich's traceback printer as ``sys.excepthook``. A Ctrl-C
+   (or a soak's stop) then ended a run with status 0, no ``run_finished``, no final
+   projections and orphaned evaluators. ``import_pufferl()`` imports it and puts Python's
+   own SIGINT handler (KeyboardInterrupt, so ``train()`` cleans up) and excepthook back.
+2. **Sampling.** PuffeRL samples actions with ``pufferlib.pytorch.sample_logits``
+   (softmax + ``multinomial``), about 4x slower on the CPU than the Gumbel-max
+   ``policy.sample_logits`` (same distribution; docs/benchmarks.md). PuffeRL looks the
+   function up on that module at every call, so there is no per-instance hook:
+   ``WindowedPuffeRL.evaluate()`` and ``train()`` put ours in place for the duration of
+   PuffeRL's call and PufferLib's back afterwards; nothing else in the process sees it.
+3. **Reward scale.** PuffeRL clips every reward to [-1, 1]. ``EpisodeTap`` is the vector
+   env PuffeRL is given: it multiplies the rewards the learner sees by a scheduled scale
+   (the env's rewards and the episode infos stay untouched) and keeps every finished
+   episode's info for the window row.
+4. **Checkpoints.** ``save_checkpoint()`` does nothing: a run's checkpoints are the
+   trainer's, one per window, atomic and in the event log (trainer.close_window).
+   ``close()`` (which copies PufferLib's checkpoint) is never called; ``shutdown()`` is.
+5. **The utilisation thread.** PuffeRL starts a non-daemon thread sampling CPU and GPU use
+   every second for its dashboard; left running it keeps the interpreter from exiting.
+   Without a dashboard it is stopped at once, otherwise in ``shutdown()``.
+6. **The dashboard.** Stock PuffeRL clears the screen, then repaints from the top-left
+   corner without erasing what it does not overwrite; lines printed between repaints and
+   after training land on leftover text (``windows: 3st, value, root_dir)``), and a
+   dashboard taller than the terminal scrolls on every repaint. Here it is drawn only
+   on a terminal, in the terminal's alternate screen (as ``less`` or ``top`` do), each
+   line erased to its end, cropped to the terminal's height, with the trainer's own
+   lines (``note()``) under it. ``shutdown()`` leaves the alternate screen, shows the
+   cursor and prints those lines again, so the user's screen is as it was, followed by
+   a clean account of the run. Without a terminal there is no dashboard.
+7. **Several ranks** (distributed.py). PuffeRL's ``mean_and_log()`` and
+   ``print_dashboard()`` call ``all_reduce`` whenever 0.25 s of wall time have passed,
+   which differs between ranks: mismatched collectives hang or corrupt the gradient
+   all-reduce. With several ranks neither runs a collective (no dashboard; the window
+   row carries the totals, gathered at the window's end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+import warnings
+from collections import deque
+
+import numpy as np
+
+ALT_SCREEN_ON, ALT_SCREEN_OFF = "\033[?1049h", "\033[?1049l"
+CURSOR_HIDE, CURSOR_SHOW = "\033[?25l", "\033[?25h"
+HOME, ERASE_LINE_END, ERASE_BELOW, RESET_STYLE = "\033[H", "\033[K", "\033[J", "\033[0m"
+STOCK_HOME = "\033[0;0H"           # what PuffeRL's print_dashboard starts every frame with
+
+
+def import_pufferl():
+    """``pufferlib.pufferl``, imported with Python's SIGINT handler and excepthook kept (1)."""
+    import signal
+    on_main = threading.current_thread() is threading.main_thread()
+    hook = sys.excepthook
+    import pufferlib.pufferl
+    sys.excepthook = hook
+    if on_main:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # PuffeRL opens a float32 autocast context; on the CPU torch warns that it is a no-op.
+    warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype is not supported")
+    return pufferlib.pufferl
+
+
+def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = None,
+                  device: str | None = None) -> dict:
+    """The plain config dict PuffeRL reads (pufferlib-core ships no .ini files).
+
+    ``seed`` (the games' seeds), ``total_timesteps`` (the LR anneal's length) and ``device``
+    default to the run's; a rank of a distributed run passes its own (distributed.py)."""
+    return {
+        "env": "prospector", "seed": cfg.seed if seed is None else seed, "torch_deterministic": True,
+        "device": device or cfg.device, "cpu_offload": False, "compile": False, "compile_mode": "default",
+        "compile_fullgraph": False, "precision": "float32", "optimizer": "adam",
+        "learning_rate": cfg.learning_rate, "anneal_lr": True, "adam_beta1": 0.95, "adam_beta2": 0.999,
+        "adam_eps": 1e-12, "total_timesteps": cfg.planned_steps if total_timesteps is None else total_timesteps,
+        "batch_size": cfg.batch_size, "bptt_horizon": cfg.bptt_horizon, "minibatch_size": cfg.minibatch_size,
+        "max_minibatch_size": cfg.minibatch_size, "update_epochs": cfg.update_epochs,
+        "gamma": cfg.gamma, "gae_lambda": cfg.gae_lambda, "clip_coef": cfg.clip_coef,
+        "vf_coef": cfg.vf_coef, "vf_clip_coef": 0.2, "ent_coef": cfg.ent_coef,
+        "max_grad_norm": cfg.max_grad_norm, "vtrace_rho_clip": 1.0, "vtrace_c_clip": 1.0,
+        "prio_alpha": 0.0, "prio_beta0": 1.0,  # alpha 0: uniform minibatches (plain PPO)
+        "use_rnn": cfg.policy == "lstm", "checkpoint_interval": 1 << 30, "data_dir": "unused",
+    }
+
+
+class EpisodeTap:
+    """The vector env as PuffeRL sees it (3): PufferLib's vector env, with the rewards the
+    learner sees multiplied by a scale, every finished episode's info kept, and the
+    seconds spent in the env added up (``env_seconds``, for the throughput benchmark).
+
+    Why a scale: PuffeRL clips each step's reward to [-1, 1]. The game's rewards reach ±20
+    for a sale or a purchase, −50 for stranding and −100 for destruction; clipped, a
+    20,000-credit sale counts as much as a 1,000-credit one and losing the ship costs as
+    little as one sale. A scale below 1 lets the learner see more of the game's true
+    trade-offs. ``reward_scale`` is the scale at the start and ``reward_scale_end`` (if
+    set) the scale at the end of the planned steps, reached geometrically (docs/results.md:
+    a small scale from the start makes dying the only thing the learner notices, and it
+    learns to sit still). The env, its reward and the window metrics are untouched.
+
+    It offers exactly what PuffeRL reads from a vector env: the spaces, ``num_agents``,
+    ``agents_per_batch`` (LSTM), ``async_reset``, ``recv``, ``send`` and ``close``.
+    """
+
+    def __init__(self, vecenv, reward_scale: float = 1.0, reward_scale_end: float | None = None,
+                 planned_steps: int = 1, first_step: int = 0):
+        self.vecenv = vecenv
+        self.single_observation_space = vecenv.single_observation_space
+        self.single_action_space = vecenv.single_action_space
+        self.action_space = vecenv.action_space
+        self.num_agents = vecenv.num_agents
+        self.agents_per_batch = vecenv.agents_per_batch
+        self.start, self.end = reward_scale, reward_scale if reward_scale_end is None else reward_scale_end
+        self.planned_steps = max(1, planned_steps)
+        self.step = first_step          # env steps received so far (this process's)
+        self.episodes: list[dict] = []
+        self.env_seconds = 0.0
+
+    def scale(self) -> float:
+        progress = min(1.0, self.step / self.planned_steps)
+        return self.start * (self.end / self.start) ** progress
+
+    def async_reset(self, seed=None):
+        self.vecenv.async_reset(seed)
+
+    def recv(self):
+        t = time.perf_counter()
+        out = self.vecenv.recv()
+        self.env_seconds += time.perf_counter() - t
+        self.episodes.extend(info for info in out[5] if "episode_return" in info)
+        scale = self.scale()
+        self.step += len(out[1])
+        if scale != 1.0:
+            out = (out[0], out[1] * np.float32(scale), *out[2:])
+        return out
+
+    def send(self, actions):
+        t = time.perf_counter()
+        self.vecenv.send(actions)
+        self.env_seconds += time.perf_counter() - t
+
+    def close(self):
+        self.vecenv.close()
+
+
+class LastLogs:
+    """PuffeRL's logger: keeps only the newest logs (W&B is logged per window, wandb_sink.py)."""
+
+    run_id = "prospector"
+
+    def __init__(self):
+        self.logs: dict = {}
+
+    def log(self, logs, step):
+        self.logs = logs
+
+    def close(self, model_path):
+        pass
+
+
+class _FrameBuffer:
+    """Stands in for stdout while PuffeRL draws a frame: keeps the text, and answers
+    ``isatty``/``fileno`` like the terminal so rich picks its colours and width."""
+
+    def __init__(self, terminal):
+        self.terminal = terminal
+        self.parts: list[str] = []
+        self.encoding = getattr(terminal, "encoding", "utf-8")
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.terminal.fileno()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class TerminalDashboard:
+    """Where PuffeRL's dashboard goes (6): the alternate screen of a terminal, or nowhere."""
+
+    KEEP_NOTES = 1000
+
+    def __init__(self, enabled: bool, out=None, err=None):
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.enabled = enabled and _is_terminal(self.out)
+        self.shown = False                       # in the alternate screen now
+        self.notes: deque[str] = deque(maxlen=self.KEEP_NOTES)
+        self.capture_notes = self.enabled and _is_terminal(self.err)
+
+    def note(self, line: str) -> None:
+        """A line of the trainer's (a window closed, an evaluator failed): on stderr, or,
+        while the dashboard shows on the same terminal, under it and again at the end."""
+        if self.capture_notes and self.shown:
+            self.notes.append(line)
+        else:
+            print(line, file=self.err, flush=True)
+
+    def capture(self, draw) -> str:
+        """The text ``draw()`` prints to stdout (PuffeRL's frame), with its cursor-home removed."""
+        buffer = _FrameBuffer(self.out)
+        with contextlib.redirect_stdout(buffer):
+            draw()
+        text = "".join(buffer.parts)
+        return text.replace(STOCK_HOME, "")
+
+    def draw(self, frame: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            rows = os.get_terminal_size(self.out.fileno()).lines
+        except OSError:
+            rows = 24
+        notes = list(self.notes)[-max(0, min(6, rows // 4)):] if self.notes else []
+        lines = frame.rstrip("\n").split("\n")[:max(1, rows - len(notes) - 1)]
+        text = "".join(line + RESET_STYLE + ERASE_LINE_END + "\n" for line in lines + notes)
+        prefix = "" if self.shown else ALT_SCREEN_ON + CURSOR_HIDE
+        self.shown = True
+        self.out.write(prefix + HOME + text + ERASE_BELOW)
+        self.out.flush()
+
+    def close(self) -> None:
+        """Back to the user's screen, cursor shown, the trainer's lines printed there."""
+        if not self.shown:
+            return
+        self.shown = False
+        self.out.write(RESET_STYLE + ALT_SCREEN_OFF + CURSOR_SHOW)
+        self.out.flush()
+        for line in self.notes:
+            print(line, file=self.err)
+        self.err.flush()
+        self.notes.clear()
+
+
+@contextlib.contextmanager
+def fast_sampling():
+    """PufferLib's ``sample_logits`` is ours for the duration of the block (2)."""
+    import pufferlib.pytorch
+    import torch
+
+    from .policy import sample_logits
+    stock = pufferlib.pytorch.sample_logits
+
+    def sample(logits, action=None):       # other heads (continuous, multi-discrete): PufferLib's
+        return sample_logits(logits, action) if isinstance(logits, torch.Tensor) else stock(logits, action)
+
+    pufferlib.pytorch.sample_logits = sample
+    try:
+        yield
+    finally:
+        pufferlib.pytorch.sample_logits = stock
+
+
+def make_trainer_class(dashboard: bool = False):
+    """``WindowedPuffeRL``: PuffeRL with the divergences above (``dashboard``: the default
+    for instances that get no ``dashboard=`` of their own)."""
+    pufferl = import_pufferl()
+
+    class WindowedPuffeRL(pufferl.PuffeRL):
+        """PuffeRL for the windowed trainer: ``evaluate()``, ``train()`` and ``losses``
+        as stock, with this module's divergences; ``shutdown()`` instead of ``close()``."""
+
+        def __init__(self, config, vecenv, policy, logger=None, *, screen: TerminalDashboard | None = None,
+                     distributed: bool = False):
+            self.distributed = distributed
+            self.screen = screen or TerminalDashboard(dashboard and not distributed)
+            if distributed:
+                self.screen.enabled = False
+            super().__init__(config, vecenv, policy, logger or LastLogs())
+            if not self.screen.enabled:
+                self.utilization.stop()
+
+        def evaluate(self):
+            with fast_sampling():
+                return super().evaluate()
+
+        def train(self):
+            with fast_sampling():
+                return super().train()
+
+        def save_checkpoint(self):
+            return None
+
+        def mean_and_log(self):
+            if self.distributed:     # stock all_reduces here at moments that differ per rank (7)
+                return None
+            return super().mean_and_log()
+
+        def print_dashboard(self, *args, **kwargs):
+            if self.screen.enabled:
+                self.screen.draw(self.screen.capture(lambda: super(WindowedPuffeRL, self).print_dashboard()))
+
+        def note(self, line: str) -> None:
+            self.screen.note(line)
+
+        def shutdown(self) -> None:
+            """Stop the utilisation thread and give the terminal back (not PuffeRL's close())."""
+            self.utilization.stop()
+            self.screen.close()
+
+    return WindowedPuffeRL
