@@ -18,6 +18,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from harness.observations import real_observations
 from harness.testing import BrowserPage, PlayServer, chromium_path, train_tiny_run
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
@@ -25,7 +26,6 @@ from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
-from test_policy_export import real_observations
 
 from prospector import spec as S
 

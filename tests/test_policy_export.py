@@ -15,6 +15,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from harness.observations import real_observations
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.config import make_train_config
 from prospector.pipeline.evaluator import load_checkpoint
@@ -24,8 +25,6 @@ from prospector.pipeline.trainer import train
 from prospector.sitegen.build import ROOT, build_site
 
 from prospector import spec as S
-from prospector.bots import make_bot
-from prospector.envs import ProspectorEnv
 
 TINY = dict(
     envs=32,
@@ -40,25 +39,6 @@ TINY = dict(
     wandb=False,
     eval_episodes=1,
 )
-
-
-def real_observations(n: int = 1200, seed: int = 0) -> np.ndarray:
-    """float32 [n, 260] from real play: the cautious_scanner bot with 30% random actions,
-    over several worlds (a fresh world every 300 steps or at an episode's end)."""
-    rng = np.random.default_rng(seed)
-    env, bot = ProspectorEnv(), make_bot("cautious_scanner")
-    out = []
-    world = seed * 1000
-    obs, _ = env.reset(seed=world)
-    while len(out) < n:
-        out.append(obs)
-        action = int(rng.integers(S.N_ACTIONS)) if rng.random() < 0.3 else bot.act(obs)
-        obs, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated or len(out) % 300 == 0:
-            world += 1
-            bot.reset()
-            obs, _ = env.reset(seed=world)
-    return np.asarray(out, dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
