@@ -114,6 +114,11 @@ def _dumps(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
+def spec_module() -> str:
+    """``static/spec.js``: the interface as the pages see it (also served by sitegen/export.py)."""
+    return "export const SPEC = " + _dumps(page_spec()).decode() + ";\n"
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -550,7 +555,7 @@ class Builder:
             if src.is_file():
                 self._copy(src, f"static/{src.name}")
         # The interface as the pages see it, generated from prospector.spec (one source).
-        spec_js = "export const SPEC = " + _dumps(page_spec()).decode() + ";\n"
+        spec_js = spec_module()
         self._emit("static/spec.js", _key(self.version, spec_js), lambda: spec_js)
         found = False
         for name, dst in VENDOR_FILES.items():

@@ -58,8 +58,49 @@ def cmd_deploy(args) -> int:
         return _fail("deploy", exc)
 
 
+def cmd_replay(args) -> int:
+    """``replay export``: a replay as MP4/GIF drawn by the site's player (sitegen/export.py)."""
+    from .export import ExportError, find_replay, parse_size, prepare, render, terminal_progress
+    try:
+        size = parse_size(args.size)
+        path = find_replay(args.runs_dir, args.run, args.replay)
+        job = prepare(path, args.out, fps=args.fps, size=size, first=args.first, last=args.last)
+        info = render(job, progress=None if args.quiet else terminal_progress())
+    except ExportError as exc:
+        return _fail("replay export", exc)
+    except KeyboardInterrupt:
+        print("prospector replay export: interrupted; no file written", file=sys.stderr)
+        return 130
+    print(f"{args.out}: {info['frames']} frames, {info['width']}x{info['height']}, {info['fps']} fps, "
+          f"{info['seconds']:.1f} s")
+    return 0
+
+
 def add_commands(sub) -> None:
     """Entry point ``prospector.commands``: the site generator's subcommands."""
+    from prospector.cli import non_negative_int
+    p = add_command(sub, "replay", help="export a replay as a video drawn by the site's player", extra="site",
+                    examples="prospector replay export --run RUN_ID --replay w000002-0-1a2b3c4d --out replay.mp4\n"
+                             "prospector replay export --run RUN_ID --replay ID --out clip.gif --fps 10 "
+                             "--size 480x270 --from 100 --to 400")
+    replay_sub = p.add_subparsers(dest="replay_command", required=True, metavar="REPLAY_COMMAND")
+    q = replay_sub.add_parser("export", help="MP4 or GIF of a replay (headless Chromium draws, PyAV encodes)",
+                              description="A replay as an MP4 (H.264) or GIF, drawn frame by frame by the site's "
+                                          "own player in headless Chromium (docs/site.md#video).")
+    q.add_argument("--run", required=True, help="run id")
+    q.add_argument("--replay", required=True, help="replay id (`prospector runs show RUN_ID` lists them)")
+    q.add_argument("--out", required=True, metavar="FILE", help="output file, .mp4 or .gif")
+    q.add_argument("--fps", type=int, default=15, help="video frames per second, one replay frame each "
+                                                        "(1..60, default 15)")
+    q.add_argument("--size", default="960x540", metavar="WxH", help="video size, even sides (default 960x540)")
+    q.add_argument("--from", dest="first", type=non_negative_int, default=None, metavar="F",
+                   help="first replay frame (default 0)")
+    q.add_argument("--to", dest="last", type=non_negative_int, default=None, metavar="F",
+                   help="last replay frame (default: the last)")
+    q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    q.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_replay)
+
     p = add_command(sub, "site", help="build or serve the static site (runs/ -> public/)", extra="site",
                     examples="prospector site build\nprospector site serve --with-play\n"
                              "prospector site build --runs runs --out public --assets ../shared/kenney")

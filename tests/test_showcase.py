@@ -10,12 +10,11 @@ import subprocess
 import sys
 
 import pytest
-
+from harness.testing import train_tiny_run
 from prospector.pipeline.config import make_train_config, showcase_seed_for
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import encode_replay, read_replay
 from prospector.sitegen import replaydata
-from harness.testing import train_tiny_run
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ Expected values are recomputed here from the raw replay files, not read from the
 from __future__ import annotations
 
 import pytest
-
+from harness.synth import SyntheticRun
+from harness.testing import BrowserPage, chromium_path, train_tiny_run
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
-from harness.synth import SyntheticRun
-from harness.testing import BrowserPage, chromium_path, train_tiny_run
 
 pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
