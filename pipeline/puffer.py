@@ -192,6 +192,10 @@ class _FrameBuffer:
         return self.terminal.fileno()
 
 
+def _fit(line: str, columns: int) -> str:
+    return line if len(line) < columns else line[:max(1, columns - 2)] + "…"
+
+
 def _is_terminal(stream) -> bool:
     try:
         return stream.isatty()
@@ -232,10 +236,12 @@ class TerminalDashboard:
         if not self.enabled:
             return
         try:
-            rows = os.get_terminal_size(self.out.fileno()).lines
+            columns, rows = os.get_terminal_size(self.out.fileno())
         except OSError:
-            rows = 24
-        notes = list(self.notes)[-max(0, min(6, rows // 4)):] if self.notes else []
+            columns, rows = 80, 24
+        # one terminal row each: notes cut to the width (printed whole at the end), the
+        # frame (rich draws it to the width) cut to the rows left, so nothing scrolls
+        notes = [_fit(line, columns) for line in list(self.notes)[-min(6, rows // 4):]] if self.notes else []
         lines = frame.rstrip("\n").split("\n")[:max(1, rows - len(notes) - 1)]
         text = "".join(line + RESET_STYLE + ERASE_LINE_END + "\n" for line in lines + notes)
         prefix = "" if self.shown else ALT_SCREEN_ON + CURSOR_HIDE
