@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from prospector.pipeline import runs as R
 from prospector.pipeline.eventlog import read_events
@@ -159,40 +160,46 @@ def find_replay(runs_dir, run_id: str, replay_id: str) -> Path:
 
 # ------------------------------------------------------------------ drawing and encoding
 
+def player_site(doc: dict, out_dir: Path) -> str:
+    """The least of a site that shows one replay in the embed page: ``embed/index.html``,
+    the static files, the Kenney art and the replay's JSON, written into ``out_dir``
+    (also used by sitegen/notebook.py). Returns the embed page's path and query."""
+    import jinja2
+
+    from .build import spec_module
+    out_dir = Path(out_dir)
+    result, _ = A.copy_assets(A.default_assets_dir(None), out_dir)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(base="/", title_font=result.manifest["fonts"].get("font.title"))
+    (out_dir / "embed").mkdir(parents=True, exist_ok=True)
+    (out_dir / "embed" / "index.html").write_text(env.get_template("embed.html").render(page="embed/index.html"))
+    shutil.copytree(HERE / "static", out_dir / "static", dirs_exist_ok=True)
+    (out_dir / "static" / "spec.js").write_text(spec_module())
+    replays = out_dir / "data" / "runs" / str(doc["run_id"]) / "replays"
+    replays.mkdir(parents=True, exist_ok=True)
+    (replays / f"{doc['replay_id']}.json").write_bytes(replaydata.dumps(doc))
+    return f"embed/?{urlencode({'run': doc['run_id'], 'replay': doc['replay_id']})}"
+
+
 class _Files:
-    """Answers the embed page's requests: templates, static files, art, the replay."""
-
-    def __init__(self, job: Job, art_dir: Path):
-        import jinja2
-
-        from .build import spec_module
-        result, _ = A.copy_assets(A.default_assets_dir(None), art_dir)
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        env.globals.update(base="/", title_font=result.manifest["fonts"].get("font.title"))
-        self.art = art_dir / "assets"
-        self.replay_url = f"/data/runs/{job.doc['run_id']}/replays/{job.doc['replay_id']}.json"
-        self.fixed = {
-            "/embed/": (env.get_template("embed.html").render(page="embed/index.html").encode(), "text/html"),
-            "/static/spec.js": (spec_module().encode(), "text/javascript"),
-            self.replay_url: (replaydata.dumps(job.doc), "application/json"),
-        }
+    """Answers the embed page's requests from a :func:`player_site` directory."""
 
     TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".png": "image/png",
-             ".ttf": "font/ttf", ".ogg": "audio/ogg", ".svg": "image/svg+xml"}
+             ".ttf": "font/ttf", ".ogg": "audio/ogg", ".svg": "image/svg+xml", ".html": "text/html"}
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
 
     def answer(self, route) -> None:
         from urllib.parse import unquote, urlparse
         path = unquote(urlparse(route.request.url).path)
-        if path in self.fixed:
-            body, kind = self.fixed[path]
-            return route.fulfill(status=200, body=body, content_type=kind)
-        for prefix, folder in (("/static/", HERE / "static"), ("/assets/", self.art)):
-            if path.startswith(prefix):
-                file = (folder / path[len(prefix):]).resolve()
-                if file.is_file() and folder.resolve() in file.parents:
-                    return route.fulfill(status=200, body=file.read_bytes(),
-                                         content_type=self.TYPES.get(file.suffix, "application/octet-stream"))
+        file = (self.root / path.lstrip("/")).resolve()
+        if file.is_dir():
+            file = file / "index.html"
+        if file.is_file() and self.root in file.parents:
+            return route.fulfill(status=200, body=file.read_bytes(),
+                                 content_type=self.TYPES.get(file.suffix, "application/octet-stream"))
         return route.fulfill(status=404, body=b"not found", content_type="text/plain")
 
 
@@ -205,16 +212,16 @@ def render(job: Job, progress: Callable[[int, int], None] | None = None) -> dict
     tmp = job.out.with_name(f".{job.out.name}.part{os.getpid()}")
     t0 = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="prospector-export-") as art, sync_playwright() as pw:
-            files = _Files(job, Path(art))
+        with tempfile.TemporaryDirectory(prefix="prospector-export-") as site, sync_playwright() as pw:
+            embed = player_site(job.doc, Path(site))
+            files = _Files(Path(site))
             browser = pw.chromium.launch(executable_path=job.chromium, args=CHROMIUM_ARGS, headless=True)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.route(f"{ORIGIN}/**", files.answer)
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
-                run, rid = job.doc["run_id"], job.doc["replay_id"]
-                page.goto(f"{ORIGIN}/embed/?run={run}&replay={rid}&frame={job.first}&autoplay=0")
+                page.goto(f"{ORIGIN}/{embed}&frame={job.first}&autoplay=0")
                 try:
                     page.wait_for_function("typeof window.__exportFrames === 'function'", timeout=60000)
                 except PlaywrightError:

@@ -36,7 +36,8 @@ def site(tmp_path_factory):
     showcase = {e["window_id"]: e for e in read_events(real).events
                 if e["type"] == "replay_recorded" and "showcase" in e["tags"]}
     actions = {w: [f["action"] for f in read_replay(real / e["path"])[1]] for w, e in showcase.items()}
-    yield {"base": base, "real": real.name, "synthetic": synthetic, "showcase": showcase, "actions": actions}
+    yield {"base": base, "out": out, "runs": runs, "real": real.name, "synthetic": synthetic,
+           "showcase": showcase, "actions": actions}
     server.shutdown()
 
 
@@ -174,3 +175,28 @@ def test_embed_without_a_replay_says_what_it_needs(page, site):
     pg = page.goto("/embed/")
     pg.wait_for_selector("#player[data-state='error']", timeout=20000)
     assert "?run=RUN&replay=REPLAY_ID" in pg.inner_text(".player-message")
+
+
+# ------------------------------------------------------------------ notebook helper
+
+def test_notebook_show_replay_from_a_file_and_from_a_built_site(browser, site):
+    from prospector.notebook import show_replay
+    event = site["showcase"][1]
+    views = [show_replay(site["runs"] / site["real"] / event["path"], frame=3, autoplay=False),
+             show_replay(site=site["out"], run=site["real"], replay=event["replay_id"], frame=3, autoplay=False)]
+    for view in views:
+        assert view.url.startswith("http://127.0.0.1:") and "<iframe" in view._repr_html_()
+        p = Page(browser, "")
+        try:
+            pg = p.page
+            pg.goto(view.url)
+            ready(pg, "#player[data-state='ready']")
+            assert pg.evaluate("[__player.replayId, __player.index]") == [event["replay_id"], 3]
+            assert not p.errors, p.errors
+        finally:
+            p.close()
+    url = show_replay(site="https://example.org/site/", run="r", replay="w1", frame=2).url
+    assert url == "https://example.org/site/embed/?run=r&replay=w1&frame=2"
+    for kwargs in ({}, {"site": site["out"], "run": site["real"], "replay": "nope"}, {"site": site["out"]}):
+        with pytest.raises(ValueError):
+            show_replay(**kwargs)
