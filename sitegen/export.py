@@ -39,7 +39,7 @@ DEFAULT_SIZE = (960, 540)          # the sector view's own size (render.js W x H
 MAX_SIDE = 3840
 #: Frames drawn per call into the page (fewer round trips; a batch is ~25 JPEGs in memory).
 BATCH = 25
-JPEG_QUALITY = 0.92
+JPEG_QUALITY = 0.85
 ORIGIN = "http://prospector.export"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -217,7 +217,7 @@ def render(job: Job, progress: Callable[[int, int], None] | None = None) -> dict
             files = _Files(Path(site))
             browser = pw.chromium.launch(executable_path=job.chromium, args=CHROMIUM_ARGS, headless=True)
             try:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page = browser.new_page(viewport={"width": 1000, "height": 800})
                 page.route(f"{ORIGIN}/**", files.answer)
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
@@ -307,7 +307,7 @@ def _video_stream(container, job: Job):
     else:
         stream = container.add_stream("libx264", rate=job.fps)
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "23", "preset": "superfast"}
+        stream.options = {"crf": "23", "preset": "ultrafast"}
     stream.width, stream.height = w, h
     stream.time_base = Fraction(1, job.fps)
     return stream

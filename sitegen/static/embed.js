@@ -25,6 +25,7 @@ if (!run || !replay) {
 let exportCanvas = null;
 window.__exportFrames = (first, count, w, h, fps, quality) => {
   player.pause();
+  player.frozen = true;      // no redraws of the live view between batches
   const sector = root.querySelector('canvas.sector');
   const mini = root.querySelector('canvas.minimap');
   if (!exportCanvas) exportCanvas = document.createElement('canvas');

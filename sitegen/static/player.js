@@ -295,6 +295,7 @@ export class ReplayPlayer {
 
   tick(now) {
     requestAnimationFrame(this.loopFn);
+    if (this.frozen) return;   // someone else draws (video export: embed.js)
     if (this.last) {
       const dt = now - this.last;
       this.stats.intervals.push(dt);
