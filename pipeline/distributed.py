@@ -21,9 +21,11 @@ total steps/s. A failing rank stops the others: the launcher sends them SIGTERM
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,8 +135,22 @@ def join(device: str) -> World:
     else:
         backend = "gloo"
     timeout = float(os.environ.get("PROSPECTOR_DIST_TIMEOUT", DEFAULT_TIMEOUT_S))
-    dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout))
+    with _quiet_stdout():      # gloo prints "[Gloo] Rank 0 is connected to 1 peer ranks" on stdout, unasked
+        dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout))
     return World(rank, size, local_rank, local_size, device)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def stop_on_sigterm() -> None:
@@ -177,7 +193,6 @@ def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     """Run ``prospector train *train_argv`` as ``nproc`` ranks on this machine through
     torchrun's elastic agent (a local rendezvous on a free port, no restarts). Returns
     0, or the exit status of the first rank that failed (its own message is printed)."""
-    import sys
     import uuid
 
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError

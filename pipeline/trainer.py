@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import platform
 import subprocess
@@ -270,6 +271,26 @@ def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[
 #: Rank r > 0 plays seeds and samples actions from seed + r x this (rank 0: the run's own).
 RANK_SEED_STRIDE = 1_000_003
 
+#: Tests only (tests/test_distributed.py): with this set, every rank appends a line per
+#: update and per window to ``debug_rank{r}.jsonl`` in the run dir: its parameters'
+#: sha256, its episodes, its pid. Off in every real run.
+TRACE_ENV = "PROSPECTOR_TEST_RANK_TRACE"
+
+
+class RankTrace:
+    def __init__(self, run_dir: Path, world: World, policy):
+        self.path = run_dir / f"debug_rank{world.rank}.jsonl"
+        self.rank, self.policy = world.rank, policy
+
+    def write(self, what: str, epoch: int, **extra) -> None:
+        digest = hashlib.sha256()
+        for tensor in self.policy.state_dict().values():
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        line = {"rank": self.rank, "pid": os.getpid(), "what": what, "epoch": epoch, "params": digest.hexdigest(),
+                **extra}
+        with open(self.path, "a") as out:
+            out.write(json.dumps(line) + "\n")
+
 
 def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
     """Rank 0 opens (or resumes) the run, the store being its alone; the others get from
@@ -343,6 +364,9 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
             trainer.scheduler.load_state_dict(state.checkpoint["scheduler"])
             trainer.epoch = state.checkpoint["epoch"]
         trainer.global_step = local_start
+        trace = RankTrace(run_dir, world, policy) if os.environ.get(TRACE_ENV) else None
+        if trace:
+            trace.write("start", trainer.epoch)
 
         window_id = state.next_window
         windows_done = 0
@@ -355,7 +379,11 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
             trainer.evaluate()
             trainer.train()
             total = state.global_step + world.size * (trainer.global_step - local_start)
+            if trace:
+                trace.write("update", trainer.epoch)
             if total >= window_end:
+                if trace:
+                    trace.write("window", trainer.epoch, window_id=window_id, episodes=len(tap.episodes))
                 wall = time.perf_counter() - window_start_time
                 close_window(cfg, state, trainer, policy, window_id, tap.episodes, wall,
                              trainer.global_step - window_start_step, sink, world, total)
