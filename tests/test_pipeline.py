@@ -271,7 +271,11 @@ def test_kill_9_mid_window_then_resume_loses_nothing(tmp_path):
     train(tiny_config(tmp_path, windows=1, wandb=False), resume="killed")
     events = list(read_events(run_dir))
     assert events[: len(acknowledged)] == acknowledged
-    assert [e["window_id"] for e in events if e["type"] == "window_closed"] == closed + [closed[-1] + 1]
+    # a kill between a window's checkpoint_saved and its row: the resume closes that window
+    # first, with a recovered row (docs/training.md#crashes-and-resuming)
+    orphans = [e["window_id"] for e in acknowledged if e["type"] == "checkpoint_saved" and e["window_id"] > closed[-1]]
+    expected = closed + orphans[-1:] + [(orphans or closed)[-1] + 1]
+    assert [e["window_id"] for e in events if e["type"] == "window_closed"] == expected
 
 
 def write_tiny_toml(tmp_path: Path) -> Path:
