@@ -11,20 +11,37 @@ changes; the format version is in the name) and written once: a later build whos
 (format, exporter source, checkpoint sha256) is unchanged does not even read the
 checkpoint. A checkpoint that is missing, does not match its sha256 or does not load
 is listed with that status and no files, and the build goes on.
+
+Replays do not record the observation, so for "what would window N do here?" in the
+replay player the build rebuilds it: it plays each replay's actions again in the game
+(deterministic: same seed, config and actions give the same states), checks every
+step's reward against the recorded one, and writes the observations, delta-encoded, to
+``data/runs/{run}/obs/{replay_id}.v1.bin`` (once per replay file: the key is its sha256)::
+
+    "POBS", uint32 frames, uint32 obs_dim, float32[obs_dim] of frame 0, then per frame:
+    uint16 k, uint16[k] indices that changed, float32[k] their new values   (little-endian)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
+from prospector.envs import ProspectorEnv
+
 from ..pipeline import policy_export as PE
 from ..pipeline import runs as R
+from ..pipeline.replay import ReplayError, decode_replay
 
 SCHEMA = 1
 _EXPORTER = hashlib.sha256(Path(PE.__file__).read_bytes()).hexdigest()[:16]
+OBS_VERSION = 1
+OBS_MAGIC = b"POBS"
 
 
 def _key(*parts) -> str:
@@ -46,7 +63,16 @@ def emit_policies(builder, run) -> None:
     entries = []
     for window_id, ev in sorted(checkpoints(run.events).items()):
         entries.append(_emit_window(builder, run, base, window_id, ev))
-    doc = {"schema": SCHEMA, "run_id": run.run_id, "format_version": PE.VERSION, "policies": entries}
+    replay_obs = {
+        item.replay_id: _emit_replay_obs(builder, run, base, item) for item in run.replays if item.status == "ok"
+    }
+    doc = {
+        "schema": SCHEMA,
+        "run_id": run.run_id,
+        "format_version": PE.VERSION,
+        "policies": entries,
+        "replay_obs": replay_obs,
+    }
     builder._emit(
         f"{base}/policies.json",
         _key("policies", run.identity, doc),
@@ -127,3 +153,77 @@ def _export(run, ev: dict) -> tuple[dict | None, bytes | None, str | None]:
     except Exception as exc:  # any unreadable checkpoint: reported, never a failed build
         return None, None, f"bad_checkpoint: {ev.get('path')}: {type(exc).__name__}: {exc}"
     return header, weights, None
+
+
+# ------------------------------------------------------------------ replay observations
+
+
+def encode_obs(obs: np.ndarray) -> bytes:
+    """[frames, obs_dim] float32 -> the delta-encoded file (see the module docstring)."""
+    obs = np.asarray(obs, dtype="<f4")
+    n, dim = obs.shape
+    parts = [OBS_MAGIC, struct.pack("<II", n, dim), obs[0].tobytes()]
+    for t in range(1, n):
+        changed = np.flatnonzero(obs[t] != obs[t - 1]).astype("<u2")
+        parts += [struct.pack("<H", changed.size), changed.tobytes(), obs[t][changed].tobytes()]
+    return b"".join(parts)
+
+
+def decode_obs(data: bytes) -> np.ndarray:
+    """The inverse of :func:`encode_obs` (for the tests)."""
+    if data[:4] != OBS_MAGIC:
+        raise ValueError("not an observation file")
+    n, dim = struct.unpack_from("<II", data, 4)
+    out = np.empty((n, dim), dtype=np.float32)
+    at = 12
+    out[0] = np.frombuffer(data, "<f4", dim, at)
+    at += 4 * dim
+    for t in range(1, n):
+        (k,) = struct.unpack_from("<H", data, at)
+        idx = np.frombuffer(data, "<u2", k, at + 2)
+        out[t] = out[t - 1]
+        out[t, idx] = np.frombuffer(data, "<f4", k, at + 2 + 2 * k)
+        at += 2 + 6 * k
+    return out
+
+
+def replay_observations(header: dict, frames: list[dict]) -> np.ndarray:
+    """The observation of every frame, by playing the replay's actions again; a
+    ValueError when the game does not give the recorded rewards (another game version)."""
+    env = ProspectorEnv(header.get("env_config") or {})
+    obs, _ = env.reset(seed=int(header["seed"]))
+    out = [obs]
+    for t, frame in enumerate(frames[1:], start=1):
+        obs, reward, terminated, truncated, _ = env.step(int(frame["action"]))
+        if reward != frame.get("reward"):
+            raise ValueError(
+                f"step {t} gives reward {reward!r} here, the replay recorded {frame.get('reward')!r}: "
+                "this game version does not reproduce the replay"
+            )
+        out.append(obs)
+        if (terminated or truncated) and t != len(frames) - 1:
+            raise ValueError(f"the episode ends at step {t} here, the replay goes on to {len(frames) - 1}")
+    return np.asarray(out, dtype=np.float32)
+
+
+def _emit_replay_obs(builder, run, base: str, item) -> dict:
+    """Write (or keep) one replay's observation file; its entry in policies.json."""
+    rel = f"{base}/obs/{item.replay_id}.v{OBS_VERSION}.bin"
+    key = _key("obs", OBS_VERSION, _EXPORTER, run.identity, item.replay_id, item.event.get("sha256"))
+    old = builder.old.get("outputs", {}).get(rel)
+    if old and old.get("key") == key and (old.get("failed") or (builder.out / rel).is_file()):
+        builder.outputs[rel] = old
+        builder.report.skipped += 0 if old.get("failed") else 1
+        return old.get("entry", {})
+    try:
+        header, frames = decode_replay(item.path.read_bytes())
+        data = encode_obs(replay_observations(header, frames))
+    except (ReplayError, OSError, ValueError, KeyError, TypeError) as exc:
+        builder.report.notes.append(f"{run.run_id}: replay {item.replay_id}: no observations for the player: {exc}")
+        entry = {"url": None, "status": "unavailable", "reason": str(exc)}
+        # remembered without a file, so the next build does not replay it again
+        builder.outputs[rel] = {"key": key, "entry": entry, "failed": True}
+        return entry
+    entry = {"url": rel, "status": "ok", "frames": len(frames), "bytes": len(data)}
+    builder._emit(rel, key, lambda: data, entry=entry)
+    return entry

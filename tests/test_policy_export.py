@@ -21,8 +21,10 @@ from prospector.pipeline.config import make_train_config
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.policy import MASKED_LOGIT, obs_action_mask, policy_for_checkpoint
+from prospector.pipeline.replay import read_replay
 from prospector.pipeline.trainer import train
 from prospector.sitegen.build import ROOT, build_site
+from prospector.sitegen.policies import decode_obs, encode_obs, replay_observations
 
 from prospector import spec as S
 
@@ -194,3 +196,38 @@ def test_policy_files_are_cached_as_immutable():
     assert policy_rules and "immutable" in policy_rules[0]["headers"][0]["value"]
     catalog = [r for r in rules if "policies" in r["source"] and r not in policy_rules]
     assert catalog and "must-revalidate" in catalog[0]["headers"][0]["value"]
+
+
+def test_replay_observations_are_rebuilt_and_checked(trained, tmp_path):
+    replays = [e for e in read_events(trained) if e["type"] == "replay_recorded"]
+    assert replays
+    for ev in replays:
+        header, frames = read_replay(trained / ev["path"])
+        obs = replay_observations(header, frames)
+        assert obs.shape == (len(frames), S.OBS_DIM) and obs.dtype == np.float32
+        assert (decode_obs(encode_obs(obs)) == obs).all()
+        # the recorded probabilities were computed on the state before each action
+        policy, _ = load_checkpoint(
+            trained / next(e for e in checkpoints(trained) if e["window_id"] == ev["window_id"])["path"]
+        )
+        probs = torch_probs(policy, obs[:-1])
+        for t in range(1, len(frames)):
+            assert [a for a, _ in frames[t]["probs"]] == list(np.argsort(-probs[t - 1], kind="stable")[:3])
+        # a replay the game does not reproduce is refused
+        frames[len(frames) // 2]["reward"] += 1e-9
+        with pytest.raises(ValueError, match="does not reproduce"):
+            replay_observations(header, frames)
+    # the site build writes them once and lists them
+    runs = tmp_path / "runs"
+    shutil.copytree(trained, runs / trained.name, ignore=shutil.ignore_patterns("*.lock", "wandb"))
+    out = tmp_path / "public"
+    build_site(runs, out, docs=False)
+    catalog = json.loads((out / f"data/runs/{trained.name}/policies.json").read_text())
+    assert set(catalog["replay_obs"]) == {e["replay_id"] for e in replays}
+    for ev in replays:
+        entry = catalog["replay_obs"][ev["replay_id"]]
+        header, frames = read_replay(trained / ev["path"])
+        assert entry["status"] == "ok" and entry["frames"] == len(frames)
+        assert (decode_obs((out / entry["url"]).read_bytes()) == replay_observations(header, frames)).all()
+    again = build_site(runs, out, docs=False)
+    assert not [r for r in again.rendered if "/obs/" in r]

@@ -236,7 +236,7 @@ def test_synthetic_run_build_and_incremental_rebuild(tmp_path):
     rid = run.run_id
     assert set(third.rendered) == {
         f"data/runs/{rid}/replays/{new_id}.json", f"data/runs/{rid}/windows.json", f"data/runs/{rid}/replays.json",
-        f"data/runs/{rid}/policies.json",
+        f"data/runs/{rid}/policies.json", f"data/runs/{rid}/obs/{new_id}.v1.bin",
         "data/runs.json", "index.html", "runs/index.html", f"runs/{rid}/index.html",
     }
     assert load(out / f"data/runs/{rid}/windows.json")["n"] == window_id + 1
@@ -248,7 +248,7 @@ def test_synthetic_run_build_and_incremental_rebuild(tmp_path):
     assert manifest["runs"][rid]["last_seq"] == read_events(run.dir).last_seq
 
     clean = Builder(run.runs_dir, out, docs=False, clean=True).build()
-    assert len(clean.rendered) == len(first.rendered) + 1 and clean.skipped == 0
+    assert len(clean.rendered) == len(first.rendered) + 2 and clean.skipped == 0  # the new replay and its obs
     # the W&B link is on the run page
     assert 'href="https://wandb.ai/team/asteroid-prospector/runs/abc"' in (out / f"runs/{rid}/index.html").read_text()
 

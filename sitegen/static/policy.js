@@ -270,3 +270,33 @@ export async function load(headerUrl, { weightsUrl = null } = {}) {
     ? new Uint8Array(0) : await fetchBytes(weightsUrl, 'weights');
   return fromParts(header, bytes);
 }
+
+// ------------------------------------------------------------------ a replay's observations
+
+// The observation of every frame of a replay, as the site build writes it
+// (sitegen/policies.py: "POBS", frames, obs_dim, frame 0, then per frame the changed
+// entries). Resolves to {frames, dim, at(i) -> Float32Array}.
+export async function loadObservations(url) {
+  const bytes = await fetchBytes(url, 'observations');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (why) => new PolicyError(`the replay's observation file ${url} ${why}`);
+  if (bytes.length < 12 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'POBS') throw bad('is not an observation file');
+  const frames = view.getUint32(4, true);
+  const dim = view.getUint32(8, true);
+  const all = new Float32Array(frames * dim);
+  let at = 12;
+  try {
+    for (let i = 0; i < dim; i++, at += 4) all[i] = view.getFloat32(at, true);
+    for (let t = 1; t < frames; t++) {
+      all.copyWithin(t * dim, (t - 1) * dim, t * dim);
+      const k = view.getUint16(at, true);
+      const idx = at + 2;
+      const val = idx + 2 * k;
+      for (let j = 0; j < k; j++) all[t * dim + view.getUint16(idx + 2 * j, true)] = view.getFloat32(val + 4 * j, true);
+      at = val + 4 * k;
+    }
+  } catch (err) {
+    throw bad(`is truncated (${err.message})`);
+  }
+  return { frames, dim, at: (i) => all.subarray(i * dim, (i + 1) * dim) };
+}
