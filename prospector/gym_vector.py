@@ -2,7 +2,7 @@
 
 ``gymnasium.make_vec("Prospector-v0", num_envs=N)`` returns it (the registration in
 ``prospector/__init__.py`` names it as the vector entry point).  No PufferLib, no
-torch: usable from CleanRL- or SB3-style loops.  docs/envs.md#gymnasium-vector-env
+torch: usable from CleanRL-style loops.  docs/envs.md#gymnasium-vector-env
 describes the contract.
 
 Autoreset is ``AutoresetMode.SAME_STEP``: the C batch restarts a finished game inside
