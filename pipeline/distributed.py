@@ -122,16 +122,21 @@ def join(device: str) -> World:
     """This process's World: under torchrun (WORLD_SIZE > 1) the process group is formed
     here, gloo on the CPU and nccl on CUDA (each rank on GPU ``LOCAL_RANK``)."""
     rank, size, local_rank, local_size = world_from_env()
-    if size <= 1:
-        return World(device=device)
     import torch
+    if size <= 1:
+        if device.startswith("cuda:"):
+            # PuffeRL opens torch.amp.autocast(device_type=<its device>), which takes "cuda"
+            # but not "cuda:N": make N the current device and say "cuda"
+            torch.cuda.set_device(int(device.split(":", 1)[1]))
+            device = "cuda"
+        return World(device=device)
     import torch.distributed as dist
     if device.startswith("cuda"):
         if torch.cuda.device_count() < local_size:
             raise RankStopped(f"{local_size} ranks on this machine need {local_size} CUDA devices, "
                               f"{torch.cuda.device_count()} found")
-        torch.cuda.set_device(local_rank)
-        device, backend = f"cuda:{local_rank}", "nccl"
+        torch.cuda.set_device(local_rank)      # "cuda" is now this rank's GPU (see above for why not cuda:N)
+        device, backend = "cuda", "nccl"
     else:
         backend = "gloo"
     timeout = float(os.environ.get("PROSPECTOR_DIST_TIMEOUT", DEFAULT_TIMEOUT_S))

@@ -34,7 +34,11 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
    lines (``note()``) under it. ``shutdown()`` leaves the alternate screen, shows the
    cursor and prints those lines again, so the user's screen is as it was, followed by
    a clean account of the run. Without a terminal there is no dashboard.
-7. **Several ranks** (distributed.py). PuffeRL's ``mean_and_log()`` and
+7. **Env workers** (``make_vecenv``). PufferLib's Multiprocessing workers poll shared
+   memory forever and never notice that the trainer died (kill -9); forked while
+   ``make_vecenv`` builds them, each asks Linux to kill it with the trainer
+   (``PR_SET_PDEATHSIG``). Every worker steps its games on C threads (``env_threads``).
+8. **Several ranks** (distributed.py). PuffeRL's ``mean_and_log()`` and
    ``print_dashboard()`` call ``all_reduce`` whenever 0.25 s of wall time have passed,
    which differs between ranks: mismatched collectives hang or corrupt the gradient
    all-reduce. With several ranks neither runs a collective (no dashboard; the window
@@ -93,6 +97,55 @@ def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = No
         "prio_alpha": 0.0, "prio_beta0": 1.0,  # alpha 0: uniform minibatches (plain PPO)
         "use_rnn": cfg.policy == "lstm", "checkpoint_interval": 1 << 30, "data_dir": "unused",
     }
+
+
+_forking_env_workers_for: int | None = None     # the trainer's pid while it forks env workers
+
+
+def _env_worker_dies_with_trainer() -> None:
+    """(In every forked child.) PufferLib's multiprocessing workers poll shared memory
+    forever and never notice that the trainer died (kill -9): ask Linux to kill them with it."""
+    if _forking_env_workers_for is None:
+        return
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return      # not Linux: the workers outlive a killed trainer, as before
+    if os.getppid() != _forking_env_workers_for:
+        os._exit(1)     # the trainer died before the request took effect
+
+
+os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
+
+
+def make_vecenv(cfg, env_config: dict, threads: int | None = None):
+    """PufferLib's vector env over ``VecProspector``: ``cfg.workers`` of them (Serial in this
+    process, or Multiprocessing), each stepping its games on ``threads`` C threads (default
+    from ``cfg.env_threads``: ``env_threads_for``)."""
+    import pufferlib.vector
+
+    from prospector.vector import VecProspector
+    global _forking_env_workers_for
+    backend = pufferlib.vector.Multiprocessing if cfg.backend == "multiprocessing" else pufferlib.vector.Serial
+    _forking_env_workers_for = os.getpid()
+    try:
+        return pufferlib.vector.make(
+            VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
+            env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config,
+                        "threads": env_threads_for(cfg) if threads is None else threads}, seed=cfg.seed)
+    finally:
+        _forking_env_workers_for = None
+
+
+def env_threads_for(cfg, processes_here: int = 1) -> int:
+    """C threads per vector env: ``cfg.env_threads``, or for 0 this machine's available
+    cores shared out over the env workers and the ranks on this machine (at least one)."""
+    if cfg.env_threads:
+        return cfg.env_threads
+    from prospector.batch import available_cores
+    return max(1, available_cores() // (cfg.workers * processes_here))
 
 
 class EpisodeTap:

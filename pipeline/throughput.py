@@ -56,8 +56,7 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
 
     from .config import make_train_config
     from .policy import make_policy
-    from .puffer import EpisodeTap, make_trainer_class, puffer_config
-    from .trainer import env_threads_for, make_vecenv
+    from .puffer import EpisodeTap, env_threads_for, make_trainer_class, make_vecenv, puffer_config
 
     values = {"envs": envs, "workers": workers, "backend": "serial" if workers == 1 else "multiprocessing",
               "dashboard": False, "wandb": False, **(overrides or {})}

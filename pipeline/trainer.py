@@ -39,7 +39,7 @@ from .config import TrainConfig
 from .distributed import RankStopped, World
 from .eventlog import EventLog, read_events
 from .projections import update_projections
-from .puffer import EpisodeTap, LastLogs, make_trainer_class, puffer_config  # noqa: F401 (tests import them here)
+from .puffer import EpisodeTap, LastLogs, env_threads_for, make_trainer_class, make_vecenv, puffer_config
 
 
 class TrainError(RuntimeError):
@@ -80,58 +80,6 @@ def window_row(episodes: list[dict]) -> dict:
         "mining_ticks_mean": _mean(column("mining_ticks")),
         "episode_length_mean": _mean(column("episode_length")),
     }
-
-
-# ------------------------------------------------------------ vector env
-
-
-_forking_env_workers_for: int | None = None     # the trainer's pid while it forks env workers
-
-
-def _env_worker_dies_with_trainer() -> None:
-    """(In every forked child.) PufferLib's multiprocessing workers poll shared memory
-    forever and never notice that the trainer died (kill -9): ask Linux to kill them with it."""
-    if _forking_env_workers_for is None:
-        return
-    try:
-        import ctypes
-        import signal
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return      # not Linux: the workers outlive a killed trainer, as before
-    if os.getppid() != _forking_env_workers_for:
-        os._exit(1)     # the trainer died before the request took effect
-
-
-os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
-
-
-def make_vecenv(cfg: TrainConfig, env_config: dict, threads: int | None = None):
-    """PufferLib's vector env over ``VecProspector``: ``cfg.workers`` of them (Serial in this
-    process, or Multiprocessing), each stepping its games on ``threads`` C threads (default
-    from ``cfg.env_threads``: ``env_threads_for``)."""
-    import pufferlib.vector
-
-    from prospector.vector import VecProspector
-    global _forking_env_workers_for
-    backend = pufferlib.vector.Multiprocessing if cfg.backend == "multiprocessing" else pufferlib.vector.Serial
-    _forking_env_workers_for = os.getpid()
-    try:
-        return pufferlib.vector.make(
-            VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
-            env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config,
-                    "threads": env_threads_for(cfg) if threads is None else threads}, seed=cfg.seed)
-    finally:
-        _forking_env_workers_for = None
-
-
-def env_threads_for(cfg: TrainConfig, processes_here: int = 1) -> int:
-    """C threads per vector env: ``cfg.env_threads``, or for 0 this machine's available
-    cores shared out over the env workers and the ranks on this machine (at least one)."""
-    if cfg.env_threads:
-        return cfg.env_threads
-    from prospector.batch import available_cores
-    return max(1, available_cores() // (cfg.workers * processes_here))
 
 
 # --------------------------------------------------------------- run opening
