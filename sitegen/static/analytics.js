@@ -99,7 +99,14 @@ async function draw() {
     const opts = {
       width, height: 190,
       cursor: { sync: { key: sync.key }, drag: { x: true, y: false } },
-      scales: { x: { time: false }, ...(rate ? { y: { range: [0, 100] } } : {}) },
+      scales: {
+        // one window alone: w..w+1, not uPlot's 0..100 around a single point
+        x: {
+          time: false,
+          ...(xKey === 'window_id' ? { range: (u, lo, hi) => (u.data[0].length === 1 ? [u.data[0][0], u.data[0][0] + 1] : [lo, hi]) } : {}),
+        },
+        ...(rate ? { y: { range: [0, 100] } } : {}),
+      },
       legend: { show: true, live: true },
       // Without the cursor on a chart, its legend shows the latest window (not uPlot's "--").
       hooks: {
