@@ -115,7 +115,7 @@ def launch_ranks(args) -> int:
     (distributed.py); rank 0 prints the run's summary, a failed rank its own error."""
     from .distributed import launch
     code = launch(args.nproc, rank_argv(args))
-    if code not in (0, 2):     # 2: a refusal, printed by rank 0 as one line
+    if code not in (0, 2) and code < 128:     # 2: a refusal, printed by rank 0; 128+: a signal (Ctrl-C)
         print(f"prospector train: a rank failed (exit status {code}); the run's log is intact: "
               "continue it with --resume", file=sys.stderr)
     return code

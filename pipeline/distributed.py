@@ -200,6 +200,7 @@ def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     0, or the exit status of the first rank that failed (its own message is printed)."""
     import uuid
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -215,6 +216,8 @@ def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     except ChildFailedError as exc:
         first = min(exc.failures.values(), key=lambda failure: failure.timestamp)
         return first.exitcode if first.exitcode > 0 else 1
+    except SignalException as exc:      # Ctrl-C or SIGTERM: the agent passed it on to the ranks, which
+        return 128 + int(exc.sigval)    # cleaned up and said so, and waited for them
     return 0
 
 
