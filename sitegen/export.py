@@ -16,6 +16,7 @@ trainer the same renderer for ``train --wandb-video`` without importing the site
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import sys
@@ -179,6 +180,9 @@ def player_site(doc: dict, out_dir: Path) -> str:
     replays = out_dir / "data" / "runs" / str(doc["run_id"]) / "replays"
     replays.mkdir(parents=True, exist_ok=True)
     (replays / f"{doc['replay_id']}.json").write_bytes(replaydata.dumps(doc))
+    # no window policies travel with one replay: the player's window comparison says so (compare.js)
+    (replays.parent / "policies.json").write_text(json.dumps({"schema": 1, "run_id": doc["run_id"], "policies": [],
+                                                              "replay_obs": {}}))
     return f"embed/?{urlencode({'run': doc['run_id'], 'replay': doc['replay_id']})}"
 
 
