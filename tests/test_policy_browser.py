@@ -25,6 +25,7 @@ from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen.build import build_site
+from prospector.sitegen.policies import replay_observations
 from prospector.sitegen.serve import serve_in_thread
 
 from prospector import spec as S
@@ -414,3 +415,39 @@ def test_a_bad_policy_file_is_reported_and_play_goes_on(browser, site, damage, t
     finally:
         for path, data in saved.items():
             path.write_bytes(data)
+
+
+# ------------------------------------------------------------------ the replay player: another window's policy
+
+
+def test_replay_player_shows_another_windows_policy_on_the_replays_states(page, site):
+    run = site["run"]
+    ev = next(
+        e
+        for e in read_events(run).events
+        if e["type"] == "replay_recorded" and e["window_id"] == 1 and "every_window" in e["tags"]
+    )
+    header, frames = read_replay(run / ev["path"])
+    states = replay_observations(header, frames)
+    pg = page.goto(f"replays/?run={run.name}&replay={ev['replay_id']}")
+    pg.wait_for_selector('#player[data-state="ready"]')
+    compare = "#player .compare-panel"
+    pg.wait_for_function("!document.querySelector('#player .compare-window').disabled", timeout=30000)
+    for window_id in (1, 0):
+        pg.select_option("#player .compare-window", str(window_id))
+        pg.wait_for_selector(f'{compare}[data-state="ready"][data-window="{window_id}"]', timeout=30000)
+        policy = exported(site, window_id)
+        for _ in range(3):
+            pg.click("#player .btn-next")
+            pg.wait_for_function(
+                "document.querySelector('#player .compare-panel').dataset.frame"
+                " === document.querySelector('#player').dataset.frame"
+            )
+            i = int(pg.get_attribute("#player", "data-frame"))
+            if i == 0:
+                continue
+            shown = [int(a) for a in pg.get_attribute(compare, "data-actions").split(",")]
+            probs = policy.probs(states[i - 1])[0]
+            assert shown == list(np.argsort(-probs, kind="stable")[:3])
+            if window_id == 1:  # the replay's own window: its recorded top-3 on the same state
+                assert shown == [a for a, _ in frames[i]["probs"]]

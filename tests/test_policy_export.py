@@ -192,7 +192,7 @@ def test_site_build_writes_policies_once_and_lists_them(trained, tmp_path, obser
 
 def test_policy_files_are_cached_as_immutable():
     rules = json.loads((ROOT / "vercel.json").read_text())["headers"]
-    policy_rules = [r for r in rules if "policies/" in r["source"]]
+    policy_rules = [r for r in rules if "(policies|obs)/" in r["source"]]
     assert policy_rules and "immutable" in policy_rules[0]["headers"][0]["value"]
     catalog = [r for r in rules if "policies" in r["source"] and r not in policy_rules]
     assert catalog and "must-revalidate" in catalog[0]["headers"][0]["value"]

@@ -6,6 +6,7 @@ import { el, fetchJSON, fmt, showMessage, url } from './util.js';
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { GameView } from './view.js';
 import { FrameStore, eventMarkers, describeEvent, explainMissingReplay } from './replay.js';
+import { PolicyCompare } from './compare.js';
 import { Strips } from './strips.js';
 
 const SPEEDS = [1, 2, 4, 8, 15, 30, 60];
@@ -51,6 +52,8 @@ export class ReplayPlayer {
     this.sounds = new SoundBoard(assets);
     assets.onload = () => { this.view.dirty = true; };
     this.bind();
+    // "what would another window do here?" beside the recorded top-3 (compare.js)
+    this.compare = this.dom.probs ? new PolicyCompare(this) : null;
     this.loopFn = (now) => this.tick(now);
     requestAnimationFrame(this.loopFn);
   }
@@ -123,6 +126,7 @@ export class ReplayPlayer {
     this.stats.fetchedAt = performance.now() - t0;
     this.doc = doc;
     this.frames = new FrameStore(doc);
+    if (this.compare) this.compare.setReplay(runId, replayId);
     this.stats.loadedAt = performance.now() - t0;
     this.markers = eventMarkers(this.frames.length, (i) => this.frames.types(i));
     this.dom.scrub.max = String(Math.max(0, this.frames.length - 1));
@@ -383,6 +387,7 @@ export class ReplayPlayer {
         rows.length ? el('div', { class: 'probs' }, rows) : el('p', { class: 'muted' }, 'no action at the first frame'),
         frame.valid ? el('p', { class: 'muted small' }, `${frame.valid.length} valid actions here`) : null);
     }
+    if (this.compare) this.compare.render(this.index);
     // truth
     const tp = this.dom.truth;
     tp.hidden = !this.showTruth;
