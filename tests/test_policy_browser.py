@@ -451,3 +451,40 @@ def test_replay_player_shows_another_windows_policy_on_the_replays_states(page, 
             assert shown == list(np.argsort(-probs, kind="stable")[:3])
             if window_id == 1:  # the replay's own window: its recorded top-3 on the same state
                 assert shown == [a for a, _ in frames[i]["probs"]]
+
+
+def test_an_lstm_run_says_why_it_cannot_fly(browser, play, tmp_path):
+    from prospector.pipeline.config import make_train_config
+    from prospector.pipeline.trainer import train
+
+    tiny = dict(
+        envs=32,
+        workers=1,
+        backend="serial",
+        bptt_horizon=16,
+        minibatch_size=512,
+        window_steps=1024,
+        time_max=40,
+        dashboard=False,
+        wandb=False,
+        eval_episodes=1,
+        policy="lstm",
+    )
+    train(make_train_config(runs_dir=str(tmp_path / "runs"), windows=1, **tiny))
+    build_site(tmp_path / "runs", tmp_path / "public", docs=False, play_url=play.url)
+    server, base = serve_in_thread(tmp_path / "public")
+    p = Page(browser, base)
+    try:
+        pg = p.goto(f"play/?seed={SEED}")
+        ready_agent(pg, "error")
+        assert "can run in the page: the LSTM policy" in pg.text_content(".agent-status")
+        assert "LSTM" in pg.text_content(".agent-status")
+        assert pg.is_disabled(".btn-fly")
+        assert pg.eval_on_selector(".agent-window option", "o => o.disabled")
+        before = step_of(pg)
+        pg.keyboard.press("h")  # the game plays on
+        wait_idle(pg, before + 1)
+    finally:
+        p.close()
+        server.shutdown()
+    assert not p.errors, p.errors

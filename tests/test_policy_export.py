@@ -231,3 +231,16 @@ def test_replay_observations_are_rebuilt_and_checked(trained, tmp_path):
         assert (decode_obs((out / entry["url"]).read_bytes()) == replay_observations(header, frames)).all()
     again = build_site(runs, out, docs=False)
     assert not [r for r in again.rendered if "/obs/" in r]
+
+
+def test_an_lstm_run_is_listed_as_unsupported_with_the_reason(tmp_path):
+    run = train(make_train_config(runs_dir=str(tmp_path / "runs"), windows=1, **{**TINY, "policy": "lstm"}))
+    out = tmp_path / "public"
+    report = build_site(tmp_path / "runs", out, docs=False)
+    assert not report.problems, [str(p) for p in report.problems]
+    [entry] = json.loads((out / f"data/runs/{run.name}/policies.json").read_text())["policies"]
+    assert entry["status"] == "unsupported" and "LSTM" in entry["reason"]
+    assert entry["weights_url"] is None and entry["bytes"] is None
+    header = json.loads((out / entry["header_url"]).read_text())
+    assert header["supported"] is False and header["reason"] == entry["reason"]
+    assert not list((out / f"data/runs/{run.name}/policies").glob("*.bin"))
