@@ -24,8 +24,10 @@ def storage_error(exc: OSError, then: str = "continue it with --resume") -> str:
     """One line for a failed write to the run store (the log stays valid: see eventlog.py)."""
     where = f" ({exc.filename})" if exc.filename else ""
     what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "a write to the run store failed"
-    return (f"{what}: {exc.strerror or exc}{where}; the run's log is intact up to the last complete event, "
-            f"free some space and {then}")
+    return (
+        f"{what}: {exc.strerror or exc}{where}; the run's log is intact up to the last complete event, "
+        f"free some space and {then}"
+    )
 
 
 def site_hook(cfg):
@@ -54,12 +56,14 @@ def video_renderer():
 
 def describe_run(run_dir) -> str:
     from .runs_report import describe
+
     return describe(run_dir)
 
 
 def is_rank_zero() -> bool:
     """This process is rank 0 of a torchrun launch, or not under torchrun at all."""
     import os
+
     return os.environ.get("RANK", "0") == "0"
 
 
@@ -68,36 +72,56 @@ def cmd_train(args) -> int:
     from .distributed import RankStopped
     from .eventlog import CorruptLogError, RunLockedError
     from .trainer import FollowerStop, TrainError, train
+
     try:
         cfg = make_train_config(
-            args.config, run_id=args.run_id, runs_dir=args.runs_dir, windows=args.windows,
-            total_steps=args.total_steps, window_steps=args.window_steps, envs=args.envs,
-            workers=args.workers, backend=args.backend, seed=args.seed, device=args.device,
-            wandb=args.wandb, time_max=args.time_max, policy=args.policy, experiment=args.experiment,
-            eval_episodes=args.eval_episodes, dashboard=args.dashboard, site=args.site,
-            deploy=args.deploy or None, showcase_seed=args.showcase_seed, wandb_video=args.wandb_video or None,
-            env_threads=args.threads)
+            args.config,
+            run_id=args.run_id,
+            runs_dir=args.runs_dir,
+            windows=args.windows,
+            total_steps=args.total_steps,
+            window_steps=args.window_steps,
+            envs=args.envs,
+            workers=args.workers,
+            backend=args.backend,
+            seed=args.seed,
+            device=args.device,
+            wandb=args.wandb,
+            time_max=args.time_max,
+            policy=args.policy,
+            experiment=args.experiment,
+            eval_episodes=args.eval_episodes,
+            dashboard=args.dashboard,
+            site=args.site,
+            deploy=args.deploy or None,
+            showcase_seed=args.showcase_seed,
+            wandb_video=args.wandb_video or None,
+            env_threads=args.threads,
+        )
         if args.total_steps is not None and args.windows is None:
             cfg.windows = None  # --total-steps alone: train until that many steps
         if args.resume is None and is_rank_zero() and not args.nproc:
-            for change in cfg.derived:    # settings made consistent with the others (docs/training.md)
+            for change in cfg.derived:  # settings made consistent with the others (docs/training.md)
                 print(f"note: {change}", file=sys.stderr)
         if cfg.device.startswith("cuda"):
             import torch
+
             if not torch.cuda.is_available():
                 raise CliError("--device cuda was asked for, but no CUDA device is available")
             if args.nproc and torch.cuda.device_count() < args.nproc:
-                raise CliError(f"--nproc {args.nproc} with --device cuda needs a CUDA device per rank: "
-                               f"{torch.cuda.device_count()} found (use --nproc {torch.cuda.device_count()})")
+                raise CliError(
+                    f"--nproc {args.nproc} with --device cuda needs a CUDA device per rank: "
+                    f"{torch.cuda.device_count()} found (use --nproc {torch.cuda.device_count()})"
+                )
         if cfg.wandb_video:
             if not cfg.wandb:
                 raise CliError("--wandb-video logs to W&B: drop --no-wandb")
-            video_renderer()       # refused now, not in a window's evaluator, when it cannot render
+            video_renderer()  # refused now, not in a window's evaluator, when it cannot render
         if args.nproc:
             return launch_ranks(args)
         run_dir = train(cfg, resume=args.resume, after_replays=site_hook(cfg))
     except FollowerStop:
-        return 2             # rank 0 refused the run and says why
+        return 2  # rank 0 refused the run and says why
     except RankStopped as exc:
         print(f"prospector train: {exc}; the run's log is intact: continue it with --resume", file=sys.stderr)
         return 1
@@ -114,10 +138,13 @@ def launch_ranks(args) -> int:
     """``train --nproc N``: the same command as N ranks through torchrun's engine
     (distributed.py); rank 0 prints the run's summary, a failed rank its own error."""
     from .distributed import launch
+
     code = launch(args.nproc, rank_argv(args))
-    if code not in (0, 2) and code < 128:     # 2: a refusal, printed by rank 0; 128+: a signal (Ctrl-C)
-        print(f"prospector train: a rank failed (exit status {code}); the run's log is intact: "
-              "continue it with --resume", file=sys.stderr)
+    if code not in (0, 2) and code < 128:  # 2: a refusal, printed by rank 0; 128+: a signal (Ctrl-C)
+        print(
+            f"prospector train: a rank failed (exit status {code}); the run's log is intact: continue it with --resume",
+            file=sys.stderr,
+        )
     return code
 
 
@@ -130,7 +157,7 @@ def rank_argv(args) -> list[str]:
         value = getattr(args, action.dest, None)
         if value is None or value == action.default:
             continue
-        if action.nargs == 0:      # a flag: given when its constant is the value
+        if action.nargs == 0:  # a flag: given when its constant is the value
             if value == action.const:
                 argv.append(action.option_strings[0])
         else:
@@ -160,12 +187,18 @@ def cmd_benchmark(args) -> int:
     from .benchmark import BenchmarkError, format_table, run_benchmark, to_json
     from .eventlog import CorruptLogError, RunLockedError
     from .trainer import TrainError
+
     if args.throughput:
         from .throughput import format_sweep, sweep
-        result = sweep(envs=int_list(args.envs, "--envs", 1), workers=int_list(args.workers, "--workers", 1),
-                       threads=int_list(args.threads, "--threads", 0),
-                       torch_threads=int_list(args.torch_threads, "--torch-threads", 1),
-                       seconds=args.seconds, progress=not args.json)
+
+        result = sweep(
+            envs=int_list(args.envs, "--envs", 1),
+            workers=int_list(args.workers, "--workers", 1),
+            threads=int_list(args.threads, "--threads", 0),
+            torch_threads=int_list(args.torch_threads, "--torch-threads", 1),
+            seconds=args.seconds,
+            progress=not args.json,
+        )
         print(json.dumps(result, indent=2) if args.json else format_sweep(result))
         return 0
     bots = args.bots.split(",") if args.bots else list(BOT_NAMES)
@@ -177,10 +210,20 @@ def cmd_benchmark(args) -> int:
         kw = {"seeds_file": args.seeds} if args.seeds else {}
         if args.steps is not None:
             kw["steps"] = args.steps
-        result = run_benchmark(episodes=args.episodes, config_file=args.config,
-                               runs_dir=args.runs_dir, run_id=args.run_id, run=args.run, bots=bots,
-                               sample_seed=args.sample_seed, greedy=args.greedy, wandb=args.wandb,
-                               progress=say, eval_time_max=args.eval_time_max, **kw)
+        result = run_benchmark(
+            episodes=args.episodes,
+            config_file=args.config,
+            runs_dir=args.runs_dir,
+            run_id=args.run_id,
+            run=args.run,
+            bots=bots,
+            sample_seed=args.sample_seed,
+            greedy=args.greedy,
+            wandb=args.wandb,
+            progress=say,
+            eval_time_max=args.eval_time_max,
+            **kw,
+        )
     except (ValueError, BenchmarkError, TrainError, RunLockedError, CorruptLogError) as exc:
         raise CliError(str(exc)) from None
     print(to_json(result) if args.json else format_table(result))
@@ -191,6 +234,7 @@ def cmd_eval(args) -> int:
     from . import runs
     from .evaluator import CheckpointError, evaluate_window
     from .eventlog import CorruptLogError
+
     try:
         run_dir = runs.run_dir(args.run, args.runs_dir)
     except ValueError as exc:
@@ -204,8 +248,10 @@ def cmd_eval(args) -> int:
     except OSError as exc:
         raise CliError(storage_error(exc, "run the evaluation again")) from None
     for event in recorded:
-        print(f"replay {event['replay_id']}: return {event['return']:.2f}, net profit "
-              f"{event['net_profit']:.0f}, {event['steps']} steps, tags {', '.join(event['tags'])}")
+        print(
+            f"replay {event['replay_id']}: return {event['return']:.2f}, net profit "
+            f"{event['net_profit']:.0f}, {event['steps']} steps, tags {', '.join(event['tags'])}"
+        )
     return 0
 
 
@@ -214,12 +260,13 @@ def video_for_run(run_dir):
     every_window replay to a video next to it (the trainer logs it to W&B); else None."""
     from .evaluator import video_recorder
     from .eventlog import read_events
+
     started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
     if not started or not started["config"]["train"].get("wandb_video"):
         return None
     try:
         render = video_renderer()
-    except CliError as exc:     # the replay is still recorded; the window does not fail
+    except CliError as exc:  # the replay is still recorded; the window does not fail
         print(f"no video for this window: {exc}", file=sys.stderr)
         return None
     return video_recorder(run_dir, render)
@@ -229,6 +276,7 @@ def cmd_runs(args) -> int:
     from . import runs
     from .eventlog import CorruptLogError
     from .runs_report import describe, list_table
+
     if args.runs_command == "list":
         print(list_table(args.runs_dir))
         return 0
@@ -243,6 +291,7 @@ def cmd_runs(args) -> int:
             print(describe(run_dir))
         else:
             from .projections import projection_snapshot, rebuild_projections
+
             rebuild_projections(run_dir)
             snap = projection_snapshot(run_dir)
             rows = snap["windows_rows"] if "windows_rows" in snap else len(snap.get("windows", []))
@@ -269,59 +318,127 @@ def add_train_parser(sub) -> None:
     global TRAIN_PARSER
     d = DEFAULTS
     p = TRAIN_PARSER = add_command(
-        sub, "train", help="train PPO in windows; every window: checkpoint, metrics row, replays",
-        description=TRAIN_ABOUT, extra="train", examples="""\
+        sub,
+        "train",
+        help="train PPO in windows; every window: checkpoint, metrics row, replays",
+        description=TRAIN_ABOUT,
+        extra="train",
+        examples="""\
 prospector train --windows 3                       # the demo's run
 prospector train --envs 256 --window-steps 262144 --no-wandb
 prospector train --config my.toml --site public    # rebuild the site after every window
 prospector train --resume 20261130-101500-abc1234 --windows 2
-prospector train --nproc 2 --threads 1             # two ranks, data-parallel (torchrun, gloo)""")
-    p.add_argument("--config", default=None, metavar="FILE", help="TOML or JSON file of training settings "
-                   "(any TrainConfig field, docs/training.md; default: none)")
+prospector train --nproc 2 --threads 1             # two ranks, data-parallel (torchrun, gloo)""",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="TOML or JSON file of training settings (any TrainConfig field, docs/training.md; default: none)",
+    )
     p.add_argument("--run-id", default=None, help="run id (default: UTC time and git short sha)")
     p.add_argument("--runs-dir", default=None, help=f"where runs live (default {d.runs_dir}/)")
-    p.add_argument("--resume", default=None, metavar="RUN_ID",
-                   help="continue this run from its last closed window (default: start a new run)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_ID",
+        help="continue this run from its last closed window (default: start a new run)",
+    )
     p.add_argument("--windows", type=positive_int, default=None, help=f"windows to train (default {d.windows})")
-    p.add_argument("--total-steps", type=positive_int, default=None,
-                   help="stop at this many env steps instead (default: windows x window steps)")
-    p.add_argument("--window-steps", type=positive_int, default=None,
-                   help=f"env steps per window, rounded up to whole batches of games x {d.bptt_horizon} "
-                        f"(default {d.window_steps:,})")
-    p.add_argument("--envs", type=positive_int, default=None,
-                   help=f"games stepped in total (per rank with --nproc), 1..{MAX_ENVS} (default {d.envs})")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help=f"env workers, must divide --envs; at most the physical cores with multiprocessing "
-                        f"(default {d.workers})")
-    p.add_argument("--backend", choices=("serial", "multiprocessing"), default=None,
-                   help=f"PufferLib vectorization of the env workers (default {d.backend})")
-    p.add_argument("--threads", type=non_negative_int, default=None,
-                   help="C threads stepping each env worker's games; 0: this machine's available cores shared "
-                        f"out over the workers and ranks (default {d.env_threads})")
-    p.add_argument("--nproc", type=positive_int, default=None, metavar="N",
-                   help="train as N data-parallel ranks on this machine (torchrun; gloo on the CPU, nccl with "
-                        "--device cuda, one GPU per rank); every rank steps --envs games (default: one process)")
+    p.add_argument(
+        "--total-steps",
+        type=positive_int,
+        default=None,
+        help="stop at this many env steps instead (default: windows x window steps)",
+    )
+    p.add_argument(
+        "--window-steps",
+        type=positive_int,
+        default=None,
+        help=f"env steps per window, rounded up to whole batches of games x {d.bptt_horizon} "
+        f"(default {d.window_steps:,})",
+    )
+    p.add_argument(
+        "--envs",
+        type=positive_int,
+        default=None,
+        help=f"games stepped in total (per rank with --nproc), 1..{MAX_ENVS} (default {d.envs})",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help=f"env workers, must divide --envs; at most the physical cores with multiprocessing (default {d.workers})",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("serial", "multiprocessing"),
+        default=None,
+        help=f"PufferLib vectorization of the env workers (default {d.backend})",
+    )
+    p.add_argument(
+        "--threads",
+        type=non_negative_int,
+        default=None,
+        help="C threads stepping each env worker's games; 0: this machine's available cores shared "
+        f"out over the workers and ranks (default {d.env_threads})",
+    )
+    p.add_argument(
+        "--nproc",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="train as N data-parallel ranks on this machine (torchrun; gloo on the CPU, nccl with "
+        "--device cuda, one GPU per rank); every rank steps --envs games (default: one process)",
+    )
     p.add_argument("--seed", type=non_negative_int, default=None, help=f"seed of games and policy (default {d.seed})")
     p.add_argument("--device", default=None, help=f"torch device: cpu or cuda (default {d.device})")
-    p.add_argument("--time-max", type=positive_int, default=None,
-                   help=f"episode budget in ticks (default {d.time_max})")
+    p.add_argument(
+        "--time-max", type=positive_int, default=None, help=f"episode budget in ticks (default {d.time_max})"
+    )
     p.add_argument("--policy", choices=("mlp", "lstm"), default=None, help=f"policy network (default {d.policy})")
     p.add_argument("--experiment", default=None, help="W&B group of the run (default: none)")
-    p.add_argument("--eval-episodes", type=positive_int, default=None,
-                   help=f"evaluation replays recorded per window (default {d.eval_episodes})")
-    p.add_argument("--showcase-seed", type=non_negative_int, default=None, metavar="SEED",
-                   help="the world every window also plays, for the site's timelapse, 0..2^64-1 "
-                        "(default: derived from --seed)")
-    p.add_argument("--wandb-video", action="store_true", default=None,
-                   help="every window's every_window replay also goes to W&B as a video, drawn by the site's "
-                        "player in headless Chromium (default: off)")
-    p.add_argument("--wandb", dest="wandb", action="store_true", default=None,
-                   help="log to W&B: offline unless logged in or WANDB_MODE=online (default: on)")
+    p.add_argument(
+        "--eval-episodes",
+        type=positive_int,
+        default=None,
+        help=f"evaluation replays recorded per window (default {d.eval_episodes})",
+    )
+    p.add_argument(
+        "--showcase-seed",
+        type=non_negative_int,
+        default=None,
+        metavar="SEED",
+        help="the world every window also plays, for the site's timelapse, 0..2^64-1 (default: derived from --seed)",
+    )
+    p.add_argument(
+        "--wandb-video",
+        action="store_true",
+        default=None,
+        help="every window's every_window replay also goes to W&B as a video, drawn by the site's "
+        "player in headless Chromium (default: off)",
+    )
+    p.add_argument(
+        "--wandb",
+        dest="wandb",
+        action="store_true",
+        default=None,
+        help="log to W&B: offline unless logged in or WANDB_MODE=online (default: on)",
+    )
     p.add_argument("--no-wandb", dest="wandb", action="store_false", help="do not log to W&B")
-    p.add_argument("--no-dashboard", dest="dashboard", action="store_false", default=None,
-                   help="hide PuffeRL's live terminal dashboard (default: shown)")
-    p.add_argument("--site", default=None, metavar="DIR",
-                   help="rebuild the static site into DIR after every window's replays (default: off)")
+    p.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        default=None,
+        help="hide PuffeRL's live terminal dashboard (default: shown)",
+    )
+    p.add_argument(
+        "--site",
+        default=None,
+        metavar="DIR",
+        help="rebuild the static site into DIR after every window's replays (default: off)",
+    )
     p.add_argument("--deploy", action="store_true", help="with --site: deploy the site after every rebuild")
     p.set_defaults(func=cmd_train)
 
@@ -330,49 +447,86 @@ def add_commands(sub) -> None:
     """Entry point ``prospector.commands``: the trainer's subcommands."""
     add_train_parser(sub)
 
-    p = add_command(sub, "benchmark", help="train PPO, then PPO vs the bots on 1000 fixed seeds", extra="train",
-                    examples="prospector benchmark                       # about 20 minutes\n"
-                             "prospector benchmark --run RUN_ID --episodes 100\n"
-                             "prospector benchmark --throughput --envs 256,1024 --seconds 10")
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help="env steps to train (default 32M, about 20 minutes in all)")
+    p = add_command(
+        sub,
+        "benchmark",
+        help="train PPO, then PPO vs the bots on 1000 fixed seeds",
+        extra="train",
+        examples="prospector benchmark                       # about 20 minutes\n"
+        "prospector benchmark --run RUN_ID --episodes 100\n"
+        "prospector benchmark --throughput --envs 256,1024 --seconds 10",
+    )
+    p.add_argument(
+        "--steps", type=positive_int, default=None, help="env steps to train (default 32M, about 20 minutes in all)"
+    )
     p.add_argument("--seeds", default=None, metavar="FILE", help="seeds file (default benchmarks/eval_seeds.txt)")
-    p.add_argument("--episodes", type=positive_int, default=None,
-                   help="use only the first N seeds of the file (default: all)")
-    p.add_argument("--run", default=None, metavar="RUN_ID",
-                   help="no training: benchmark this run's last checkpoint (default: train a new run)")
+    p.add_argument(
+        "--episodes", type=positive_int, default=None, help="use only the first N seeds of the file (default: all)"
+    )
+    p.add_argument(
+        "--run",
+        default=None,
+        metavar="RUN_ID",
+        help="no training: benchmark this run's last checkpoint (default: train a new run)",
+    )
     p.add_argument("--run-id", default=None, help="id of the training run (default: UTC time and git sha)")
     p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     p.add_argument("--config", default=None, help="TOML or JSON file of training settings (default: none)")
     p.add_argument("--bots", default="", help="comma-separated subset of the bots (default all)")
-    p.add_argument("--eval-time-max", type=positive_int, default=None,
-                   help="episode budget of the evaluation (default 20000, the protocol's)")
-    p.add_argument("--sample-seed", type=non_negative_int, default=0,
-                   help="seed of the policy's action sampling (default 0)")
+    p.add_argument(
+        "--eval-time-max",
+        type=positive_int,
+        default=None,
+        help="episode budget of the evaluation (default 20000, the protocol's)",
+    )
+    p.add_argument(
+        "--sample-seed", type=non_negative_int, default=0, help="seed of the policy's action sampling (default 0)"
+    )
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of seeded sampling")
     p.add_argument("--no-wandb", dest="wandb", action="store_false", default=True, help="do not log to W&B")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--throughput", action="store_true",
-                   help="instead: trained steps/s over worker and env counts (PPO loop, no run written)")
+    p.add_argument(
+        "--throughput",
+        action="store_true",
+        help="instead: trained steps/s over worker and env counts (PPO loop, no run written)",
+    )
     p.add_argument("--envs", default="", help="--throughput: comma-separated env counts (default 64..4096)")
     p.add_argument("--workers", default="", help="--throughput: comma-separated worker counts (default 1,2)")
-    p.add_argument("--threads", default="", help="--throughput: comma-separated C env threads per worker "
-                   "(0: the cores shared out; default: the training default, 0)")
-    p.add_argument("--torch-threads", default="", help="--throughput: comma-separated torch intra-op threads "
-                   f"(default: the training default, {DEFAULTS.torch_threads})")
+    p.add_argument(
+        "--threads",
+        default="",
+        help="--throughput: comma-separated C env threads per worker "
+        "(0: the cores shared out; default: the training default, 0)",
+    )
+    p.add_argument(
+        "--torch-threads",
+        default="",
+        help="--throughput: comma-separated torch intra-op threads "
+        f"(default: the training default, {DEFAULTS.torch_threads})",
+    )
     p.add_argument("--seconds", type=positive_float, default=20.0, help="--throughput: seconds per point (default 20)")
     p.set_defaults(func=cmd_benchmark)
 
-    p = add_command(sub, "eval", help="record evaluation replays of one window's checkpoint", extra="train",
-                    examples="prospector eval --run RUN_ID --window 2 --episodes 3")
+    p = add_command(
+        sub,
+        "eval",
+        help="record evaluation replays of one window's checkpoint",
+        extra="train",
+        examples="prospector eval --run RUN_ID --window 2 --episodes 3",
+    )
     p.add_argument("--run", required=True, help="run id")
     p.add_argument("--window", type=non_negative_int, required=True, help="window id")
     p.add_argument("--episodes", type=positive_int, default=1, help="episodes to record (default 1)")
     p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     p.set_defaults(func=cmd_eval)
 
-    p = add_command(sub, "runs", help="list, show and reindex runs", extra="train",
-                    examples="prospector runs list\nprospector runs show RUN_ID\nprospector runs reindex RUN_ID")
+    p = add_command(
+        sub,
+        "runs",
+        help="list, show and reindex runs",
+        extra="train",
+        examples="prospector runs list\nprospector runs show RUN_ID\nprospector runs reindex RUN_ID",
+    )
     runs_sub = p.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
     q = runs_sub.add_parser("list", help="every run with windows and best return")
     q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")

@@ -63,6 +63,7 @@ class World:
         if not self.distributed:
             return value
         import torch.distributed as dist
+
         box = [value if self.leader else None]
         dist.broadcast_object_list(box, src=0)
         return box[0]
@@ -72,6 +73,7 @@ class World:
         if not self.distributed:
             return [value]
         import torch.distributed as dist
+
         out = [None] * self.size if self.leader else None
         dist.gather_object(value, out, dst=0)
         return out
@@ -87,6 +89,7 @@ class World:
             return
         import torch
         import torch.distributed as dist
+
         flag = torch.zeros(1, dtype=torch.int32, device=self.device)
         while True:
             if self.leader:
@@ -100,11 +103,13 @@ class World:
     def barrier(self) -> None:
         if self.distributed:
             import torch.distributed as dist
+
             dist.barrier()
 
     def leave(self) -> None:
         if self.distributed:
             import torch.distributed as dist
+
             if dist.is_initialized():
                 dist.destroy_process_group()
 
@@ -123,6 +128,7 @@ def join(device: str) -> World:
     here, gloo on the CPU and nccl on CUDA (each rank on GPU ``LOCAL_RANK``)."""
     rank, size, local_rank, local_size = world_from_env()
     import torch
+
     if size <= 1:
         if device.startswith("cuda:"):
             # PuffeRL opens torch.amp.autocast(device_type=<its device>), which takes "cuda"
@@ -131,16 +137,18 @@ def join(device: str) -> World:
             device = "cuda"
         return World(device=device)
     import torch.distributed as dist
+
     if device.startswith("cuda"):
         if torch.cuda.device_count() < local_size:
-            raise RankStopped(f"{local_size} ranks on this machine need {local_size} CUDA devices, "
-                              f"{torch.cuda.device_count()} found")
-        torch.cuda.set_device(local_rank)      # "cuda" is now this rank's GPU (see above for why not cuda:N)
+            raise RankStopped(
+                f"{local_size} ranks on this machine need {local_size} CUDA devices, {torch.cuda.device_count()} found"
+            )
+        torch.cuda.set_device(local_rank)  # "cuda" is now this rank's GPU (see above for why not cuda:N)
         device, backend = "cuda", "nccl"
     else:
         backend = "gloo"
     timeout = float(os.environ.get("PROSPECTOR_DIST_TIMEOUT", DEFAULT_TIMEOUT_S))
-    with _quiet_stdout():      # gloo prints "[Gloo] Rank 0 is connected to 1 peer ranks" on stdout, unasked
+    with _quiet_stdout():  # gloo prints "[Gloo] Rank 0 is connected to 1 peer ranks" on stdout, unasked
         dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout))
     return World(rank, size, local_rank, local_size, device)
 
@@ -161,8 +169,10 @@ def _quiet_stdout():
 def stop_on_sigterm() -> None:
     """SIGTERM (the launcher stopping every rank when one fails) raises RankStopped, so
     the trainer's cleanup runs: rank 0 appends run_finished and closes the log."""
+
     def stop(signum, frame):
         raise RankStopped("stopped by the launcher (SIGTERM): another rank failed or the launch was interrupted")
+
     signal.signal(signal.SIGTERM, stop)
 
 
@@ -174,6 +184,7 @@ def wrap_policy(policy, world: World):
     if not world.distributed:
         return policy
     from torch.nn.parallel import DistributedDataParallel
+
     ids = [world.local_rank] if world.device.startswith("cuda") else None
     model = DistributedDataParallel(policy, device_ids=ids, output_device=ids[0] if ids else None)
     model.forward_eval = policy.forward_eval
@@ -185,10 +196,15 @@ def wrap_policy(policy, world: World):
 def is_peer_failure(exc: BaseException) -> bool:
     """A collective that failed because another rank is gone or hung (gloo, nccl, timeout)."""
     import torch.distributed as dist
+
     kinds = tuple(k for k in (getattr(dist, "DistError", None), getattr(dist, "DistBackendError", None)) if k)
     text = str(exc).lower()
-    return isinstance(exc, kinds) or (isinstance(exc, RuntimeError) and any(
-        word in text for word in ("gloo", "nccl", "connection closed", "connection reset", "timed out", "timeout")))
+    return isinstance(exc, kinds) or (
+        isinstance(exc, RuntimeError)
+        and any(
+            word in text for word in ("gloo", "nccl", "connection closed", "connection reset", "timed out", "timeout")
+        )
+    )
 
 
 # ----------------------------------------------------------------- launching
@@ -205,9 +221,16 @@ def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     config = LaunchConfig(
-        min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"prospector-{uuid.uuid4().hex[:12]}",
-        rdzv_backend="c10d", rdzv_endpoint="127.0.0.1:0", max_restarts=0, monitor_interval=0.5,
-        start_method="spawn")
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id=f"prospector-{uuid.uuid4().hex[:12]}",
+        rdzv_backend="c10d",
+        rdzv_endpoint="127.0.0.1:0",
+        max_restarts=0,
+        monitor_interval=0.5,
+        start_method="spawn",
+    )
     _quiet_launcher_logs()
     if env:
         os.environ.update(env)
@@ -216,8 +239,8 @@ def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     except ChildFailedError as exc:
         first = min(exc.failures.values(), key=lambda failure: failure.timestamp)
         return first.exitcode if first.exitcode > 0 else 1
-    except SignalException as exc:      # Ctrl-C or SIGTERM: the agent passed it on to the ranks, which
-        return 128 + int(exc.sigval)    # cleaned up and said so, and waited for them
+    except SignalException as exc:  # Ctrl-C or SIGTERM: the agent passed it on to the ranks, which
+        return 128 + int(exc.sigval)  # cleaned up and said so, and waited for them
     return 0
 
 
@@ -225,5 +248,6 @@ def _quiet_launcher_logs() -> None:
     """The agent logs every step of the rendezvous at INFO/WARNING; a user wants the ranks'
     own output and, on failure, one line (the failure itself is the ranks' to print)."""
     import logging
+
     for name in ("torch.distributed.elastic", "torch.distributed.launcher"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -33,7 +33,7 @@ def layer(in_size: int, out_size: int, std: float = 2**0.5) -> nn.Linear:
     return linear
 
 
-MASKED_LOGIT = -1e4   # finite: entropy and log-probs stay free of 0 * inf
+MASKED_LOGIT = -1e4  # finite: entropy and log-probs stay free of 0 * inf
 
 
 def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
@@ -44,6 +44,8 @@ def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
     obs = obs.reshape(obs.shape[0], S.OBS_DIM)
     n = obs.shape[0]
     on = obs > 0.5
+    # the aligned columns read as a table of actions: kept out of the formatter
+    # fmt: off
     fuel, cargo, docked, mining = obs[:, S.O_FUEL], obs[:, S.O_CARGO], on[:, S.O_DOCKED], on[:, S.O_MINING]
     at_station = on[:, S.O_NODE_TYPE + S.STATION]
     n_c = len(S.COMMODITIES)
@@ -77,6 +79,7 @@ def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
         (docked & worn)[:, None],                                # 67 FULL_OVERHAUL
         torch.zeros(n, 1, dtype=torch.bool, device=obs.device),  # 68 CASH_OUT: never
     ]
+    # fmt: on
     return torch.cat(cols, dim=1)
 
 
@@ -91,8 +94,10 @@ class ProspectorMLP(nn.Module):
         self.action_mask = action_mask
         self._mask = None
         self.encoder = nn.Sequential(
-            layer(S.OBS_DIM, hidden_size), nn.GELU(),
-            layer(hidden_size, hidden_size), nn.GELU(),
+            layer(S.OBS_DIM, hidden_size),
+            nn.GELU(),
+            layer(hidden_size, hidden_size),
+            nn.GELU(),
         )
         self.decoder = layer(hidden_size, S.N_ACTIONS, std=0.01)  # near-uniform at start
         self.value = layer(hidden_size, 1, std=1.0)
@@ -125,6 +130,7 @@ def make_policy(kind: str, hidden_size: int, env=None, action_mask: bool = False
         return mlp
     if kind == "lstm":
         from pufferlib.models import LSTMWrapper
+
         return LSTMWrapper(env, mlp, input_size=hidden_size, hidden_size=hidden_size)
     raise ValueError(f"unknown policy {kind!r}; choose mlp or lstm")
 
@@ -135,6 +141,7 @@ class _SpacesOnly:
     def __init__(self):
         import gymnasium as gym
         import numpy as np
+
         self.single_observation_space = gym.spaces.Box(-1.0, 1.0, (S.OBS_DIM,), np.float32)
         self.single_action_space = gym.spaces.Discrete(S.N_ACTIONS)
 

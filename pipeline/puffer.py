@@ -60,15 +60,17 @@ import numpy as np
 ALT_SCREEN_ON, ALT_SCREEN_OFF = "\033[?1049h", "\033[?1049l"
 CURSOR_HIDE, CURSOR_SHOW = "\033[?25l", "\033[?25h"
 HOME, ERASE_LINE_END, ERASE_BELOW, RESET_STYLE = "\033[H", "\033[K", "\033[J", "\033[0m"
-STOCK_HOME = "\033[0;0H"           # what PuffeRL's print_dashboard starts every frame with
+STOCK_HOME = "\033[0;0H"  # what PuffeRL's print_dashboard starts every frame with
 
 
 def import_pufferl():
     """``pufferlib.pufferl``, imported with Python's SIGINT handler and excepthook kept (1)."""
     import signal
+
     on_main = threading.current_thread() is threading.main_thread()
     hook = sys.excepthook
     import pufferlib.pufferl
+
     sys.excepthook = hook
     if on_main:
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -77,29 +79,51 @@ def import_pufferl():
     return pufferlib.pufferl
 
 
-def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = None,
-                  device: str | None = None) -> dict:
+def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = None, device: str | None = None) -> dict:
     """The plain config dict PuffeRL reads (pufferlib-core ships no .ini files).
 
     ``seed`` (the games' seeds), ``total_timesteps`` (the LR anneal's length) and ``device``
     default to the run's; a rank of a distributed run passes its own (distributed.py)."""
     return {
-        "env": "prospector", "seed": cfg.seed if seed is None else seed, "torch_deterministic": True,
-        "device": device or cfg.device, "cpu_offload": False, "compile": False, "compile_mode": "default",
-        "compile_fullgraph": False, "precision": "float32", "optimizer": "adam",
-        "learning_rate": cfg.learning_rate, "anneal_lr": True, "adam_beta1": 0.95, "adam_beta2": 0.999,
-        "adam_eps": 1e-12, "total_timesteps": cfg.planned_steps if total_timesteps is None else total_timesteps,
-        "batch_size": cfg.batch_size, "bptt_horizon": cfg.bptt_horizon, "minibatch_size": cfg.minibatch_size,
-        "max_minibatch_size": cfg.minibatch_size, "update_epochs": cfg.update_epochs,
-        "gamma": cfg.gamma, "gae_lambda": cfg.gae_lambda, "clip_coef": cfg.clip_coef,
-        "vf_coef": cfg.vf_coef, "vf_clip_coef": 0.2, "ent_coef": cfg.ent_coef,
-        "max_grad_norm": cfg.max_grad_norm, "vtrace_rho_clip": 1.0, "vtrace_c_clip": 1.0,
-        "prio_alpha": 0.0, "prio_beta0": 1.0,  # alpha 0: uniform minibatches (plain PPO)
-        "use_rnn": cfg.policy == "lstm", "checkpoint_interval": 1 << 30, "data_dir": "unused",
+        "env": "prospector",
+        "seed": cfg.seed if seed is None else seed,
+        "torch_deterministic": True,
+        "device": device or cfg.device,
+        "cpu_offload": False,
+        "compile": False,
+        "compile_mode": "default",
+        "compile_fullgraph": False,
+        "precision": "float32",
+        "optimizer": "adam",
+        "learning_rate": cfg.learning_rate,
+        "anneal_lr": True,
+        "adam_beta1": 0.95,
+        "adam_beta2": 0.999,
+        "adam_eps": 1e-12,
+        "total_timesteps": cfg.planned_steps if total_timesteps is None else total_timesteps,
+        "batch_size": cfg.batch_size,
+        "bptt_horizon": cfg.bptt_horizon,
+        "minibatch_size": cfg.minibatch_size,
+        "max_minibatch_size": cfg.minibatch_size,
+        "update_epochs": cfg.update_epochs,
+        "gamma": cfg.gamma,
+        "gae_lambda": cfg.gae_lambda,
+        "clip_coef": cfg.clip_coef,
+        "vf_coef": cfg.vf_coef,
+        "vf_clip_coef": 0.2,
+        "ent_coef": cfg.ent_coef,
+        "max_grad_norm": cfg.max_grad_norm,
+        "vtrace_rho_clip": 1.0,
+        "vtrace_c_clip": 1.0,
+        "prio_alpha": 0.0,
+        "prio_beta0": 1.0,  # alpha 0: uniform minibatches (plain PPO)
+        "use_rnn": cfg.policy == "lstm",
+        "checkpoint_interval": 1 << 30,
+        "data_dir": "unused",
     }
 
 
-_forking_env_workers_for: int | None = None     # the trainer's pid while it forks env workers
+_forking_env_workers_for: int | None = None  # the trainer's pid while it forks env workers
 
 
 def _env_worker_dies_with_trainer() -> None:
@@ -110,11 +134,12 @@ def _env_worker_dies_with_trainer() -> None:
     try:
         import ctypes
         import signal
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        return      # not Linux: the workers outlive a killed trainer, as before
+        return  # not Linux: the workers outlive a killed trainer, as before
     if os.getppid() != _forking_env_workers_for:
-        os._exit(1)     # the trainer died before the request took effect
+        os._exit(1)  # the trainer died before the request took effect
 
 
 os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
@@ -127,14 +152,23 @@ def make_vecenv(cfg, env_config: dict, threads: int | None = None):
     import pufferlib.vector
 
     from prospector.vector import VecProspector
+
     global _forking_env_workers_for
     backend = pufferlib.vector.Multiprocessing if cfg.backend == "multiprocessing" else pufferlib.vector.Serial
     _forking_env_workers_for = os.getpid()
     try:
         return pufferlib.vector.make(
-            VecProspector, backend=backend, num_envs=cfg.workers, num_workers=cfg.workers,
-            env_kwargs={"num_envs": cfg.envs // cfg.workers, "config": env_config,
-                        "threads": env_threads_for(cfg) if threads is None else threads}, seed=cfg.seed)
+            VecProspector,
+            backend=backend,
+            num_envs=cfg.workers,
+            num_workers=cfg.workers,
+            env_kwargs={
+                "num_envs": cfg.envs // cfg.workers,
+                "config": env_config,
+                "threads": env_threads_for(cfg) if threads is None else threads,
+            },
+            seed=cfg.seed,
+        )
     finally:
         _forking_env_workers_for = None
 
@@ -145,6 +179,7 @@ def env_threads_for(cfg, processes_here: int = 1) -> int:
     if cfg.env_threads:
         return cfg.env_threads
     from prospector.batch import available_cores
+
     return max(1, available_cores() // (cfg.workers * processes_here))
 
 
@@ -166,8 +201,14 @@ class EpisodeTap:
     ``agents_per_batch`` (LSTM), ``async_reset``, ``recv``, ``send`` and ``close``.
     """
 
-    def __init__(self, vecenv, reward_scale: float = 1.0, reward_scale_end: float | None = None,
-                 planned_steps: int = 1, first_step: int = 0):
+    def __init__(
+        self,
+        vecenv,
+        reward_scale: float = 1.0,
+        reward_scale_end: float | None = None,
+        planned_steps: int = 1,
+        first_step: int = 0,
+    ):
         self.vecenv = vecenv
         self.single_observation_space = vecenv.single_observation_space
         self.single_action_space = vecenv.single_action_space
@@ -176,7 +217,7 @@ class EpisodeTap:
         self.agents_per_batch = vecenv.agents_per_batch
         self.start, self.end = reward_scale, reward_scale if reward_scale_end is None else reward_scale_end
         self.planned_steps = max(1, planned_steps)
-        self.step = first_step          # env steps received so far (this process's)
+        self.step = first_step  # env steps received so far (this process's)
         self.episodes: list[dict] = []
         self.env_seconds = 0.0
 
@@ -246,7 +287,7 @@ class _FrameBuffer:
 
 
 def _fit(line: str, columns: int) -> str:
-    return line if len(line) < columns else line[:max(1, columns - 2)] + "…"
+    return line if len(line) < columns else line[: max(1, columns - 2)] + "…"
 
 
 def _is_terminal(stream) -> bool:
@@ -265,7 +306,7 @@ class TerminalDashboard:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.enabled = enabled and _is_terminal(self.out)
-        self.shown = False                       # in the alternate screen now
+        self.shown = False  # in the alternate screen now
         self.notes: deque[str] = deque(maxlen=self.KEEP_NOTES)
         self.capture_notes = self.enabled and _is_terminal(self.err)
 
@@ -294,8 +335,8 @@ class TerminalDashboard:
             columns, rows = 80, 24
         # one terminal row each: notes cut to the width (printed whole at the end), the
         # frame (rich draws it to the width) cut to the rows left, so nothing scrolls
-        notes = [_fit(line, columns) for line in list(self.notes)[-min(6, rows // 4):]] if self.notes else []
-        lines = frame.rstrip("\n").split("\n")[:max(1, rows - len(notes) - 1)]
+        notes = [_fit(line, columns) for line in list(self.notes)[-min(6, rows // 4) :]] if self.notes else []
+        lines = frame.rstrip("\n").split("\n")[: max(1, rows - len(notes) - 1)]
         text = "".join(line + RESET_STYLE + ERASE_LINE_END + "\n" for line in lines + notes)
         prefix = "" if self.shown else ALT_SCREEN_ON + CURSOR_HIDE
         self.shown = True
@@ -322,9 +363,10 @@ def fast_sampling():
     import torch
 
     from .policy import sample_logits
+
     stock = pufferlib.pytorch.sample_logits
 
-    def sample(logits, action=None):       # other heads (continuous, multi-discrete): PufferLib's
+    def sample(logits, action=None):  # other heads (continuous, multi-discrete): PufferLib's
         return sample_logits(logits, action) if isinstance(logits, torch.Tensor) else stock(logits, action)
 
     pufferlib.pytorch.sample_logits = sample
@@ -343,8 +385,16 @@ def make_trainer_class(dashboard: bool = False):
         """PuffeRL for the windowed trainer: ``evaluate()``, ``train()`` and ``losses``
         as stock, with this module's divergences; ``shutdown()`` instead of ``close()``."""
 
-        def __init__(self, config, vecenv, policy, logger=None, *, screen: TerminalDashboard | None = None,
-                     distributed: bool = False):
+        def __init__(
+            self,
+            config,
+            vecenv,
+            policy,
+            logger=None,
+            *,
+            screen: TerminalDashboard | None = None,
+            distributed: bool = False,
+        ):
             self.distributed = distributed
             self.screen = screen or TerminalDashboard(dashboard and not distributed)
             if distributed:
@@ -365,7 +415,7 @@ def make_trainer_class(dashboard: bool = False):
             return None
 
         def mean_and_log(self):
-            if self.distributed:     # stock all_reduces here at moments that differ per rank (7)
+            if self.distributed:  # stock all_reduces here at moments that differ per rank (7)
                 return None
             return super().mean_and_log()
 

@@ -37,6 +37,7 @@ WORKERS = (1, 2)
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process and its worker processes so far."""
     import psutil
+
     me = psutil.Process()
     total = 0.0
     for proc in [me, *me.children(recursive=True)]:
@@ -58,8 +59,14 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     from .policy import make_policy
     from .puffer import EpisodeTap, env_threads_for, make_trainer_class, make_vecenv, puffer_config
 
-    values = {"envs": envs, "workers": workers, "backend": "serial" if workers == 1 else "multiprocessing",
-              "dashboard": False, "wandb": False, **(overrides or {})}
+    values = {
+        "envs": envs,
+        "workers": workers,
+        "backend": "serial" if workers == 1 else "multiprocessing",
+        "dashboard": False,
+        "wandb": False,
+        **(overrides or {}),
+    }
     cfg = make_train_config(**values)
     cfg.minibatch_size = min(cfg.minibatch_size, cfg.batch_size)
     cfg.window_steps = max(cfg.window_steps, cfg.batch_size)
@@ -94,28 +101,49 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     finally:
         trainer.shutdown()
         vecenv.close()
-    return {"envs": envs, "workers": workers, "backend": cfg.backend, "batch_size": cfg.batch_size,
-            "minibatch_size": cfg.minibatch_size, "hidden_size": cfg.hidden_size,
-            "env_threads": threads, "torch_threads": cfg.torch_threads, "batches": batches, "steps": steps,
-            "seconds": wall,
-            "sps": steps / wall, "cpu_seconds": cpu, "sps_per_cpu_second": steps / cpu if cpu > 0 else None,
-            "env_share": timed.env_seconds / wall, "policy_share": (collect - timed.env_seconds) / wall,
-            "learn_share": learn / wall, "load_avg_1min": os.getloadavg()[0]}
+    return {
+        "envs": envs,
+        "workers": workers,
+        "backend": cfg.backend,
+        "batch_size": cfg.batch_size,
+        "minibatch_size": cfg.minibatch_size,
+        "hidden_size": cfg.hidden_size,
+        "env_threads": threads,
+        "torch_threads": cfg.torch_threads,
+        "batches": batches,
+        "steps": steps,
+        "seconds": wall,
+        "sps": steps / wall,
+        "cpu_seconds": cpu,
+        "sps_per_cpu_second": steps / cpu if cpu > 0 else None,
+        "env_share": timed.env_seconds / wall,
+        "policy_share": (collect - timed.env_seconds) / wall,
+        "learn_share": learn / wall,
+        "load_avg_1min": os.getloadavg()[0],
+    }
 
 
-def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True, overrides: dict | None = None,
-          threads=None, torch_threads=None) -> dict:
+def sweep(
+    envs=None,
+    workers=None,
+    seconds: float = 20.0,
+    progress: bool = True,
+    overrides: dict | None = None,
+    threads=None,
+    torch_threads=None,
+) -> dict:
     """Every (workers, envs, env threads, torch threads) point, each in a fresh process; a
     failed point is reported, not fatal. ``threads`` and ``torch_threads`` default to the
     training config's (env_threads 0: the cores shared out)."""
     from .benchmark import machine
+
     points = []
-    for w in (workers or WORKERS):
-        for n in (envs or ENVS):
+    for w in workers or WORKERS:
+        for n in envs or ENVS:
             if n % w:
                 continue
-            for t in (threads or [None]):
-                for tt in (torch_threads or [None]):
+            for t in threads or [None]:
+                for tt in torch_threads or [None]:
                     extra = {k: v for k, v in (("env_threads", t), ("torch_threads", tt)) if v is not None}
                     points.append(_point(n, w, seconds, {**(overrides or {}), **extra}, progress))
     return {"machine": machine(), "seconds_per_point": seconds, "points": points}
@@ -124,8 +152,9 @@ def sweep(envs=None, workers=None, seconds: float = 20.0, progress: bool = True,
 def _point(n: int, w: int, seconds: float, overrides: dict, progress: bool) -> dict:
     """One point in a fresh process (no state carried from the point before)."""
     cmd = [sys.executable, "-m", "prospector.pipeline.throughput", str(n), str(w), str(seconds), json.dumps(overrides)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 20 + 300,
-                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=seconds * 20 + 300, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    )
     try:
         point = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -139,16 +168,19 @@ def format_point(p: dict) -> str:
     if "error" in p:
         return f"workers {p['workers']}  envs {p['envs']:>5}: error: {p['error']}"
     per_cpu = p.get("sps_per_cpu_second")
-    return (f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5} threads {p.get('env_threads', 1)} "
-            f"torch {p['torch_threads']}: {p['sps']:>9,.0f} steps/s  "
-            f"({per_cpu or 0:>9,.0f} per CPU-second)  "
-            f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
-            f"(load {p['load_avg_1min']:.1f})")
+    return (
+        f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5} threads {p.get('env_threads', 1)} "
+        f"torch {p['torch_threads']}: {p['sps']:>9,.0f} steps/s  "
+        f"({per_cpu or 0:>9,.0f} per CPU-second)  "
+        f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
+        f"(load {p['load_avg_1min']:.1f})"
+    )
 
 
 def format_sweep(result: dict) -> str:
-    lines = [f"trained steps/s (collect + PPO update), {result['seconds_per_point']:.0f} s per point; "
-             f"{result['machine']}"]
+    lines = [
+        f"trained steps/s (collect + PPO update), {result['seconds_per_point']:.0f} s per point; {result['machine']}"
+    ]
     lines += [format_point(p) for p in result["points"]]
     return "\n".join(lines)
 

@@ -95,15 +95,20 @@ class RunState:
     checkpoint: dict | None = None
     config: TrainConfig | None = None
     env_config: dict = field(default_factory=dict)
-    pending_evals: list[int] = field(default_factory=list)   # closed windows with no replay yet
+    pending_evals: list[int] = field(default_factory=list)  # closed windows with no replay yet
 
 
 def versions() -> dict:
     import pufferlib
     import torch
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "pufferlib": getattr(pufferlib, "__version__", "unknown"), "numpy": np.__version__,
-            "prospector": __import__("prospector").__version__}
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "pufferlib": getattr(pufferlib, "__version__", "unknown"),
+        "numpy": np.__version__,
+        "prospector": __import__("prospector").__version__,
+    }
 
 
 def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
@@ -115,16 +120,18 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         except FileExistsError:
             run_dir = runs.run_dir(cfg.run_id, cfg.runs_dir)
             if read_events(run_dir).events:
-                raise TrainError(f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; "
-                                 f"use --resume {cfg.run_id} to continue it") from None
+                raise TrainError(
+                    f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; use --resume {cfg.run_id} to continue it"
+                ) from None
             # a trainer died before the run's first event: the run never started, start it here
             for sub in (runs.CHECKPOINTS_DIR, runs.REPLAYS_DIR, runs.METRICS_DIR):
                 (run_dir / sub).mkdir(exist_ok=True)
         log = EventLog.open(run_dir)
-        if len(read_events(run_dir)):   # another trainer started it in the meantime
+        if len(read_events(run_dir)):  # another trainer started it in the meantime
             log.close()
-            raise TrainError(f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; "
-                             f"use --resume {cfg.run_id} to continue it")
+            raise TrainError(
+                f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; use --resume {cfg.run_id} to continue it"
+            )
         return RunState(run_dir, run_dir.name, log, config=cfg, env_config=env_config)
 
     try:
@@ -138,16 +145,21 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         events = list(read_events(run_dir))
         started = next((e for e in events if e["type"] == "run_started"), None)
         if started is None:
-            raise TrainError(f"cannot resume {resume!r}: its log has no run_started event"
-                             + ("" if events else f" (it never started: start it with --run-id {resume})"))
+            raise TrainError(
+                f"cannot resume {resume!r}: its log has no run_started event"
+                + ("" if events else f" (it never started: start it with --run-id {resume})")
+            )
         closed = [e for e in events if e["type"] == "window_closed"]
         state = RunState(run_dir, log.run_id, log, env_config=started["config"]["env"])
         # A kill between a window's checkpoint_saved and its window_closed leaves a
         # checkpoint that no row covers. Training again from the window before would
         # rewrite that file under the event's sha256; so resume from it instead and close
         # its window with a row marked recovered (the episode metrics died with the process).
-        orphan = [e for e in events if e["type"] == "checkpoint_saved"
-                  and e["window_id"] > (closed[-1]["window_id"] if closed else -1)]
+        orphan = [
+            e
+            for e in events
+            if e["type"] == "checkpoint_saved" and e["window_id"] > (closed[-1]["window_id"] if closed else -1)
+        ]
         if closed or orphan:
             last = orphan[-1]["window_id"] if orphan else closed[-1]["window_id"]
             saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == last]
@@ -160,14 +172,25 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             if hashlib.sha256(data).hexdigest() != saved[-1]["sha256"]:
                 raise TrainError(f"cannot resume {resume!r}: checkpoint {path} does not match its sha256")
             import torch
+
             state.checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
             state.next_window = last + 1
             state.global_step = int(state.checkpoint["global_step"]) if orphan else closed[-1]["env_steps_total"]
         # The run keeps its own settings; only how long to train and where may change.
         original = dict(started["config"]["train"])
-        original.setdefault("action_mask", False)   # runs from before the policy had a mask
-        for name in ("windows", "total_steps", "wandb", "dashboard", "site", "deploy", "device", "backend", "workers",
-                     "env_threads"):
+        original.setdefault("action_mask", False)  # runs from before the policy had a mask
+        for name in (
+            "windows",
+            "total_steps",
+            "wandb",
+            "dashboard",
+            "site",
+            "deploy",
+            "device",
+            "backend",
+            "workers",
+            "env_threads",
+        ):
             original[name] = getattr(cfg, name)
         original["run_id"] = state.run_id
         state.config = TrainConfig(**original).validate()
@@ -186,6 +209,7 @@ def recovered_row(window_id: int, env_steps_total: int) -> dict:
     """The row of a window whose checkpoint was saved but whose process died before its
     row: what the checkpoint knows, null for the metrics that died with the process."""
     from .eventlog import LOSS_KEYS, WINDOW_METRICS
+
     row = {key: None for key in WINDOW_METRICS + LOSS_KEYS}
     row.update(window_id=window_id, env_steps_total=env_steps_total, recovered=True)
     return row
@@ -234,8 +258,14 @@ class RankTrace:
         digest = hashlib.sha256()
         for tensor in self.policy.state_dict().values():
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        line = {"rank": self.rank, "pid": os.getpid(), "what": what, "epoch": epoch, "params": digest.hexdigest(),
-                **extra}
+        line = {
+            "rank": self.rank,
+            "pid": os.getpid(),
+            "what": what,
+            "epoch": epoch,
+            "params": digest.hexdigest(),
+            **extra,
+        }
         with open(self.path, "a") as out:
             out.write(json.dumps(line) + "\n")
 
@@ -251,9 +281,19 @@ def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
             state = open_run(cfg, resume)
         except Exception as exc:
             refused = exc
-    shared = world.broadcast(None if state is None else (
-        str(state.run_dir), state.run_id, state.next_window, state.global_step, state.config.to_dict(),
-        state.env_config, state.checkpoint))
+    shared = world.broadcast(
+        None
+        if state is None
+        else (
+            str(state.run_dir),
+            state.run_id,
+            state.next_window,
+            state.global_step,
+            state.config.to_dict(),
+            state.env_config,
+            state.checkpoint,
+        )
+    )
     if refused is not None:
         raise refused
     if shared is None:
@@ -261,8 +301,9 @@ def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
     run_dir, run_id, next_window, global_step, config, env_config, checkpoint = shared
     if world.leader:
         return state
-    return RunState(Path(run_dir), run_id, None, next_window, global_step, checkpoint, TrainConfig(**config),
-                    env_config)
+    return RunState(
+        Path(run_dir), run_id, None, next_window, global_step, checkpoint, TrainConfig(**config), env_config
+    )
 
 
 def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) -> Path:
@@ -275,24 +316,28 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
     cfg, log, run_dir, leader = state.config, state.log, state.run_dir, world.leader
     rank_seed = cfg.seed + RANK_SEED_STRIDE * world.rank
     torch.manual_seed(rank_seed + state.next_window)
-    torch.set_num_threads(cfg.torch_threads)   # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
+    torch.set_num_threads(cfg.torch_threads)  # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
     evaluators = sink = None
     if leader:
         evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=after_replays_hook(after_replays, run_dir))
-        for window_id in state.pending_evals:    # windows a crash left without a replay
+        for window_id in state.pending_evals:  # windows a crash left without a replay
             evaluators.start(window_id)
         sink = WandbSink(cfg, run_dir, state.run_id)
     vecenv = trainer = None
     reason = "error"
     try:
         if leader:
-            payload = {"config": {"train": cfg.to_dict(), "env": state.env_config}, "git_sha": runs.git_short_sha(),
-                       "versions": versions(), "wandb_url": sink.url, "world_size": world.size}
+            payload = {
+                "config": {"train": cfg.to_dict(), "env": state.env_config},
+                "git_sha": runs.git_short_sha(),
+                "versions": versions(),
+                "wandb_url": sink.url,
+                "world_size": world.size,
+            }
             if resume is None:
                 log.append("run_started", **payload)
             else:
-                log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step,
-                           **payload)
+                log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step, **payload)
 
         # Steps are counted in total over the ranks (the log's env_steps_total); every rank
         # collects the same number per batch, so this rank's share is the total / ranks.
@@ -302,8 +347,12 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         tap = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, local_planned, local_start)
         policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(world.device)
         trainer = make_trainer_class(cfg.dashboard)(
-            puffer_config(cfg, seed=rank_seed, total_timesteps=local_planned, device=world.device), tap,
-            distributed.wrap_policy(policy, world), logger=LastLogs(), distributed=world.distributed)
+            puffer_config(cfg, seed=rank_seed, total_timesteps=local_planned, device=world.device),
+            tap,
+            distributed.wrap_policy(policy, world),
+            logger=LastLogs(),
+            distributed=world.distributed,
+        )
         if evaluators is not None:
             evaluators.say = trainer.note
         if state.checkpoint is not None:
@@ -333,8 +382,19 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
                 if trace:
                     trace.write("window", trainer.epoch, window_id=window_id, episodes=len(tap.episodes))
                 wall = time.perf_counter() - window_start_time
-                close_window(cfg, state, trainer, policy, window_id, tap.episodes, wall,
-                             trainer.global_step - window_start_step, sink, world, total)
+                close_window(
+                    cfg,
+                    state,
+                    trainer,
+                    policy,
+                    window_id,
+                    tap.episodes,
+                    wall,
+                    trainer.global_step - window_start_step,
+                    sink,
+                    world,
+                    total,
+                )
                 if leader:
                     evaluators.start(window_id)
                 world.hold(lambda: leader and evaluators.backlogged(log, sink, cfg.eval_backlog_max))
@@ -355,7 +415,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         raise
     finally:
         if trainer is not None:
-            trainer.shutdown()      # the utilisation thread stops, the terminal is the user's again
+            trainer.shutdown()  # the utilisation thread stops, the terminal is the user's again
         if vecenv is not None:
             vecenv.close()
         if leader:
@@ -383,6 +443,7 @@ def after_replays_hook(after_replays: Callable[[Path], None] | None, run_dir: Pa
             after_replays(run_dir)
         except OSError as exc:
             print(f"after-replays hook failed: {exc}", file=sys.stderr, flush=True)
+
     return call
 
 
@@ -392,8 +453,19 @@ def _finished(cfg: TrainConfig, windows_done: int, global_step: int) -> bool:
     return cfg.total_steps is not None and global_step >= cfg.total_steps
 
 
-def close_window(cfg, state: RunState, trainer, policy, window_id: int, episodes: list[dict],
-                 wall: float, steps: int, sink, world: World | None = None, total: int | None = None) -> None:
+def close_window(
+    cfg,
+    state: RunState,
+    trainer,
+    policy,
+    window_id: int,
+    episodes: list[dict],
+    wall: float,
+    steps: int,
+    sink,
+    world: World | None = None,
+    total: int | None = None,
+) -> None:
     """Checkpoint, then the window row: both in the log before the evaluator starts.
 
     Every rank calls it: rank 0 gathers the others' episodes, losses and steps, so the
@@ -407,34 +479,52 @@ def close_window(cfg, state: RunState, trainer, policy, window_id: int, episodes
         return
     episodes = [episode for part in parts for episode in part[0]]
     steps = sum(part[2] for part in parts)
-    losses = {key: float(np.mean([part[1][key] for part in parts if key in part[1]]))
-              for key in parts[0][1]}     # PPO losses: the ranks' mean
+    losses = {
+        key: float(np.mean([part[1][key] for part in parts if key in part[1]])) for key in parts[0][1]
+    }  # PPO losses: the ranks' mean
 
     t0 = time.perf_counter()
     buffer = io.BytesIO()
-    torch.save({
-        "policy": policy.state_dict(), "optimizer": trainer.optimizer.state_dict(),
-        "scheduler": trainer.scheduler.state_dict(), "epoch": trainer.epoch,
-        "global_step": total, "window_id": window_id, "policy_kind": cfg.policy,
-        "hidden_size": cfg.hidden_size, "action_mask": cfg.action_mask, "env_config": state.env_config,
-        "train_config": cfg.to_dict(),
-    }, buffer)
+    torch.save(
+        {
+            "policy": policy.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(),
+            "scheduler": trainer.scheduler.state_dict(),
+            "epoch": trainer.epoch,
+            "global_step": total,
+            "window_id": window_id,
+            "policy_kind": cfg.policy,
+            "hidden_size": cfg.hidden_size,
+            "action_mask": cfg.action_mask,
+            "env_config": state.env_config,
+            "train_config": cfg.to_dict(),
+        },
+        buffer,
+    )
     path = runs.checkpoint_path(state.run_dir, window_id)
     size, digest = runs.atomic_write(path, buffer.getvalue())
-    state.log.append("checkpoint_saved", window_id=window_id, path=runs.rel_to_run(state.run_dir, path),
-                     bytes=size, sha256=digest)
-    row = {"window_id": window_id, "env_steps_total": total, **window_row(episodes),
-           "sps": steps / wall if wall > 0 else None, "wall_seconds": wall,
-           **{k: losses.get(k) for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")},
-           "explained_variance": losses.get("explained_variance")}
+    state.log.append(
+        "checkpoint_saved", window_id=window_id, path=runs.rel_to_run(state.run_dir, path), bytes=size, sha256=digest
+    )
+    row = {
+        "window_id": window_id,
+        "env_steps_total": total,
+        **window_row(episodes),
+        "sps": steps / wall if wall > 0 else None,
+        "wall_seconds": wall,
+        **{k: losses.get(k) for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")},
+        "explained_variance": losses.get("explained_variance"),
+    }
     row["close_seconds"] = time.perf_counter() - t0
     state.log.append("window_closed", **row)
     update_projections(state.run_dir)
     sink.log_window(row)
     sink.log_checkpoint(path, window_id)
-    trainer.note(f"window {window_id} closed: {total:,} steps, {row['episodes']} episodes, "
-                 f"return {_fmt(row['return_mean'])}, net profit {_fmt(row['net_profit_mean'])}, "
-                 f"{_fmt(row['sps'], 0)} steps/s")
+    trainer.note(
+        f"window {window_id} closed: {total:,} steps, {row['episodes']} episodes, "
+        f"return {_fmt(row['return_mean'])}, net profit {_fmt(row['net_profit_mean'])}, "
+        f"{_fmt(row['sps'], 0)} steps/s"
+    )
 
 
 def _fmt(value, digits: int = 2) -> str:
@@ -453,14 +543,14 @@ class EvaluatorPool:
     def __init__(self, run_dir: Path, episodes: int, on_replays=None, max_running: int = 2):
         self.run_dir = run_dir
         self.episodes = episodes
-        self.on_replays = on_replays      # called after new replay_recorded events (site rebuild)
+        self.on_replays = on_replays  # called after new replay_recorded events (site rebuild)
         self.running: dict[int, tuple[subprocess.Popen, Path]] = {}
         self.queued: list[int] = []
         self.max_running = max_running
         self.seen_seq = -1
         self.seen_size = -1
-        self.say = None                   # the trainer's note() while it runs (its dashboard); else stderr
-        self.waiting_since = None         # the backlog wait in progress
+        self.say = None  # the trainer's note() while it runs (its dashboard); else stderr
+        self.waiting_since = None  # the backlog wait in progress
 
     def tell(self, line: str) -> None:
         if self.say is not None:
@@ -469,8 +559,20 @@ class EvaluatorPool:
             print(line, file=sys.stderr, flush=True)
 
     def command(self, window_id: int) -> list[str]:
-        return [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(self.run_dir.parent),
-                "--run", self.run_dir.name, "--window", str(window_id), "--episodes", str(self.episodes)]
+        return [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "eval",
+            "--runs-dir",
+            str(self.run_dir.parent),
+            "--run",
+            self.run_dir.name,
+            "--window",
+            str(window_id),
+            "--episodes",
+            str(self.episodes),
+        ]
 
     def start(self, window_id: int) -> None:
         if len(self.running) >= self.max_running:
@@ -485,16 +587,25 @@ class EvaluatorPool:
         repo = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
         with open(log_path, "ab") as out:
-            proc = subprocess.Popen(self.command(window_id), stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=env, preexec_fn=lambda: os.nice(5))
+            proc = subprocess.Popen(
+                self.command(window_id),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                preexec_fn=lambda: os.nice(5),
+            )
         self.running[window_id] = (proc, log_path)
 
     def poll(self, log: EventLog, sink, block: bool = False, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         for window_id, (proc, log_path) in list(self.running.items()):
             try:
-                rc = proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic())) \
-                    if block else proc.poll()
+                rc = (
+                    proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+                    if block
+                    else proc.poll()
+                )
             except subprocess.TimeoutExpired:
                 proc.kill()
                 rc = proc.wait()
@@ -505,8 +616,9 @@ class EvaluatorPool:
                 error = f"evaluator exited with code {rc}; log: {runs.rel_to_run(self.run_dir, log_path)}"
                 self.tell(f"window {window_id}: {error}")
                 log.append("eval_failed", window_id=window_id, error=error)
-        while self.queued and len(self.running) < self.max_running and \
-                (deadline is None or time.monotonic() < deadline):
+        while (
+            self.queued and len(self.running) < self.max_running and (deadline is None or time.monotonic() < deadline)
+        ):
             self._spawn(self.queued.pop(0))
         self._sync_replays(sink)
 
@@ -518,8 +630,9 @@ class EvaluatorPool:
         if max_queued > 0 and len(self.queued) > max_queued:
             if self.waiting_since is None:
                 self.waiting_since = time.monotonic()
-                self.tell(f"waiting for the evaluators: {len(self.queued)} windows queued "
-                          f"(eval_backlog_max {max_queued})")
+                self.tell(
+                    f"waiting for the evaluators: {len(self.queued)} windows queued (eval_backlog_max {max_queued})"
+                )
             self.poll(log, sink)
             return len(self.queued) > max_queued
         self.waiting_since = None
@@ -530,8 +643,9 @@ class EvaluatorPool:
         killed or dropped; a resume evaluates windows left without a replay)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            self.poll(log, sink, block=True,
-                      timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            self.poll(
+                log, sink, block=True, timeout=None if deadline is None else max(0.0, deadline - time.monotonic())
+            )
             if not self.running and (not self.queued or (deadline is not None and time.monotonic() >= deadline)):
                 break
         self.queued.clear()
@@ -539,7 +653,7 @@ class EvaluatorPool:
     def _sync_replays(self, sink) -> None:
         """New replay_recorded events go to W&B as artifacts (and to the projections)."""
         size = runs.events_path(self.run_dir).stat().st_size
-        if size == self.seen_size:        # polled every iteration: read the log only when it grew
+        if size == self.seen_size:  # polled every iteration: read the log only when it grew
             return
         self.seen_size = size
         new = [e for e in read_events(self.run_dir) if e["seq"] > self.seen_seq]
@@ -552,7 +666,7 @@ class EvaluatorPool:
         for event in recorded:
             sink.log_replay(self.run_dir, event)
         for event in new:
-            if event["type"] == "replay_video":      # train --wandb-video (evaluator.video_recorder)
+            if event["type"] == "replay_video":  # train --wandb-video (evaluator.video_recorder)
                 sink.log_video(self.run_dir, event)
         if recorded and self.on_replays is not None:
             self.on_replays()

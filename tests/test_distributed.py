@@ -21,17 +21,35 @@ import pytest
 from prospector.pipeline.eventlog import read_events
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--envs", "64", "--window-steps", "8192", "--time-max", "40", "--threads", "1", "--no-wandb",
-        "--no-dashboard", "--eval-episodes", "1"]
+TINY = [
+    "--envs",
+    "64",
+    "--window-steps",
+    "8192",
+    "--time-max",
+    "40",
+    "--threads",
+    "1",
+    "--no-wandb",
+    "--no-dashboard",
+    "--eval-episodes",
+    "1",
+]
 
 
 def train(tmp_path: Path, *args: str, wait: bool = True):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled", "PROSPECTOR_TEST_RANK_TRACE": "1",
-           "PROSPECTOR_DIST_TIMEOUT": "120"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WANDB_MODE": "disabled",
+        "PROSPECTOR_TEST_RANK_TRACE": "1",
+        "PROSPECTOR_DIST_TIMEOUT": "120",
+    }
     argv = [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path / "runs"), *args]
     if not wait:
-        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                start_new_session=True)
+        return subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
 
 
@@ -64,6 +82,7 @@ def check_replicas(run_dir: Path) -> None:
 
 def checkpoint_digest(path: Path) -> str:
     import torch
+
     state = torch.load(path, map_location="cpu", weights_only=False)["policy"]
     digest = hashlib.sha256()
     for tensor in state.values():
@@ -80,17 +99,27 @@ def test_two_ranks_train_resume_and_refuse_a_second_launch(tmp_path):
     done = train(tmp_path, "--nproc", "2", "--run-id", "ddp", "--windows", "2", *TINY)
     assert done.returncode == 0, done.stderr
     run_dir = tmp_path / "runs" / "ddp"
-    assert done.stdout.startswith("run ddp") and done.stdout.count("run ddp") == 1   # rank 0's summary alone
+    assert done.stdout.startswith("run ddp") and done.stdout.count("run ddp") == 1  # rank 0's summary alone
     events = check_log(run_dir)
     assert [e["type"] for e in events if e["type"] != "replay_recorded"] == [
-        "run_started", "checkpoint_saved", "window_closed", "checkpoint_saved", "window_closed", "run_finished"]
+        "run_started",
+        "checkpoint_saved",
+        "window_closed",
+        "checkpoint_saved",
+        "window_closed",
+        "run_finished",
+    ]
     assert events[0]["world_size"] == 2 and events[-1]["reason"] == "completed"
     check_replicas(run_dir)
 
     # every rank's episodes are in the row; steps and steps/s are the totals
     rows = [e for e in events if e["type"] == "window_closed"]
-    per_rank = {(line["window_id"], line["rank"]): line["episodes"]
-                for rank in (0, 1) for line in trace(run_dir, rank) if line["what"] == "window"}
+    per_rank = {
+        (line["window_id"], line["rank"]): line["episodes"]
+        for rank in (0, 1)
+        for line in trace(run_dir, rank)
+        if line["what"] == "window"
+    }
     for row in rows:
         mine, theirs = per_rank[(row["window_id"], 0)], per_rank[(row["window_id"], 1)]
         assert mine > 0 and theirs > 0 and row["episodes"] == mine + theirs
@@ -122,13 +151,14 @@ def test_a_rank_that_dies_stops_the_others_and_the_run_resumes(tmp_path):
     run_dir = tmp_path / "runs" / "dies"
     try:
         deadline = time.monotonic() + 600
-        while not any(e["type"] == "window_closed" for e in (read_events(run_dir) if (run_dir / "events.jsonl")
-                                                               .is_file() else [])):
+        while not any(
+            e["type"] == "window_closed" for e in (read_events(run_dir) if (run_dir / "events.jsonl").is_file() else [])
+        ):
             assert launch.poll() is None and time.monotonic() < deadline, launch.communicate()
             time.sleep(0.2)
         victim = trace(run_dir, 1)[0]["pid"]
         os.kill(victim, signal.SIGKILL)
-        _, stderr = launch.communicate(timeout=180)      # the others stop: no hang
+        _, stderr = launch.communicate(timeout=180)  # the others stop: no hang
     finally:
         if launch.poll() is None:
             os.killpg(launch.pid, signal.SIGKILL)
@@ -149,12 +179,16 @@ def test_a_rank_that_dies_stops_the_others_and_the_run_resumes(tmp_path):
     assert events[-1]["reason"] == "completed"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--nproc", "0"], "--nproc"),
-    (["--nproc", "2", "--device", "cuda"], "cuda"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--nproc", "0"], "--nproc"),
+        (["--nproc", "2", "--device", "cuda"], "cuda"),
+    ],
+)
 def test_bad_launches_are_refused_before_a_run_dir(tmp_path, args, message):
     import torch
+
     if "cuda" in args and torch.cuda.device_count() >= 2:
         pytest.skip("this machine has the GPUs for it")
     done = train(tmp_path, "--run-id", "bad", *args, *TINY)

@@ -35,13 +35,13 @@ class Screen:
         self.columns, self.rows = columns, rows
         self.main = self._blank()
         self.screen = self.main
-        self.history: list[tuple[str, bool]] = []      # (row text, continued from the row before)
+        self.history: list[tuple[str, bool]] = []  # (row text, continued from the row before)
         self.x = self.y = 0
         self.saved = (0, 0)
         self.cursor_visible = True
         self.in_alt = False
         self.pending_wrap = False
-        self.drew_boxes = False         # a dashboard was drawn at some point
+        self.drew_boxes = False  # a dashboard was drawn at some point
 
     def _blank(self):
         return [[[" "] * self.columns, False] for _ in range(self.rows)]
@@ -166,8 +166,7 @@ def run_in_terminal(argv: list[str], screen: Screen, timeout: float = 600) -> in
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled", "TERM": "xterm-256color"}
     for name in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE"):
         env.pop(name, None)
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO,
-                            start_new_session=True)
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
     os.close(slave)
     raw = bytearray()
     deadline = time.monotonic() + timeout
@@ -180,7 +179,7 @@ def run_in_terminal(argv: list[str], screen: Screen, timeout: float = 600) -> in
                 continue
             try:
                 chunk = os.read(master, 65536)
-            except OSError:     # EIO: every writer closed the terminal
+            except OSError:  # EIO: every writer closed the terminal
                 break
             if not chunk:
                 break
@@ -199,19 +198,44 @@ def test_summary_reads_cleanly_after_the_dashboard(tmp_path):
     screen = Screen(COLUMNS, ROWS)
     before = [f"earlier output {i}: the user's shell" for i in range(6)]
     screen.feed("\r\n".join(before) + "\r\n")
-    rc = run_in_terminal([sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path / "runs"),
-                          "--run-id", "tty", "--windows", "2", "--envs", "64", "--window-steps", "4096",
-                          "--time-max", "300", "--no-wandb"], screen)
+    rc = run_in_terminal(
+        [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "train",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--run-id",
+            "tty",
+            "--windows",
+            "2",
+            "--envs",
+            "64",
+            "--window-steps",
+            "4096",
+            "--time-max",
+            "300",
+            "--no-wandb",
+        ],
+        screen,
+    )
     assert rc == 0, "\n".join(screen.main_lines())
     assert screen.drew_boxes, "the dashboard was not drawn: nothing was tested"
 
     lines = screen.main_lines()
-    assert lines[:len(before)] == before                       # the user's screen as it was
+    assert lines[: len(before)] == before  # the user's screen as it was
     summary = describe(tmp_path / "runs" / "tty").splitlines()
-    assert lines[-len(summary):] == [line.rstrip() for line in summary]
+    assert lines[-len(summary) :] == [line.rstrip() for line in summary]
     closed = [line for line in lines if line.startswith("window ") and " closed: " in line]
     assert [line.split()[1] for line in closed] == ["0", "1"]
-    assert all(re.fullmatch(r"window \d closed: [\d,]+ steps, \d+ episodes, return -?[\d.,]+, "
-                            r"net profit -?[\d.,]+, [\d,]+ steps/s", line) for line in closed), closed
+    assert all(
+        re.fullmatch(
+            r"window \d closed: [\d,]+ steps, \d+ episodes, return -?[\d.,]+, "
+            r"net profit -?[\d.,]+, [\d,]+ steps/s",
+            line,
+        )
+        for line in closed
+    ), closed
     assert not BOX & set("".join(lines)), "dashboard remnants on the user's screen"
     assert not screen.in_alt and screen.cursor_visible
