@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +62,12 @@ def emit_policies(builder, run) -> None:
     entries = []
     for window_id, ev in sorted(checkpoints(run.events).items()):
         entries.append(_emit_window(builder, run, base, window_id, ev))
+    failed = [e for e in entries if e["status"] not in ("ok", "unsupported")]
+    if failed:  # one line per run, not one per window (a run may have thousands)
+        more = f" (and {len(failed) - 1} more windows)" if len(failed) > 1 else ""
+        builder.report.notes.append(
+            f"{run.run_id}: window {failed[0]['window_id']} policy not exported: {failed[0]['reason']}{more}"
+        )
     replay_obs = {
         item.replay_id: _emit_replay_obs(builder, run, base, item) for item in run.replays if item.status == "ok"
     }
@@ -109,14 +114,22 @@ def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:
             builder.report.skipped += 1
         return {**entry, **old.get("entry", {})}
 
-    @cache
-    def exported():
-        return _export(run, ev)
-
-    header, weights, problem = exported()
+    # a checkpoint that could not be exported is not read again until its file changes
+    try:
+        st = R.resolve_in_run(run.dir, str(ev.get("path", ""))).stat()
+        sig = [st.st_size, st.st_mtime_ns]
+    except (ValueError, OSError):
+        sig = None
+    failed_rel = f"{head_rel}#failed"
+    old_failure = builder.old.get("outputs", {}).get(failed_rel)
+    if old_failure and old_failure.get("key") == key and old_failure.get("sig") == sig:
+        builder.outputs[failed_rel] = old_failure
+        return {**entry, **old_failure["entry"]}
+    header, weights, problem = _export(run, ev)
     if problem is not None:
-        builder.report.notes.append(f"{run.run_id}: window {window_id} policy not exported: {problem}")
-        return {**entry, "status": problem.split(":", 1)[0], "reason": problem}
+        failure = {"status": problem.split(":", 1)[0], "reason": problem}
+        builder.outputs[failed_rel] = {"key": key, "sig": sig, "entry": failure}
+        return {**entry, **failure}
     made = {
         "status": "ok" if header["supported"] else "unsupported",
         "reason": header.get("reason"),
