@@ -56,6 +56,7 @@ def load_checkpoint(path: Path, sha256: str | None = None) -> tuple[torch.nn.Mod
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
         raise CheckpointError(f"checkpoint {path} does not match the sha256 in the event log")
     import io
+
     state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
     policy = policy_for_checkpoint(state["policy_kind"], state["hidden_size"], state.get("action_mask", False))
     policy.load_state_dict(state["policy"])
@@ -70,9 +71,20 @@ def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str
     obs, _ = env.reset(seed=seed)
     generator = torch.Generator().manual_seed(seed)
     state = {"lstm_h": None, "lstm_c": None} if kind == "lstm" else None
-    frames = [{"t": 0, "action": None, "action_name": None, "reward": 0.0, "dt": 0, "events": [],
-               "render_state": env.render_state(), "truth": env.truth_state(), "probs": None,
-               "valid": np.flatnonzero(env.action_mask()).tolist()}]
+    frames = [
+        {
+            "t": 0,
+            "action": None,
+            "action_name": None,
+            "reward": 0.0,
+            "dt": 0,
+            "events": [],
+            "render_state": env.render_state(),
+            "truth": env.truth_state(),
+            "probs": None,
+            "valid": np.flatnonzero(env.action_mask()).tolist(),
+        }
+    ]
     total = 0.0
     while True:
         with torch.inference_mode():
@@ -83,20 +95,34 @@ def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str
         top = torch.topk(probs, TOP_K)
         obs, reward, terminated, truncated, info = env.step(action)
         total += reward
-        frames.append({
-            "t": len(frames), "action": action, "action_name": S.ACTION_NAMES[action],
-            "reward": reward, "value": value, "dt": info["dt"], "invalid": info["invalid"], "events": info["events"],
-            "render_state": env.render_state(), "truth": env.truth_state(),
-            "probs": [[int(a), round(float(p), 4)] for p, a in zip(top.values, top.indices)],
-            "valid": np.flatnonzero(env.action_mask()).tolist(),
-        })
+        frames.append(
+            {
+                "t": len(frames),
+                "action": action,
+                "action_name": S.ACTION_NAMES[action],
+                "reward": reward,
+                "value": value,
+                "dt": info["dt"],
+                "invalid": info["invalid"],
+                "events": info["events"],
+                "render_state": env.render_state(),
+                "truth": env.truth_state(),
+                "probs": [[int(a), round(float(p), 4)] for p, a in zip(top.values, top.indices)],
+                "valid": np.flatnonzero(env.action_mask()).tolist(),
+            }
+        )
         if terminated or truncated:
             break
     totals = {
-        "return": total, "net_profit": info["net_profit"], "survival": info["survival"],
-        "steps": len(frames) - 1, "ticks": env_config["time_max"] - info["time_remaining"],
-        "end_reason": info["end_reason"], "credits": info["credits"],
-        "pirate_encounters": info["pirate_encounters"], "overheat_ticks": info["overheat_ticks"],
+        "return": total,
+        "net_profit": info["net_profit"],
+        "survival": info["survival"],
+        "steps": len(frames) - 1,
+        "ticks": env_config["time_max"] - info["time_remaining"],
+        "end_reason": info["end_reason"],
+        "credits": info["credits"],
+        "pirate_encounters": info["pirate_encounters"],
+        "overheat_ticks": info["overheat_ticks"],
     }
     return frames, totals
 
@@ -127,12 +153,23 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
         raise CheckpointError(f"window {window_id} of {run_dir.name} has no checkpoint_saved event")
     ckpt = saved[-1]
     # (replay id, seed, base tags): the eval seeds, then the showcase seed
-    plan = [(runs.make_replay_id(window_id, n, f"{started['run_id']}|{int(train['eval_seed']) + n}|{ckpt['sha256']}"),
-             int(train["eval_seed"]) + n, ["every_window"] if n == 0 else ["eval"]) for n in range(episodes)]
+    plan = [
+        (
+            runs.make_replay_id(window_id, n, f"{started['run_id']}|{int(train['eval_seed']) + n}|{ckpt['sha256']}"),
+            int(train["eval_seed"]) + n,
+            ["every_window"] if n == 0 else ["eval"],
+        )
+        for n in range(episodes)
+    ]
     showcase = train.get("showcase_seed")
     if isinstance(showcase, int):
-        plan.append((runs.make_replay_id(window_id, episodes, f"{started['run_id']}|showcase|{showcase}|"
-                                         f"{ckpt['sha256']}"), showcase, ["showcase"]))
+        plan.append(
+            (
+                runs.make_replay_id(window_id, episodes, f"{started['run_id']}|showcase|{showcase}|{ckpt['sha256']}"),
+                showcase,
+                ["showcase"],
+            )
+        )
     replay_ids = [replay_id for replay_id, _, _ in plan]
     done = _recorded(events, replay_ids)
     if len(done) == len(plan):
@@ -152,26 +189,46 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
         tags = list(base_tags)
         if "every_window" in tags and (best is None or totals["return"] > best + best_margin(best)):
             tags.append("best_so_far")
-        for tag, passed in MILESTONES if "showcase" not in tags else ():   # milestones: the eval seeds'
+        for tag, passed in MILESTONES if "showcase" not in tags else ():  # milestones: the eval seeds'
             if tag not in reached and passed(totals):
                 tags.append(tag)
                 reached.add(tag)
-        header = {"run_id": started["run_id"], "window_id": window_id, "replay_id": replay_id,
-                  "seed": seed, "env_config": env_config, "policy_checkpoint": ckpt["path"],
-                  "checkpoint_sha256": ckpt["sha256"], "tags": tags, "totals": totals,
-                  "gamma": train.get("gamma"), "reward_scale": learner_reward_scale(train, state)}
+        header = {
+            "run_id": started["run_id"],
+            "window_id": window_id,
+            "replay_id": replay_id,
+            "seed": seed,
+            "env_config": env_config,
+            "policy_checkpoint": ckpt["path"],
+            "checkpoint_sha256": ckpt["sha256"],
+            "tags": tags,
+            "totals": totals,
+            "gamma": train.get("gamma"),
+            "reward_scale": learner_reward_scale(train, state),
+        }
         path = runs.replay_path(run_dir, replay_id)
         with file_lock(run_dir / REPLAYS_LOCK_FILE):
             already = _recorded(read_events(run_dir).events, [replay_id])
-            if already:           # another evaluator of this window got there first
+            if already:  # another evaluator of this window got there first
                 done.update(already)
                 continue
             size, digest = runs.atomic_write(path, encode_replay(header, frames))
             done[replay_id] = EventLog.append_once(
-                run_dir, "replay_recorded", window_id=window_id, replay_id=replay_id, tags=tags, seed=seed,
-                **{"return": totals["return"]}, net_profit=totals["net_profit"], survival=totals["survival"],
-                steps=totals["steps"], end_reason=totals["end_reason"], path=runs.rel_to_run(run_dir, path),
-                bytes=size, sha256=digest)
+                run_dir,
+                "replay_recorded",
+                window_id=window_id,
+                replay_id=replay_id,
+                tags=tags,
+                seed=seed,
+                **{"return": totals["return"]},
+                net_profit=totals["net_profit"],
+                survival=totals["survival"],
+                steps=totals["steps"],
+                end_reason=totals["end_reason"],
+                path=runs.rel_to_run(run_dir, path),
+                bytes=size,
+                sha256=digest,
+            )
         if video is not None and "every_window" in tags:
             video(path, done[replay_id])
     return [done[r] for r in replay_ids]
@@ -212,11 +269,19 @@ def video_recorder(run_dir: str | Path, render):
         try:
             out.parent.mkdir(exist_ok=True)
             info = render(replay_path, out) or {}
-        except Exception as exc:          # noqa: BLE001 - a video is never worth a window
+        except Exception as exc:  # noqa: BLE001 - a video is never worth a window
             print(f"window {event['window_id']}: no video of replay {event['replay_id']}: {exc}", flush=True)
             return
         data = out.read_bytes()
-        EventLog.append_once(run_dir, "replay_video", window_id=event["window_id"], replay_id=event["replay_id"],
-                             path=runs.rel_to_run(run_dir, out), bytes=len(data),
-                             sha256=hashlib.sha256(data).hexdigest(), **info)
+        EventLog.append_once(
+            run_dir,
+            "replay_video",
+            window_id=event["window_id"],
+            replay_id=event["replay_id"],
+            path=runs.rel_to_run(run_dir, out),
+            bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            **info,
+        )
+
     return record

@@ -43,7 +43,9 @@ def decode_replay(data: bytes) -> tuple[dict, list[dict]]:
     except json.JSONDecodeError as exc:
         raise ReplayError(f"replay line is not JSON: {exc}") from None
     if not isinstance(header, dict) or header.get("schema_version") != SCHEMA_VERSION:
-        raise ReplayError(f"unsupported replay schema: {header.get('schema_version') if isinstance(header, dict) else header!r}")
+        raise ReplayError(
+            f"unsupported replay schema: {header.get('schema_version') if isinstance(header, dict) else header!r}"
+        )
     return header, frames
 
 

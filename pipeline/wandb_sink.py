@@ -36,13 +36,21 @@ class WandbSink:
         if not cfg.wandb:
             return
         import wandb
+
         os.environ.setdefault("WANDB_SILENT", "true")
         # Keep W&B's artifact staging inside the run, so an offline run is self-contained
         # (``wandb sync`` it later) and nothing lands in the user's home directory.
         os.environ.setdefault("WANDB_DATA_DIR", str(Path(run_dir) / "wandb" / "data"))
         self.run = wandb.init(
-            project=PROJECT, name=run_id, id=run_id, group=cfg.experiment, config=cfg.to_dict(),
-            dir=str(run_dir), mode=wandb_mode(), resume="allow", job_type="train",
+            project=PROJECT,
+            name=run_id,
+            id=run_id,
+            group=cfg.experiment,
+            config=cfg.to_dict(),
+            dir=str(run_dir),
+            mode=wandb_mode(),
+            resume="allow",
+            job_type="train",
             settings=wandb.Settings(console="off"),
         )
         if wandb_mode() == "online":
@@ -58,6 +66,7 @@ class WandbSink:
         if self.run is None:
             return
         import wandb
+
         artifact = wandb.Artifact(f"model-{self.run_id}", type="model", metadata={"window_id": window_id})
         artifact.add_file(str(path))
         self.run.log_artifact(artifact, aliases=list(aliases))
@@ -66,13 +75,18 @@ class WandbSink:
         if self.run is None:
             return
         import wandb
+
         name = f"replay-{self.run_id}-{event['window_id']}-{event['replay_id']}"
-        artifact = wandb.Artifact(name, type="replay", metadata={
-            k: event[k] for k in ("window_id", "replay_id", "tags", "seed", "return", "net_profit", "steps")})
+        artifact = wandb.Artifact(
+            name,
+            type="replay",
+            metadata={k: event[k] for k in ("window_id", "replay_id", "tags", "seed", "return", "net_profit", "steps")},
+        )
         artifact.add_file(str(run_dir / event["path"]))
         self.run.log_artifact(artifact, aliases=["latest"])
         if "best_so_far" in event["tags"]:
             from .runs import checkpoint_path
+
             ckpt = checkpoint_path(run_dir, event["window_id"])
             if ckpt.is_file():
                 self.log_checkpoint(ckpt, event["window_id"], aliases=("best",))
@@ -83,20 +97,28 @@ class WandbSink:
         if self.run is None:
             return
         import wandb
+
         caption = f"window {event['window_id']} · replay {event['replay_id']}"
-        self.run.log({"replay/video": wandb.Video(str(run_dir / event["path"]), caption=caption, format="mp4"),
-                      "replay/video_window": event["window_id"]})
+        self.run.log(
+            {
+                "replay/video": wandb.Video(str(run_dir / event["path"]), caption=caption, format="mp4"),
+                "replay/video_window": event["window_id"],
+            }
+        )
 
     def log_benchmark(self, payload: dict) -> None:
         """The benchmark table (``prospector benchmark``) as a W&B table plus summary values."""
         if self.run is None:
             return
         import wandb
+
         columns = ["policy"] + [k for c in payload["columns"] for k in (c, c + "_ci_low", c + "_ci_high")]
         table = wandb.Table(columns=columns)
         for row in payload["rows"]:
-            table.add_data(row["policy"], *[v for c in payload["columns"]
-                                            for v in (row[c], row[c + "_ci95"][0], row[c + "_ci95"][1])])
+            table.add_data(
+                row["policy"],
+                *[v for c in payload["columns"] for v in (row[c], row[c + "_ci95"][0], row[c + "_ci95"][1])],
+            )
         self.run.log({"benchmark/table": table})
         for row in payload["rows"]:
             for c in payload["columns"]:
@@ -107,6 +129,7 @@ class WandbSink:
         if self.run is None:
             return
         import wandb
+
         index = run_dir / "replay_index.sqlite"
         if index.is_file():
             artifact = wandb.Artifact(f"replay_index-{self.run_id}", type="replay_index")

@@ -36,14 +36,22 @@ from . import replaydata
 
 FORMATS = {".mp4": "mp4", ".gif": "gif"}
 DEFAULT_FPS = 15
-DEFAULT_SIZE = (960, 540)          # the sector view's own size (render.js W x H)
+DEFAULT_SIZE = (960, 540)  # the sector view's own size (render.js W x H)
 MAX_SIDE = 3840
 #: Frames drawn per call into the page (fewer round trips; a batch is ~25 JPEGs in memory).
 BATCH = 25
 JPEG_QUALITY = 0.85
 ORIGIN = "http://prospector.export"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HERE = Path(__file__).resolve().parent
 
 
@@ -85,6 +93,7 @@ def parse_size(text: str) -> tuple[int, int]:
 @dataclass
 class Job:
     """One export, checked: the replay's site document and where the video goes."""
+
     doc: dict
     out: Path
     fmt: str
@@ -112,8 +121,15 @@ def check_output(out: str | os.PathLike) -> tuple[Path, str]:
     return out, fmt
 
 
-def prepare(replay_path: str | os.PathLike, out, *, fps: int = DEFAULT_FPS, size=DEFAULT_SIZE,
-            first: int | None = None, last: int | None = None) -> Job:
+def prepare(
+    replay_path: str | os.PathLike,
+    out,
+    *,
+    fps: int = DEFAULT_FPS,
+    size=DEFAULT_SIZE,
+    first: int | None = None,
+    last: int | None = None,
+) -> Job:
     """Check everything before any frame is drawn (ExportError with one line otherwise)."""
     out, fmt = check_output(out)
     if not isinstance(fps, int) or not 1 <= fps <= 60:
@@ -125,8 +141,9 @@ def prepare(replay_path: str | os.PathLike, out, *, fps: int = DEFAULT_FPS, size
         import av  # noqa: F401
         import playwright.sync_api  # noqa: F401
     except ImportError as exc:
-        raise ExportError(f"video export needs the site extra ({exc.name} is missing): "
-                          f"pip install 'asteroid-prospector[site]'") from None
+        raise ExportError(
+            f"video export needs the site extra ({exc.name} is missing): pip install 'asteroid-prospector[site]'"
+        ) from None
     try:
         header, frames = read_replay(replay_path)
     except OSError as exc:
@@ -161,6 +178,7 @@ def find_replay(runs_dir, run_id: str, replay_id: str) -> Path:
 
 # ------------------------------------------------------------------ drawing and encoding
 
+
 def player_site(doc: dict, out_dir: Path) -> str:
     """The least of a site that shows one replay in the embed page: ``embed/index.html``,
     the static files, the Kenney art and the replay's JSON, written into ``out_dir``
@@ -168,10 +186,16 @@ def player_site(doc: dict, out_dir: Path) -> str:
     import jinja2
 
     from .build import spec_module
+
     out_dir = Path(out_dir)
     result, _ = A.copy_assets(A.default_assets_dir(None), out_dir)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.globals.update(base="/", title_font=result.manifest["fonts"].get("font.title"))
     (out_dir / "embed").mkdir(parents=True, exist_ok=True)
     (out_dir / "embed" / "index.html").write_text(env.get_template("embed.html").render(page="embed/index.html"))
@@ -181,29 +205,40 @@ def player_site(doc: dict, out_dir: Path) -> str:
     replays.mkdir(parents=True, exist_ok=True)
     (replays / f"{doc['replay_id']}.json").write_bytes(replaydata.dumps(doc))
     # no window policies travel with one replay: the player's window comparison says so (compare.js)
-    (replays.parent / "policies.json").write_text(json.dumps({"schema": 1, "run_id": doc["run_id"], "policies": [],
-                                                              "replay_obs": {}}))
+    (replays.parent / "policies.json").write_text(
+        json.dumps({"schema": 1, "run_id": doc["run_id"], "policies": [], "replay_obs": {}})
+    )
     return f"embed/?{urlencode({'run': doc['run_id'], 'replay': doc['replay_id']})}"
 
 
 class _Files:
     """Answers the embed page's requests from a :func:`player_site` directory."""
 
-    TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".png": "image/png",
-             ".ttf": "font/ttf", ".ogg": "audio/ogg", ".svg": "image/svg+xml", ".html": "text/html"}
+    TYPES = {
+        ".js": "text/javascript",
+        ".css": "text/css",
+        ".json": "application/json",
+        ".png": "image/png",
+        ".ttf": "font/ttf",
+        ".ogg": "audio/ogg",
+        ".svg": "image/svg+xml",
+        ".html": "text/html",
+    }
 
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
 
     def answer(self, route) -> None:
         from urllib.parse import unquote, urlparse
+
         path = unquote(urlparse(route.request.url).path)
         file = (self.root / path.lstrip("/")).resolve()
         if file.is_dir():
             file = file / "index.html"
         if file.is_file() and self.root in file.parents:
-            return route.fulfill(status=200, body=file.read_bytes(),
-                                 content_type=self.TYPES.get(file.suffix, "application/octet-stream"))
+            return route.fulfill(
+                status=200, body=file.read_bytes(), content_type=self.TYPES.get(file.suffix, "application/octet-stream")
+            )
         return route.fulfill(status=404, body=b"not found", content_type="text/plain")
 
 
@@ -229,16 +264,20 @@ def render(job: Job, progress: Callable[[int, int], None] | None = None) -> dict
                 try:
                     page.wait_for_function("typeof window.__exportFrames === 'function'", timeout=60000)
                 except PlaywrightError:
-                    raise ExportError(f"the player did not start in Chromium: {'; '.join(errors) or 'timeout'}") \
-                        from None
+                    raise ExportError(
+                        f"the player did not start in Chromium: {'; '.join(errors) or 'timeout'}"
+                    ) from None
                 page.evaluate("document.fonts.ready.then(() => window.__player.assets.ready(10000))")
-                encoder = _Encoder(tmp, job, progress)   # encodes a batch while Chromium draws the next
+                encoder = _Encoder(tmp, job, progress)  # encodes a batch while Chromium draws the next
                 try:
                     for start in range(job.first, job.last + 1, BATCH):
                         count = min(BATCH, job.last + 1 - start)
-                        encoder.put(page.evaluate(
-                            "([a, n, w, h, fps, q]) => window.__exportFrames(a, n, w, h, fps, q)",
-                            [start, count, w, h, job.fps, JPEG_QUALITY]))
+                        encoder.put(
+                            page.evaluate(
+                                "([a, n, w, h, fps, q]) => window.__exportFrames(a, n, w, h, fps, q)",
+                                [start, count, w, h, job.fps, JPEG_QUALITY],
+                            )
+                        )
                 finally:
                     done = encoder.close()
             finally:
@@ -249,8 +288,14 @@ def render(job: Job, progress: Callable[[int, int], None] | None = None) -> dict
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return {"frames": job.frames, "fps": job.fps, "width": w, "height": h, "format": job.fmt,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "frames": job.frames,
+        "fps": job.fps,
+        "width": w,
+        "height": h,
+        "format": job.fmt,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 class _Encoder:
@@ -260,6 +305,7 @@ class _Encoder:
     def __init__(self, path: Path, job: Job, progress):
         import queue
         import threading
+
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.path, self.job, self.progress = path, job, progress
         self.done = 0
@@ -281,6 +327,7 @@ class _Encoder:
 
     def _run(self) -> None:
         import av
+
         try:
             w, h = self.job.size
             with av.open(str(self.path), mode="w", format=self.job.fmt) as container:
@@ -296,14 +343,15 @@ class _Encoder:
                     if self.progress:
                         self.progress(self.done, self.job.frames)
                 container.mux(stream.encode(None))
-        except BaseException as exc:       # noqa: BLE001 - handed to the caller
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
             self.error = exc
-            while self.queue.get() is not None:    # let put() / close() finish
+            while self.queue.get() is not None:  # let put() / close() finish
                 pass
 
 
 def _video_stream(container, job: Job):
     from fractions import Fraction
+
     w, h = job.size
     if job.fmt == "gif":
         stream = container.add_stream("gif", rate=job.fps)
@@ -319,11 +367,13 @@ def _video_stream(container, job: Job):
 
 def terminal_progress(stream=sys.stderr) -> Callable[[int, int], None]:
     """``export: frame 250/1000 (25%)`` rewritten in place; a newline at the end."""
+
     def show(done: int, total: int) -> None:
         stream.write(f"\rexport: frame {done}/{total} ({100 * done // max(1, total)}%)")
         if done >= total:
             stream.write("\n")
         stream.flush()
+
     return show
 
 
@@ -349,4 +399,5 @@ def video_hook():
     def render_replay(replay_path, out_path) -> dict:
         info = render(prepare(replay_path, out_path, fps=VIDEO_HOOK_FPS, size=VIDEO_HOOK_SIZE))
         return {k: info[k] for k in ("frames", "fps", "width", "height")}
+
     return render_replay

@@ -26,7 +26,7 @@ from prospector.pipeline.replay import ReplayError, read_replay
 
 from . import replaydata
 
-_SERVERS: dict[str, str] = {}      # served directory -> base URL
+_SERVERS: dict[str, str] = {}  # served directory -> base URL
 _TEMP_DIRS: list[str] = []
 
 
@@ -37,8 +37,10 @@ class ReplayView:
         self.url, self.width, self.height = url, width, height
 
     def _repr_html_(self) -> str:
-        return (f'<iframe src="{html.escape(self.url, quote=True)}" width="{self.width}" height="{self.height}" '
-                f'style="border:0" allow="autoplay" loading="lazy"></iframe>')
+        return (
+            f'<iframe src="{html.escape(self.url, quote=True)}" width="{self.width}" height="{self.height}" '
+            f'style="border:0" allow="autoplay" loading="lazy"></iframe>'
+        )
 
     def __repr__(self) -> str:
         return f"ReplayView({self.url!r})"
@@ -46,6 +48,7 @@ class ReplayView:
 
 def _serve(directory: Path) -> str:
     from .serve import serve_in_thread
+
     key = str(Path(directory).resolve())
     if key not in _SERVERS:
         _, base = serve_in_thread(key)
@@ -61,8 +64,17 @@ def _cleanup() -> None:
 atexit.register(_cleanup)
 
 
-def show_replay(replay_file=None, *, site=None, run: str | None = None, replay: str | None = None,
-                frame: int = 0, autoplay: bool = True, width: int = 980, height: int = 760) -> ReplayView:
+def show_replay(
+    replay_file=None,
+    *,
+    site=None,
+    run: str | None = None,
+    replay: str | None = None,
+    frame: int = 0,
+    autoplay: bool = True,
+    width: int = 980,
+    height: int = 760,
+) -> ReplayView:
     """The embed page for a replay file, or for ``run``/``replay`` of a built site (a
     directory made by ``prospector site build`` or the site's URL). ValueError with one
     line for bad arguments."""
@@ -81,6 +93,7 @@ def show_replay(replay_file=None, *, site=None, run: str | None = None, replay: 
         except ReplayError as exc:
             raise ValueError(f"{replay_file}: {exc}") from None
         from .export import player_site
+
         doc = replaydata.compact_replay(header, frames)
         folder = tempfile.mkdtemp(prefix="prospector-replay-")
         _TEMP_DIRS.append(folder)

@@ -66,8 +66,13 @@ def diff(prev, cur):
         return cur
     if type(prev) is type(cur) and prev == cur:
         return _MISSING
-    if (isinstance(prev, list) and isinstance(cur, list) and len(prev) == len(cur)
-            and all(isinstance(v, dict) for v in cur) and all(isinstance(v, dict) for v in prev)):
+    if (
+        isinstance(prev, list)
+        and isinstance(cur, list)
+        and len(prev) == len(cur)
+        and all(isinstance(v, dict) for v in cur)
+        and all(isinstance(v, dict) for v in prev)
+    ):
         # a list of records of the same length (asteroids, neighbours, cargo): per-index deltas
         items = {}
         for i, (a, b) in enumerate(zip(prev, cur)):
@@ -172,8 +177,11 @@ def series(header: dict, frames: list[dict]) -> dict:
         rtg[i] = rewards[i + 1] + gamma * rtg[i + 1]
     has_value = n > 1 and all(isinstance(f.get("value"), (int, float)) for f in frames[1:])
     value = [frames[i + 1]["value"] / scale if has_value and i + 1 < n else None for i in range(n)]
-    falls = [(value[i - 1] - value[i], i) for i in range(1, n)
-             if value[i] is not None and value[i - 1] is not None and value[i - 1] > value[i]]
+    falls = [
+        (value[i - 1] - value[i], i)
+        for i in range(1, n)
+        if value[i] is not None and value[i - 1] is not None and value[i - 1] > value[i]
+    ]
     drops = [i for _, i in sorted(falls, key=lambda d: (-d[0], d[1]))[:N_DROPS]]
     belief, profit = [], []
     for f in frames:
@@ -181,10 +189,18 @@ def series(header: dict, frames: list[dict]) -> dict:
         b = belief_error(rs, f.get("truth"))
         belief.append(None if b is None else round(b, 5))
         profit.append((rs.get("ship") or {}).get("net_profit"))
-    return {"gamma": gamma, "reward_scale": scale, "missing": [] if has_value else ["value"],
-            "value": [None if v is None else round(v, 4) for v in value], "rtg": [round(v, 4) for v in rtg],
-            "belief": belief, "reward": rewards, "action": [f.get("action") for f in frames],
-            "net_profit": profit, "drops": drops}
+    return {
+        "gamma": gamma,
+        "reward_scale": scale,
+        "missing": [] if has_value else ["value"],
+        "value": [None if v is None else round(v, 4) for v in value],
+        "rtg": [round(v, 4) for v in rtg],
+        "belief": belief,
+        "reward": rewards,
+        "action": [f.get("action") for f in frames],
+        "net_profit": profit,
+        "drops": drops,
+    }
 
 
 def compact_replay(header: dict, frames: list[dict]) -> dict:
@@ -193,11 +209,14 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
     prev_rs = prev_tr = prev_valid = _MISSING
     for i, frame in enumerate(frames):
         reward = frame.get("reward") or 0.0
-        item = {"t": frame.get("t", i), "action": frame.get("action"),
-                # exact (not rounded): /play's challenge mode sums them into the agent's return,
-                # which must equal the player's bit for bit when the actions are the same
-                "reward": float(reward) if isinstance(reward, (int, float)) else 0.0,
-                "dt": frame.get("dt", 0)}
+        item = {
+            "t": frame.get("t", i),
+            "action": frame.get("action"),
+            # exact (not rounded): /play's challenge mode sums them into the agent's return,
+            # which must equal the player's bit for bit when the actions are the same
+            "reward": float(reward) if isinstance(reward, (int, float)) else 0.0,
+            "dt": frame.get("dt", 0),
+        }
         if frame.get("invalid"):
             item["invalid"] = True
         if frame.get("events"):
@@ -221,17 +240,26 @@ def compact_replay(header: dict, frames: list[dict]) -> dict:
         out_frames.append(item)
     totals = header.get("totals") or {}
     env = header.get("env_config") or {}
-    return _clean({
-        "schema": SCHEMA,
-        "run_id": header.get("run_id"), "window_id": header.get("window_id"),
-        "replay_id": header.get("replay_id"), "seed": header.get("seed"),
-        "tags": header.get("tags") or [], "totals": totals,
-        "time_max": env.get("time_max"), "env_config": env if isinstance(env, dict) else {},
-        "checkpoint": header.get("policy_checkpoint"),
-        "action_names": list(S.ACTION_NAMES), "commodities": list(S.COMMODITIES),
-        "derived": ["asteroids[].value_est = round(sum(comp_est[k] * market.price[k]), 2)"],
-        "n_frames": len(out_frames), "series": series(header, frames), "frames": out_frames,
-    })
+    return _clean(
+        {
+            "schema": SCHEMA,
+            "run_id": header.get("run_id"),
+            "window_id": header.get("window_id"),
+            "replay_id": header.get("replay_id"),
+            "seed": header.get("seed"),
+            "tags": header.get("tags") or [],
+            "totals": totals,
+            "time_max": env.get("time_max"),
+            "env_config": env if isinstance(env, dict) else {},
+            "checkpoint": header.get("policy_checkpoint"),
+            "action_names": list(S.ACTION_NAMES),
+            "commodities": list(S.COMMODITIES),
+            "derived": ["asteroids[].value_est = round(sum(comp_est[k] * market.price[k]), 2)"],
+            "n_frames": len(out_frames),
+            "series": series(header, frames),
+            "frames": out_frames,
+        }
+    )
 
 
 def split(doc: dict, chunk: int, name: str) -> tuple[dict, list[tuple[str, dict]]]:
@@ -245,10 +273,16 @@ def split(doc: dict, chunk: int, name: str) -> tuple[dict, list[tuple[str, dict]
         return doc, []
     parts = []
     for k in range(1, (len(frames) + chunk - 1) // chunk):
-        parts.append((f"{name}.{k}.json", {"schema": SCHEMA, "first": k * chunk,
-                                           "frames": frames[k * chunk:(k + 1) * chunk]}))
-    main = {**doc, "frames": frames[:chunk], "chunk": chunk, "parts": [p for p, _ in parts],
-            "events": [[e["type"] for e in f.get("events", [])] for f in frames]}
+        parts.append(
+            (f"{name}.{k}.json", {"schema": SCHEMA, "first": k * chunk, "frames": frames[k * chunk : (k + 1) * chunk]})
+        )
+    main = {
+        **doc,
+        "frames": frames[:chunk],
+        "chunk": chunk,
+        "parts": [p for p, _ in parts],
+        "events": [[e["type"] for e in f.get("events", [])] for f in frames],
+    }
     return main, parts
 
 
@@ -272,8 +306,14 @@ def expand_frames(doc: dict) -> list[dict]:
         if "tr" in item:
             tr = patch(tr, item["tr"]) if tr is not None else item["tr"]
         valid = item.get("valid", valid)
-        frames.append({**{k: v for k, v in item.items() if k not in ("rs", "tr", "valid")},
-                       "render_state": rs, "truth": tr, "valid": valid})
+        frames.append(
+            {
+                **{k: v for k, v in item.items() if k not in ("rs", "tr", "valid")},
+                "render_state": rs,
+                "truth": tr,
+                "valid": valid,
+            }
+        )
     return frames
 
 

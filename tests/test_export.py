@@ -27,8 +27,14 @@ def run(tmp_path_factory):
 
 
 def prospector(*args, env=None, timeout=600):
-    return subprocess.run([sys.executable, "-m", "prospector.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "prospector.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def replay_of(run_dir, tag="every_window"):
@@ -46,11 +52,28 @@ def decoded(path):
 def test_export_writes_an_mp4_of_the_chosen_frames(run, tmp_path):
     event = replay_of(run)
     out = tmp_path / "clip.mp4"
-    proc = prospector("replay", "export", "--runs-dir", str(run.parent), "--run", run.name, "--replay",
-                      event["replay_id"], "--out", str(out), "--fps", "10", "--size", "480x270",
-                      "--from", "5", "--to", "44")
+    proc = prospector(
+        "replay",
+        "export",
+        "--runs-dir",
+        str(run.parent),
+        "--run",
+        run.name,
+        "--replay",
+        event["replay_id"],
+        "--out",
+        str(out),
+        "--fps",
+        "10",
+        "--size",
+        "480x270",
+        "--from",
+        "5",
+        "--to",
+        "44",
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "export: frame 40/40 (100%)" in proc.stderr         # progress on the terminal
+    assert "export: frame 40/40 (100%)" in proc.stderr  # progress on the terminal
     assert decoded(out) == (40, 480, 270)
     with av.open(str(out)) as container:
         assert container.streams.video[0].average_rate == 10
@@ -60,8 +83,21 @@ def test_export_writes_an_mp4_of_the_chosen_frames(run, tmp_path):
 def test_export_whole_replay_as_gif(run, tmp_path):
     event = replay_of(run, "showcase")
     out = tmp_path / "whole.gif"
-    proc = prospector("replay", "export", "--runs-dir", str(run.parent), "--run", run.name, "--replay",
-                      event["replay_id"], "--out", str(out), "--size", "320x180", "--quiet")
+    proc = prospector(
+        "replay",
+        "export",
+        "--runs-dir",
+        str(run.parent),
+        "--run",
+        run.name,
+        "--replay",
+        event["replay_id"],
+        "--out",
+        str(out),
+        "--size",
+        "320x180",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     assert decoded(out) == (event["steps"] + 1, 320, 180)
 
@@ -90,26 +126,35 @@ def test_bad_input_is_one_line_exit_2_and_no_file(run, tmp_path):
     assert "cannot write there" in bad(run, tmp_path, out=str(tmp_path / "taken.mp4"))
     assert "--size" in bad(run, tmp_path, "--size", "481x270")
     assert "no Chromium" in bad(run, tmp_path, env={"PROSPECTOR_CHROMIUM": str(tmp_path / "no-chromium")})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.mp4"]     # nothing written, no partial file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.mp4"]  # nothing written, no partial file
 
 
 def test_an_interrupted_export_leaves_no_partial_file(run, tmp_path):
     """The encoder writes to a hidden temporary name; a failure there removes it."""
     from prospector.sitegen import export as E
+
     event = replay_of(run)
     job = E.prepare(run / event["path"], tmp_path / "x.mp4", size=(160, 90))
 
     def stop(done, total):
         raise KeyboardInterrupt
+
     with pytest.raises(KeyboardInterrupt):
         E.render(job, progress=stop)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_wandb_video_is_refused_at_start_without_chromium(tmp_path):
-    proc = prospector("train", "--runs-dir", str(tmp_path / "runs"), "--wandb-video", "--windows", "1",
-                      env={"PROSPECTOR_CHROMIUM": str(tmp_path / "no-chromium"), "WANDB_MODE": "offline"},
-                      timeout=120)
+    proc = prospector(
+        "train",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--wandb-video",
+        "--windows",
+        "1",
+        env={"PROSPECTOR_CHROMIUM": str(tmp_path / "no-chromium"), "WANDB_MODE": "offline"},
+        timeout=120,
+    )
     assert proc.returncode == 2 and "--wandb-video" in proc.stderr and "no Chromium" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
@@ -121,9 +166,27 @@ def test_wandb_video_training_logs_every_windows_replay_as_a_video(tmp_path):
     runs = tmp_path / "runs"
     cfg = tmp_path / "tiny.json"
     cfg.write_text('{"bptt_horizon": 16, "minibatch_size": 512}')
-    proc = prospector("train", "--config", str(cfg), "--runs-dir", str(runs), "--windows", "2", "--window-steps",
-                      "1024", "--envs", "32", "--backend", "serial", "--no-dashboard", "--time-max", "300",
-                      "--wandb-video", env={"WANDB_MODE": "offline"}, timeout=900)
+    proc = prospector(
+        "train",
+        "--config",
+        str(cfg),
+        "--runs-dir",
+        str(runs),
+        "--windows",
+        "2",
+        "--window-steps",
+        "1024",
+        "--envs",
+        "32",
+        "--backend",
+        "serial",
+        "--no-dashboard",
+        "--time-max",
+        "300",
+        "--wandb-video",
+        env={"WANDB_MODE": "offline"},
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     run_dir = next(runs.iterdir())
     events = read_events(run_dir).events

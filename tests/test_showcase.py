@@ -40,9 +40,9 @@ def test_every_window_plays_the_showcase_seed_in_the_same_world(run):
         header, frames = read_replay(run / event["path"])
         assert header["seed"] == seed and header["tags"] == event["tags"]
         firsts.append((frames[0]["render_state"], frames[0]["truth"]))
-    assert firsts[0] == firsts[1] == firsts[2]          # one world
+    assert firsts[0] == firsts[1] == firsts[2]  # one world
     eval_first = read_replay(run / next(e for e in events if "every_window" in e["tags"])["path"])[1][0]
-    assert eval_first["render_state"] != firsts[0][0]   # ... not the eval seed's
+    assert eval_first["render_state"] != firsts[0][0]  # ... not the eval seed's
 
 
 def test_frames_carry_finite_values_and_the_header_the_gamma(run):
@@ -51,10 +51,10 @@ def test_frames_carry_finite_values_and_the_header_the_gamma(run):
         header, frames = read_replay(run / event["path"])
         assert header["gamma"] == started["config"]["train"]["gamma"]
         assert 0 < header["reward_scale"] <= started["config"]["train"]["reward_scale"]
-        assert "value" not in frames[0]                      # no action chosen there
+        assert "value" not in frames[0]  # no action chosen there
         values = [f["value"] for f in frames[1:]]
         assert values and all(isinstance(v, float) and math.isfinite(v) for v in values)
-        assert len(set(values)) > 1                          # a value per state, not one constant
+        assert len(set(values)) > 1  # a value per state, not one constant
 
 
 def test_return_to_go_equals_a_recomputation(run):
@@ -81,8 +81,11 @@ def test_belief_error_equals_a_recomputation_from_the_truth_blocks(run):
         belief = replaydata.compact_replay(header, frames)["series"]["belief"]
         for i, frame in enumerate(frames):
             truth = {k: rock["comp"] for k, rock in enumerate(frame["truth"]["asteroids"])}
-            diffs = [abs(e - t) for rock in frame["render_state"]["asteroids"]
-                     for e, t in zip(rock["comp_est"], truth[rock["slot"]])]
+            diffs = [
+                abs(e - t)
+                for rock in frame["render_state"]["asteroids"]
+                for e, t in zip(rock["comp_est"], truth[rock["slot"]])
+            ]
             if not diffs:
                 assert belief[i] is None
                 continue
@@ -96,6 +99,7 @@ def test_old_replays_still_convert_and_say_value_is_missing(run):
     old_header = {k: v for k, v in header.items() if k not in ("gamma", "reward_scale", "schema_version")}
     old_frames = [{k: v for k, v in f.items() if k != "value"} for f in frames]
     from prospector.pipeline.replay import decode_replay
+
     doc = replaydata.compact_replay(*decode_replay(encode_replay(old_header, old_frames)))
     assert doc["series"]["missing"] == ["value"] and set(doc["series"]["value"]) == {None}
     assert doc["series"]["gamma"] == replaydata.DEFAULT_GAMMA and len(doc["series"]["rtg"]) == len(frames)
@@ -110,9 +114,22 @@ def test_showcase_seed_is_settable_and_checked():
 
 @pytest.mark.parametrize("value", ["18446744073709551616", "-1", "x"])
 def test_bad_showcase_seed_is_refused_at_start(tmp_path, value):
-    proc = subprocess.run([sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path),
-                           "--no-wandb", f"--showcase-seed={value}"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "train",
+            "--runs-dir",
+            str(tmp_path),
+            "--no-wandb",
+            f"--showcase-seed={value}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert "--showcase-seed" in lines[-1] and "Traceback" not in proc.stderr
-    assert not any(tmp_path.iterdir())     # nothing written
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -18,8 +18,10 @@ from prospector.sitegen.serve import serve_in_thread
 pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
 if chromium_path() is None:
-    pytest.fail("Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
-                pytrace=False)
+    pytest.fail(
+        "Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +35,21 @@ def site(tmp_path_factory):
     report = build_site(runs, out, docs=False)
     assert not report.problems, [str(p) for p in report.problems]
     server, base = serve_in_thread(out)
-    showcase = {e["window_id"]: e for e in read_events(real).events
-                if e["type"] == "replay_recorded" and "showcase" in e["tags"]}
+    showcase = {
+        e["window_id"]: e
+        for e in read_events(real).events
+        if e["type"] == "replay_recorded" and "showcase" in e["tags"]
+    }
     actions = {w: [f["action"] for f in read_replay(real / e["path"])[1]] for w, e in showcase.items()}
-    yield {"base": base, "out": out, "runs": runs, "real": real.name, "synthetic": synthetic,
-           "showcase": showcase, "actions": actions}
+    yield {
+        "base": base,
+        "out": out,
+        "runs": runs,
+        "real": real.name,
+        "synthetic": synthetic,
+        "showcase": showcase,
+        "actions": actions,
+    }
     server.shutdown()
 
 
@@ -67,6 +79,7 @@ def first_divergence(x, y):
 
 # ------------------------------------------------------------------ timelapse
 
+
 def test_window_slider_switches_windows_at_the_same_step(page, site):
     step = 12
     pg = page.goto(f"/timelapse/?run={site['real']}&mode=slider&a=0&step={step}")
@@ -74,10 +87,14 @@ def test_window_slider_switches_windows_at_the_same_step(page, site):
     assert pg.evaluate("__timelapse.A.replayId") == site["showcase"][0]["replay_id"]
     assert pg.evaluate("__timelapse.A.index") == step
     for index, window in ((2, 2), (1, 1)):
-        pg.eval_on_selector("#tl-window", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
-                            str(index))
-        pg.wait_for_function("(r) => __timelapse.A.replayId === r && document.body.dataset.window !== undefined",
-                             arg=site["showcase"][window]["replay_id"], timeout=20000)
+        pg.eval_on_selector(
+            "#tl-window", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", str(index)
+        )
+        pg.wait_for_function(
+            "(r) => __timelapse.A.replayId === r && document.body.dataset.window !== undefined",
+            arg=site["showcase"][window]["replay_id"],
+            timeout=20000,
+        )
         ready(pg, f"body[data-window='{window}'][data-state='ready']")
         assert pg.evaluate("__timelapse.A.index") == step
         assert f"a={window}" in pg.evaluate("location.search") and f"step={step}" in pg.evaluate("location.search")
@@ -109,7 +126,7 @@ def test_timelapse_url_naming_a_window_without_showcase_says_so(page, site):
     text = pg.inner_text(".timelapse-message")
     assert "Window 40" in text and "nearest" in text and "window 2" in text
     assert pg.evaluate("__timelapse.A.replayId") == site["showcase"][2]["replay_id"]
-    assert "a=2" in pg.evaluate("location.search")     # the URL names what is shown
+    assert "a=2" in pg.evaluate("location.search")  # the URL names what is shown
 
 
 def test_run_without_showcase_replays_says_so(page, site):
@@ -128,6 +145,7 @@ def test_home_links_to_window_0_vs_now(page, site):
 
 
 # ------------------------------------------------------------------ strips
+
 
 def test_clicking_the_value_strip_seeks(page, site):
     replay = site["showcase"][1]["replay_id"]
@@ -162,6 +180,7 @@ def test_old_replays_play_and_the_strip_says_value_is_missing(page, site):
 
 # ------------------------------------------------------------------ embed
 
+
 def test_embed_loads_the_player_alone_without_console_errors(page, site):
     replay = site["showcase"][2]["replay_id"]
     pg = page.goto(f"/embed/?run={site['real']}&replay={replay}&frame=7&autoplay=0")
@@ -179,11 +198,15 @@ def test_embed_without_a_replay_says_what_it_needs(page, site):
 
 # ------------------------------------------------------------------ notebook helper
 
+
 def test_notebook_show_replay_from_a_file_and_from_a_built_site(browser, site):
     from prospector.notebook import show_replay
+
     event = site["showcase"][1]
-    views = [show_replay(site["runs"] / site["real"] / event["path"], frame=3, autoplay=False),
-             show_replay(site=site["out"], run=site["real"], replay=event["replay_id"], frame=3, autoplay=False)]
+    views = [
+        show_replay(site["runs"] / site["real"] / event["path"], frame=3, autoplay=False),
+        show_replay(site=site["out"], run=site["real"], replay=event["replay_id"], frame=3, autoplay=False),
+    ]
     for view in views:
         assert view.url.startswith("http://127.0.0.1:") and "<iframe" in view._repr_html_()
         p = Page(browser, "")
