@@ -1,8 +1,11 @@
 """Replay files (docs/site.md): zstd-compressed JSON Lines.
 
 Line 1 is the header (schema_version, ids, seed, env config, checkpoint, tags,
-totals); every further line is one frame.  Frame 0 is the state after reset
-(action null); frame t is the state after step t.
+totals, and since the showcase seed ``gamma`` and ``reward_scale``); every further line
+is one frame.  Frame 0 is the state after reset (action null); frame t is the state
+after step t, and carries the critic's ``value`` of the state its action was chosen in
+(frame t-1's). The additions are optional fields of schema 1: replays recorded without
+them still decode and play (docs/site.md#value-strip).
 """
 
 from __future__ import annotations
