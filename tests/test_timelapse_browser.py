@@ -7,6 +7,8 @@ Expected values are recomputed here from the raw replay files, not read from the
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from harness.synth import SyntheticRun
 from harness.testing import BrowserPage, chromium_path, train_tiny_run
@@ -31,6 +33,7 @@ def site(tmp_path_factory):
     synthetic = SyntheticRun(runs, run_id="20260101-000000-5e5e5e5", frames=200, seed=0)
     synthetic.create(3)
     real = train_tiny_run(runs, windows=3)
+    shutil.copytree(real, runs / f"{real.name}-copy", ignore=shutil.ignore_patterns("*.lock"))  # same showcase seed
     out = root / "public"
     report = build_site(runs, out, docs=False)
     assert not report.problems, [str(p) for p in report.problems]
@@ -118,6 +121,18 @@ def test_side_by_side_marks_the_first_divergent_step(page, site):
     pg.click("#player-b .diverge-mark")
     assert pg.evaluate("[__timelapse.A.index, __timelapse.B.index]") == [expected, expected]
     assert f"step={expected}" in pg.evaluate("location.search")
+
+
+def test_side_by_side_compares_two_runs_with_the_same_showcase_seed(page, site):
+    copy = f"{site['real']}-copy"
+    pg = page.goto(f"/timelapse/?run={site['real']}&mode=side&a=2&b=2&run_b={copy}&step=4")
+    ready(pg)
+    assert pg.inner_text("#lane-b-title").startswith(f"B: run {copy}")
+    assert pg.evaluate("__timelapse.B.runId") == copy
+    assert pg.get_attribute("#player-a", "data-diverge") == ""  # the same policy in the same world
+    assert "the same action at every step" in pg.inner_text("#diverge-note")
+    assert f"run_b={copy}" in pg.evaluate("location.search")
+    assert pg.inner_text(".timelapse-message") == ""  # same seed: no warning
 
 
 def test_timelapse_url_naming_a_window_without_showcase_says_so(page, site):
