@@ -196,6 +196,7 @@ def cmd_benchmark(args) -> int:
             workers=int_list(args.workers, "--workers", 1),
             threads=int_list(args.threads, "--threads", 0),
             torch_threads=int_list(args.torch_threads, "--torch-threads", 1),
+            nprocs=int_list(args.nproc, "--nproc", 1),
             seconds=args.seconds,
             progress=not args.json,
         )
@@ -503,6 +504,11 @@ def add_commands(sub) -> None:
         default="",
         help="--throughput: comma-separated torch intra-op threads "
         f"(default: the training default, {DEFAULTS.torch_threads})",
+    )
+    p.add_argument(
+        "--nproc",
+        default="",
+        help="--throughput: comma-separated numbers of data-parallel ranks (torchrun, as train --nproc; default 1)",
     )
     p.add_argument("--seconds", type=positive_float, default=20.0, help="--throughput: seconds per point (default 20)")
     p.set_defaults(func=cmd_benchmark)

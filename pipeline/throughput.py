@@ -49,15 +49,18 @@ def cpu_seconds() -> float:
     return total
 
 
-def measure(envs: int, workers: int, seconds: float, overrides: dict | None = None) -> dict:
-    """One point, in this process."""
+def measure(envs: int, workers: int, seconds: float, overrides: dict | None = None) -> dict | None:
+    """One point, in this process; under torchrun (``nproc`` > 1) every rank runs this and
+    rank 0 returns the point with the ranks' steps and CPU time added up (None elsewhere)."""
     import torch
 
     from prospector import spec as S
 
+    from . import distributed
     from .config import make_train_config
     from .policy import make_policy
     from .puffer import EpisodeTap, env_threads_for, make_trainer_class, make_vecenv, puffer_config
+    from .trainer import RANK_SEED_STRIDE
 
     values = {
         "envs": envs,
@@ -72,13 +75,20 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     cfg.window_steps = max(cfg.window_steps, cfg.batch_size)
     cfg.total_steps, cfg.windows = 1 << 40, None
     cfg.validate()
-    torch.manual_seed(cfg.seed)
+    world = distributed.join(cfg.device)
+    seed = cfg.seed + RANK_SEED_STRIDE * world.rank
+    torch.manual_seed(seed)
     torch.set_num_threads(cfg.torch_threads)
-    threads = env_threads_for(cfg)
+    threads = env_threads_for(cfg, world.local_size)
     vecenv = make_vecenv(cfg, S.make_config(time_max=cfg.time_max), threads=threads)
     timed = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, cfg.planned_steps)
-    policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask)
-    trainer = make_trainer_class(False)(puffer_config(cfg), timed, policy)
+    policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(world.device)
+    trainer = make_trainer_class(False)(
+        puffer_config(cfg, seed=seed, device=world.device),
+        timed,
+        distributed.wrap_policy(policy, world),
+        distributed=world.distributed,
+    )
     try:
         trainer.evaluate()
         trainer.train()
@@ -87,7 +97,8 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
         step0, t0 = trainer.global_step, time.perf_counter()
         collect = learn = 0.0
         batches = 0
-        while batches < 2 or time.perf_counter() - t0 < seconds:
+        # every rank must run the same number of updates (each is an all-reduce): rank 0's clock decides
+        while world.broadcast(batches < 2 or time.perf_counter() - t0 < seconds):
             a = time.perf_counter()
             trainer.evaluate()
             b = time.perf_counter()
@@ -101,7 +112,13 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     finally:
         trainer.shutdown()
         vecenv.close()
+    parts = world.gather((steps, cpu))
+    world.leave()
+    if not world.leader:
+        return None
+    steps, cpu = sum(part[0] for part in parts), sum(part[1] for part in parts)
     return {
+        "nproc": world.size,
         "envs": envs,
         "workers": workers,
         "backend": cfg.backend,
@@ -131,10 +148,12 @@ def sweep(
     overrides: dict | None = None,
     threads=None,
     torch_threads=None,
+    nprocs=None,
 ) -> dict:
-    """Every (workers, envs, env threads, torch threads) point, each in a fresh process; a
-    failed point is reported, not fatal. ``threads`` and ``torch_threads`` default to the
-    training config's (env_threads 0: the cores shared out)."""
+    """Every (workers, envs, env threads, torch threads, processes) point, each in fresh
+    processes; a failed point is reported, not fatal. ``threads`` and ``torch_threads``
+    default to the training config's (env_threads 0: the cores shared out); ``nprocs``
+    above 1 run that many data-parallel ranks through torchrun (``train --nproc``)."""
     from .benchmark import machine
 
     points = []
@@ -144,21 +163,27 @@ def sweep(
                 continue
             for t in threads or [None]:
                 for tt in torch_threads or [None]:
-                    extra = {k: v for k, v in (("env_threads", t), ("torch_threads", tt)) if v is not None}
-                    points.append(_point(n, w, seconds, {**(overrides or {}), **extra}, progress))
+                    for nproc in nprocs or [1]:
+                        extra = {k: v for k, v in (("env_threads", t), ("torch_threads", tt)) if v is not None}
+                        points.append(_point(n, w, seconds, {**(overrides or {}), **extra}, progress, nproc))
     return {"machine": machine(), "seconds_per_point": seconds, "points": points}
 
 
-def _point(n: int, w: int, seconds: float, overrides: dict, progress: bool) -> dict:
-    """One point in a fresh process (no state carried from the point before)."""
-    cmd = [sys.executable, "-m", "prospector.pipeline.throughput", str(n), str(w), str(seconds), json.dumps(overrides)]
+def _point(n: int, w: int, seconds: float, overrides: dict, progress: bool, nproc: int = 1) -> dict:
+    """One point in fresh processes (no state carried from the point before)."""
+    launcher = (
+        [sys.executable]
+        if nproc == 1
+        else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    )
+    cmd = [*launcher, "-m", "prospector.pipeline.throughput", str(n), str(w), str(seconds), json.dumps(overrides)]
     proc = subprocess.run(
         cmd, capture_output=True, text=True, timeout=seconds * 20 + 300, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     )
     try:
         point = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        point = {"envs": n, "workers": w, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+        point = {"envs": n, "workers": w, "nproc": nproc, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     if progress:
         print(format_point(point), file=sys.stderr, flush=True)
     return point
@@ -166,10 +191,11 @@ def _point(n: int, w: int, seconds: float, overrides: dict, progress: bool) -> d
 
 def format_point(p: dict) -> str:
     if "error" in p:
-        return f"workers {p['workers']}  envs {p['envs']:>5}: error: {p['error']}"
+        return f"nproc {p.get('nproc', 1)} workers {p['workers']}  envs {p['envs']:>5}: error: {p['error']}"
     per_cpu = p.get("sps_per_cpu_second")
     return (
-        f"workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5} threads {p.get('env_threads', 1)} "
+        f"nproc {p.get('nproc', 1)} workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5} "
+        f"threads {p.get('env_threads', 1)} "
         f"torch {p['torch_threads']}: {p['sps']:>9,.0f} steps/s  "
         f"({per_cpu or 0:>9,.0f} per CPU-second)  "
         f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
@@ -189,4 +215,6 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     n, w, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     over = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-    print(json.dumps(measure(n, w, s, over)))
+    point = measure(n, w, s, over)
+    if point is not None:  # rank 0 (or the only process)
+        print(json.dumps(point))

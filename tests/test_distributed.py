@@ -195,3 +195,16 @@ def test_bad_launches_are_refused_before_a_run_dir(tmp_path, args, message):
     assert done.returncode == 2 and message in done.stderr.lower()
     one_error_line(done.stderr)
     assert not (tmp_path / "runs" / "bad").exists()
+
+
+def test_throughput_point_with_two_ranks():
+    """`benchmark --throughput --nproc 2`: both ranks run the same number of updates (rank
+    0's clock decides for all) and the point counts both ranks' steps."""
+    from prospector.pipeline.throughput import sweep
+
+    small = {"hidden_size": 32, "bptt_horizon": 16, "minibatch_size": 1024}
+    result = sweep(envs=[64], workers=[1], seconds=0.5, progress=False, overrides=small, threads=[1], nprocs=[2])
+    point = result["points"][0]
+    assert "error" not in point, point
+    assert point["nproc"] == 2 and point["batches"] >= 2
+    assert point["steps"] == point["batches"] * 64 * 16 * 2
