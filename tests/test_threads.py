@@ -259,3 +259,31 @@ def test_threaded_step_under_thread_sanitizer(tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "ThreadSanitizer" not in proc.stderr
     assert proc.stdout.strip() == str(core)  # the sanitized build was the one stepping
+
+
+def test_bench_measures_one_and_several_threads_in_one_run():
+    from prospector.bench import format_table, run
+
+    before = os.sched_getaffinity(0)
+    result = run(envs=16, seconds=0.05, seed=1, threads=2)
+    assert os.sched_getaffinity(0) == before  # more than one thread: the process is not pinned
+    assert result["threads"] == 2 and result["cpu"] is None and result["target_thread_speedup"] == 1.8
+    assert result["thread_speedup"] == result["sps_random"] / result["sps_random_1_thread"]
+    for key in ("sps_random", "sps_random_1_thread", "sps_bot", "sps_gym_vector", "cpu_ns_per_step"):
+        assert result[key] > 0, key
+    table = format_table(result)
+    assert "random actions, 1 thread" in table and "random actions, 2 threads" in table
+    assert "gymnasium.make_vec, random actions" in table
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "two"])
+def test_bench_refuses_bad_threads_in_one_line(value):
+    proc = subprocess.run(
+        [sys.executable, "-m", "prospector.cli", "bench", "--threads", value],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert "argument --threads" in proc.stderr and "Traceback" not in proc.stderr
