@@ -21,4 +21,4 @@ def as_action_index(action) -> int:
     if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
         return -1
     action = int(action)
-    return action if -2**31 <= action < 2**31 else -1
+    return action if -(2**31) <= action < 2**31 else -1

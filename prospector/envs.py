@@ -16,6 +16,7 @@ from .actions import as_action_index
 from .rng import MASK64
 from .state import events_to_dicts, info_dict, map_layout, render_state, truth_state
 
+
 def end_name(code: int) -> str | None:
     return None if code < 0 else S.END_REASONS[code]
 
@@ -23,7 +24,7 @@ def end_name(code: int) -> str | None:
 class ProspectorEnv(gym.Env):
     """One game on the C core, with the Gymnasium API.
 
-    ``info`` after every step holds the GAME.md 4 keys, ``end_reason`` at the end,
+    ``info`` after every step holds the docs/game.md#4-reward-termination-info-events keys, ``end_reason`` at the end,
     and ``events`` (the step's typed events). ``render_state()`` is what the ship knows.
     """
 
@@ -39,11 +40,12 @@ class ProspectorEnv(gym.Env):
         self._rewards = np.zeros(1, np.float32)
         self._terminals = np.zeros(1, np.bool_)
         self._truncations = np.zeros(1, np.bool_)
-        self._handle = _core.vec_init(self._obs, self._actions, self._rewards, self._terminals,
-                                      self._truncations, S.config_array(self.config), 1)
+        self._handle = _core.vec_init(
+            self._obs, self._actions, self._rewards, self._terminals, self._truncations, S.config_array(self.config), 1
+        )
         self._started = False
         self._done = True
-        self._layout, self._layout_seed = None, None    # render_state's mini-map, per episode seed
+        self._layout, self._layout_seed = None, None  # render_state's mini-map, per episode seed
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -81,7 +83,7 @@ class ProspectorEnv(gym.Env):
 
     def render_state(self) -> dict:
         snap = self.snapshot(here_only=True)
-        if self._layout_seed != snap["episode_seed"]:       # the mini-map depends on the graph only
+        if self._layout_seed != snap["episode_seed"]:  # the mini-map depends on the graph only
             self._layout, self._layout_seed = map_layout(snap), snap["episode_seed"]
         return render_state(snap, self._layout)
 

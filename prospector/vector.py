@@ -28,16 +28,27 @@ class VecProspector(pufferlib.PufferEnv):
     core) with identical results (docs/envs.md#threads).
     """
 
-    def __init__(self, num_envs: int = 1, seed: int | None = 0, buf=None, config: dict | None = None,
-                 threads: int = 1, **overrides):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int | None = 0,
+        buf=None,
+        config: dict | None = None,
+        threads: int = 1,
+        **overrides,
+    ):
         self.config = S.make_config(config, **overrides)
         self.single_observation_space = gym.spaces.Box(-1.0, 1.0, (S.OBS_DIM,), np.float32)
         self.single_action_space = gym.spaces.Discrete(S.N_ACTIONS)
         self.num_agents = check_num_envs(num_envs)
         self.render_mode = None
         super().__init__(buf)
-        self._batch = GameBatch(self.num_agents, self.config, threads, buffers=(
-            self.observations, self.actions, self.rewards, self.terminals, self.truncations))
+        self._batch = GameBatch(
+            self.num_agents,
+            self.config,
+            threads,
+            buffers=(self.observations, self.actions, self.rewards, self.terminals, self.truncations),
+        )
         self.threads = self._batch.threads
         self._seed = seed
 

@@ -73,8 +73,9 @@ def test_pufferlib_serial_backend(threads):
 
     from prospector.vector import VecProspector
 
-    vecenv = pufferlib.vector.make(VecProspector, backend=pufferlib.vector.Serial, num_envs=2,
-                                   env_kwargs={"num_envs": 8, "threads": threads})
+    vecenv = pufferlib.vector.make(
+        VecProspector, backend=pufferlib.vector.Serial, num_envs=2, env_kwargs={"num_envs": 8, "threads": threads}
+    )
     try:
         assert vecenv.num_agents == 16
         assert vecenv.single_observation_space.shape == (S.OBS_DIM,)
@@ -91,8 +92,13 @@ def test_pufferlib_multiprocessing_backend(threads):
 
     from prospector.vector import VecProspector
 
-    vecenv = pufferlib.vector.make(VecProspector, backend=pufferlib.vector.Multiprocessing, num_envs=2,
-                                   num_workers=2, env_kwargs={"num_envs": 8, "threads": threads})
+    vecenv = pufferlib.vector.make(
+        VecProspector,
+        backend=pufferlib.vector.Multiprocessing,
+        num_envs=2,
+        num_workers=2,
+        env_kwargs={"num_envs": 8, "threads": threads},
+    )
     try:
         assert vecenv.num_agents == 16
         run_backend(vecenv, 300)
