@@ -16,51 +16,24 @@ import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { GameView } from './view.js';
 import { describeEvent, explainMissingReplay } from './replay.js';
 import { AgentPanel } from './agent.js';
+import { SPEC } from './spec.js';
 
-// ------------------------------------------------------------------ the actions (GAME.md 3)
+// ------------------------------------------------------------------ the actions (docs/game.md#3-actions)
+// Names, ids, button groups and hotkeys come from static/spec.js, which the site build
+// generates from prospector/spec.py and prospector/controls.py: this page has no copy.
 
-const COMMODITIES = ['iron', 'nickel', 'water_ice', 'pge', 'rare_isotopes', 'volatiles'];
-const range = (n) => [...Array(n).keys()];
-export const ACTION_NAMES = [
-  ...range(6).map((k) => `TRAVEL_${k}`), 'HOLD', 'EMERGENCY_BURN', 'WIDE_SCAN', 'FOCUSED_SCAN', 'DEEP_SCAN',
-  'THREAT_LISTEN', ...range(16).map((a) => `SELECT_${a}`), 'MINE_CONSERVATIVE', 'MINE_STANDARD', 'MINE_AGGRESSIVE',
-  'STABILIZE', 'REFINE_ONBOARD', 'ACTIVE_COOLDOWN', 'TOOL_MAINTENANCE', 'HULL_PATCH',
-  ...COMMODITIES.map((c) => `JETTISON_${c.toUpperCase()}`), 'DOCK',
-  ...COMMODITIES.flatMap((c) => [25, 50, 100].map((f) => `SELL_${c.toUpperCase()}_${f}`)),
-  'BUY_FUEL_SMALL', 'BUY_FUEL_MEDIUM', 'BUY_FUEL_LARGE', 'BUY_REPAIR_KIT', 'BUY_STABILIZER', 'BUY_DECOY',
-  'FULL_OVERHAUL', 'CASH_OUT',
-];
-const CASH_OUT = 68;
+export const ACTION_NAMES = SPEC.action_names;
+const CASH_OUT = SPEC.ids.CASH_OUT;
 const SEED_MAX = 18446744073709551615n; // 2^64 - 1, as the service accepts
 const TIME_MAX_LIMIT = 1000000;
 const REQUEST_TIMEOUT_MS = 10000;
 
-// Hotkeys. Letters match ev.key (mnemonics survive other layouts); digits match ev.code
-// (Shift+digit types a symbol). `action` sends that action; `command` does a page thing.
+// Hotkeys that send an action (from the spec), then the page's own commands.
+// Letters match ev.key (mnemonics survive other layouts); digits match ev.code.
 export const HOTKEYS = [
-  ...range(6).map((k) => ({ code: `Digit${k + 1}`, label: String(k + 1), action: k, what: `travel through exit ${k}` })),
-  { key: 'h', label: 'H', action: 6, what: 'hold (cools and calms faster)' },
-  { key: 'e', label: 'E', action: 7, what: 'emergency burn (escape pirates)' },
-  { key: 'w', label: 'W', action: 8, what: 'wide scan: every rock here' },
-  { key: 'f', label: 'F', action: 9, what: 'focused scan of the selected rock' },
-  { key: 'd', label: 'D', action: 10, what: 'deep scan of the selected rock' },
-  { key: 'l', label: 'L', action: 11, what: 'listen for threats next door' },
+  ...SPEC.hotkeys,
   { key: 'a', label: 'A', command: 'next-rock', what: 'select the next rock (Shift: previous); or click a rock' },
   { key: 'a', shift: true, label: 'Shift+A', command: 'prev-rock', what: 'select the previous rock', hidden: true },
-  { key: 'z', label: 'Z', action: 28, what: 'mine conservatively' },
-  { key: 'x', label: 'X', action: 29, what: 'mine (standard)' },
-  { key: 'c', label: 'C', action: 30, what: 'mine aggressively' },
-  { key: 's', label: 'S', action: 31, what: 'stabilize the selected rock' },
-  { key: 'r', label: 'R', action: 32, what: 'refine raw ore on board' },
-  { key: 'o', label: 'O', action: 33, what: 'active cooldown' },
-  { key: 't', label: 'T', action: 34, what: 'tool maintenance (a repair kit)' },
-  { key: 'p', label: 'P', action: 35, what: 'hull patch (a repair kit)' },
-  { key: 'k', label: 'K', action: 42, what: 'dock at the station' },
-  ...range(6).map((c) => ({ code: `Digit${c + 1}`, shift: true, label: `Shift+${c + 1}`, action: 43 + 3 * c + 2,
-    what: `sell all ${COMMODITY_LABELS[COMMODITIES[c]]}`, hidden: c > 0 })),
-  { key: 'u', label: 'U', action: 62, what: 'buy fuel (medium; Shift: large)' },
-  { key: 'u', shift: true, label: 'Shift+U', action: 63, what: 'buy fuel (large)', hidden: true },
-  { key: 'v', label: 'V', action: 67, what: 'full overhaul at the station' },
   { key: 'q', label: 'Q Q', command: 'cash-out', what: 'cash out: end the episode (press twice)' },
   { key: '?', label: '?', command: 'help', what: 'this help' },
   { key: 'm', label: 'M', command: 'sound', what: 'sound on / off' },
@@ -71,26 +44,14 @@ function keyLabel(action) {
   return h ? h.label : null;
 }
 
-// Button groups in the order of GAME.md section 3.
+// Button groups: spec.ACTION_GROUPS, in order; the sell buttons form one row per commodity.
 function groups() {
-  const sell = COMMODITIES.map((c, i) => ({ row: COMMODITY_LABELS[c], actions: [0, 1, 2].map((f) => ({
-    a: 43 + 3 * i + f, text: ['25%', '50%', 'all'][f] })) }));
-  return [
-    { id: 'move', title: 'Move', items: [...range(6).map((k) => ({ a: k, text: `exit ${k}` })),
-      { a: 6, text: 'hold' }, { a: 7, text: 'burn' }] },
-    { id: 'scan', title: 'Scan', items: [{ a: 8, text: 'wide' }, { a: 9, text: 'focused' }, { a: 10, text: 'deep' },
-      { a: 11, text: 'listen' }] },
-    { id: 'select', title: 'Select a rock', items: range(16).map((a) => ({ a: 12 + a, text: `#${a}` })) },
-    { id: 'mine', title: 'Mine', items: [{ a: 28, text: 'gentle' }, { a: 29, text: 'standard' },
-      { a: 30, text: 'hard' }, { a: 31, text: 'stabilize' }, { a: 32, text: 'refine' }] },
-    { id: 'ship', title: 'Ship', items: [{ a: 33, text: 'cooldown' }, { a: 34, text: 'fix tool' },
-      { a: 35, text: 'patch hull' }] },
-    { id: 'jettison', title: 'Jettison', items: COMMODITIES.map((c, i) => ({ a: 36 + i, text: COMMODITY_LABELS[c] })) },
-    { id: 'station', title: 'Station', items: [{ a: 42, text: 'dock' }, { a: 61, text: 'fuel +100' },
-      { a: 62, text: 'fuel +250' }, { a: 63, text: 'fuel +500' }, { a: 64, text: 'kit' }, { a: 65, text: 'stabilizer' },
-      { a: 66, text: 'decoy' }, { a: 67, text: 'overhaul' }], sell },
-    { id: 'end', title: 'End', items: [{ a: CASH_OUT, text: 'cash out' }] },
-  ];
+  return SPEC.groups.map((g) => {
+    if (!g.items.every((item) => item.row)) return g;
+    const rows = [...new Set(g.items.map((item) => item.row))];
+    return { ...g, items: [], sell: rows.map((row) => ({ row: COMMODITY_LABELS[row],
+      actions: g.items.filter((item) => item.row === row) })) };
+  });
 }
 
 // ------------------------------------------------------------------ the service
