@@ -36,7 +36,6 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -46,8 +45,10 @@ from prospector import spec as S
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS_FILE = ROOT / "benchmarks" / "eval_seeds.txt"
-SEEDS_MADE_BY = ("prospector.botbench.eval_seeds(1000, 0): the first 1000 SplitMix64 outputs of "
-                 "0 ^ 0xB07BE4C4E5A17ED5 (the seed list of `prospector bots`)")
+SEEDS_MADE_BY = (
+    "prospector.botbench.eval_seeds(1000, 0): the first 1000 SplitMix64 outputs of "
+    "0 ^ 0xB07BE4C4E5A17ED5 (the seed list of `prospector bots`)"
+)
 #: Default training budget of ``prospector benchmark`` (env steps). At the 40-50k trained
 #: steps/s of the 2-core development machine with little else on it, that is 11 to 13
 #: minutes of training plus about 5 minutes of evaluation (PPO and the bots); with the
@@ -66,12 +67,23 @@ COLUMNS = (
     ("pirate_encounters_mean", "pirate_encounters", "mean"),
 )
 #: Extra figures of each row (no interval).
-EXTRA = ("destroyed_share", "stranded_share", "cash_out_share", "timeout_share", "episode_length_mean",
-         "episode_ticks_mean", "episode_return_mean")
+EXTRA = (
+    "destroyed_share",
+    "stranded_share",
+    "cash_out_share",
+    "timeout_share",
+    "episode_length_mean",
+    "episode_ticks_mean",
+    "episode_return_mean",
+)
 #: Benchmark column -> the window metric (windows.json) it is comparable with.
-WINDOW_METRIC = {"mean_net_profit": "net_profit_mean", "survival_rate": "survival_rate",
-                 "profit_per_tick_mean": "profit_per_tick_mean", "overheat_ticks_mean": "overheat_ticks_mean",
-                 "pirate_encounters_mean": "pirate_encounters_mean"}
+WINDOW_METRIC = {
+    "mean_net_profit": "net_profit_mean",
+    "survival_rate": "survival_rate",
+    "profit_per_tick_mean": "profit_per_tick_mean",
+    "overheat_ticks_mean": "overheat_ticks_mean",
+    "pirate_encounters_mean": "pirate_encounters_mean",
+}
 
 
 class BenchmarkError(RuntimeError):
@@ -84,10 +96,13 @@ class BenchmarkError(RuntimeError):
 def write_seeds_file(path: Path = SEEDS_FILE, episodes: int = 1000, seed: int = 0) -> Path:
     """Write the fixed seed list (one decimal seed per line, ``#`` comment lines first)."""
     from prospector.botbench import eval_seeds
-    lines = ["# Fixed evaluation seeds of `prospector benchmark` (docs/balance.md), one per line.",
-             f"# Made by {SEEDS_MADE_BY}:",
-             f"#   python -c 'from pipeline.benchmark import write_seeds_file; write_seeds_file()'",
-             *map(str, eval_seeds(episodes, seed))]
+
+    lines = [
+        "# Fixed evaluation seeds of `prospector benchmark` (docs/balance.md), one per line.",
+        f"# Made by {SEEDS_MADE_BY}:",
+        "#   python -c 'from pipeline.benchmark import write_seeds_file; write_seeds_file()'",
+        *map(str, eval_seeds(episodes, seed)),
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -124,8 +139,9 @@ def seeds_digest(seeds: list[int]) -> str:
 # ------------------------------------------------------------------ statistics
 
 
-def bootstrap_rows(infos: list[dict], time_max: int = S.TIME_MAX, resamples: int = BOOTSTRAP_RESAMPLES,
-                   seed: int = 0) -> dict:
+def bootstrap_rows(
+    infos: list[dict], time_max: int = S.TIME_MAX, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> dict:
     """The table's columns with 95% percentile-bootstrap intervals, plus EXTRA figures."""
     n = len(infos)
     rng = np.random.default_rng(seed)
@@ -154,6 +170,7 @@ class PolicyActor:
 
     def __init__(self, policy, kind: str, num_envs: int, sample_seed: int = 0, greedy: bool = False):
         import torch
+
         self.torch = torch
         self.policy = policy.eval()
         self.kind = kind
@@ -182,14 +199,16 @@ class PolicyActor:
         self.state["lstm_c"][rows] = 0
 
 
-def evaluate_checkpoint(path: Path, seeds: list[int], config: dict, num_envs: int | None = None,
-                        sample_seed: int = 0, greedy: bool = False) -> list[dict]:
+def evaluate_checkpoint(
+    path: Path, seeds: list[int], config: dict, num_envs: int | None = None, sample_seed: int = 0, greedy: bool = False
+) -> list[dict]:
     """Per-episode infos of the checkpoint's policy on `seeds` (in seed order)."""
     import torch
 
     from prospector.botbench import run_actor
 
     from .evaluator import load_checkpoint
+
     torch.set_num_threads(1)
     policy, state = load_checkpoint(Path(path))
     batch = max(1, min(int(num_envs or min(len(seeds), 1024)), len(seeds)))
@@ -202,6 +221,7 @@ def evaluate_checkpoint(path: Path, seeds: list[int], config: dict, num_envs: in
 
 def _last_checkpoint(run_dir: Path) -> dict:
     from .eventlog import read_events
+
     saved = [e for e in read_events(run_dir) if e["type"] == "checkpoint_saved"]
     if not saved:
         raise BenchmarkError(f"run {run_dir.name!r} has no checkpoint_saved event (train it first)")
@@ -210,13 +230,23 @@ def _last_checkpoint(run_dir: Path) -> dict:
 
 def _env_steps_at(run_dir: Path, window_id: int) -> int | None:
     from .eventlog import read_events
+
     rows = [e for e in read_events(run_dir) if e["type"] == "window_closed" and e["window_id"] == window_id]
     return rows[-1]["env_steps_total"] if rows else None
 
 
-def benchmark_run(run_dir: Path, seeds: list[int], seeds_file: str, bots=None, num_envs: int | None = None,
-                  sample_seed: int = 0, greedy: bool = False, wandb: bool = True,
-                  progress=None, time_max: int | None = None) -> dict:
+def benchmark_run(
+    run_dir: Path,
+    seeds: list[int],
+    seeds_file: str,
+    bots=None,
+    num_envs: int | None = None,
+    sample_seed: int = 0,
+    greedy: bool = False,
+    wandb: bool = True,
+    progress=None,
+    time_max: int | None = None,
+) -> dict:
     """Evaluate `run_dir`'s last checkpoint and the bots on `seeds`; append the
     ``benchmark`` event; log to W&B. Returns the event's payload."""
     from prospector.botbench import run_bot
@@ -233,28 +263,51 @@ def benchmark_run(run_dir: Path, seeds: list[int], seeds_file: str, bots=None, n
     t0 = time.perf_counter()
     say(f"benchmark: PPO (window {ckpt['window_id']}) on {len(seeds)} seeds ...")
     infos = evaluate_checkpoint(run_dir / ckpt["path"], seeds, config, num_envs, sample_seed, greedy)
-    rows.append({"policy": "ppo", "kind": "ppo", **bootstrap_rows(infos, config["time_max"]), "seconds": time.perf_counter() - t0})
+    rows.append(
+        {
+            "policy": "ppo",
+            "kind": "ppo",
+            **bootstrap_rows(infos, config["time_max"]),
+            "seconds": time.perf_counter() - t0,
+        }
+    )
     for name in bots:
         t1 = time.perf_counter()
         say(f"benchmark: {name} on {len(seeds)} seeds ...")
         infos = run_bot(name, seeds, config, num_envs=num_envs)
-        rows.append({"policy": name, "kind": "bot", **bootstrap_rows(infos, config["time_max"]), "seconds": time.perf_counter() - t1})
+        rows.append(
+            {
+                "policy": name,
+                "kind": "bot",
+                **bootstrap_rows(infos, config["time_max"]),
+                "seconds": time.perf_counter() - t1,
+            }
+        )
     ppo = rows[0]
     beats = {r["policy"]: ppo["mean_net_profit_ci95"][0] > r["mean_net_profit_ci95"][1] for r in rows[1:]}
     payload = {
-        "window_id": ckpt["window_id"], "checkpoint": ckpt["path"], "checkpoint_sha256": ckpt["sha256"],
+        "window_id": ckpt["window_id"],
+        "checkpoint": ckpt["path"],
+        "checkpoint_sha256": ckpt["sha256"],
         "env_steps_total": _env_steps_at(run_dir, ckpt["window_id"]),
-        "episodes": len(seeds), "time_max": int(config["time_max"]),
-        "seeds_file": seeds_file, "seeds_sha256": seeds_digest(seeds),
+        "episodes": len(seeds),
+        "time_max": int(config["time_max"]),
+        "seeds_file": seeds_file,
+        "seeds_sha256": seeds_digest(seeds),
         "policy_eval": ("argmax" if greedy else f"seeded sampling (Gumbel-max, torch.Generator seed {sample_seed})")
-                       + f", {num_envs or min(len(seeds), 1024)} envs at a time, action mask as trained",
-        "ci_method": CI_METHOD, "columns": [c[0] for c in COLUMNS], "rows": rows,
-        "ppo_beats": beats, "ppo_beats_all_bots": bool(beats) and all(beats.values()),
-        "eval_seconds": time.perf_counter() - t0, "machine": machine(),
+        + f", {num_envs or min(len(seeds), 1024)} envs at a time, action mask as trained",
+        "ci_method": CI_METHOD,
+        "columns": [c[0] for c in COLUMNS],
+        "rows": rows,
+        "ppo_beats": beats,
+        "ppo_beats_all_bots": bool(beats) and all(beats.values()),
+        "eval_seconds": time.perf_counter() - t0,
+        "machine": machine(),
     }
     with EventLog.open(run_dir) as log:
         log.append("benchmark", **payload)
     from .projections import update_projections
+
     update_projections(run_dir)
     if wandb:
         _log_wandb(run_dir, payload)
@@ -264,9 +317,10 @@ def benchmark_run(run_dir: Path, seeds: list[int], seeds_file: str, bots=None, n
 
 
 def _log_wandb(run_dir: Path, payload: dict) -> None:
-    from .eventlog import read_events
     from .config import TrainConfig
+    from .eventlog import read_events
     from .wandb_sink import WandbSink
+
     started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
     train = dict((started or {}).get("config", {}).get("train", {}))
     known = {k: v for k, v in train.items() if k in TrainConfig.__dataclass_fields__}
@@ -293,10 +347,21 @@ def machine() -> str:
     return f"{model or platform.processor() or platform.machine()}, {cpus} CPUs, load {load:.1f}, no GPU used"
 
 
-def run_benchmark(steps: int = DEFAULT_STEPS, seeds_file: str | Path = SEEDS_FILE, episodes: int | None = None,
-                  config_file: str | None = None, runs_dir: str = "runs", run_id: str | None = None,
-                  run: str | None = None, bots=None, sample_seed: int = 0, greedy: bool = False,
-                  wandb: bool = True, progress=None, eval_time_max: int | None = None) -> dict:
+def run_benchmark(
+    steps: int = DEFAULT_STEPS,
+    seeds_file: str | Path = SEEDS_FILE,
+    episodes: int | None = None,
+    config_file: str | None = None,
+    runs_dir: str = "runs",
+    run_id: str | None = None,
+    run: str | None = None,
+    bots=None,
+    sample_seed: int = 0,
+    greedy: bool = False,
+    wandb: bool = True,
+    progress=None,
+    eval_time_max: int | None = None,
+) -> dict:
     """Train (unless `run` names an existing run) for `steps` env steps with the
     default config (or `config_file`), then :func:`benchmark_run`."""
     from . import runs
@@ -308,8 +373,9 @@ def run_benchmark(steps: int = DEFAULT_STEPS, seeds_file: str | Path = SEEDS_FIL
         seeds = seeds[:episodes]
     t0 = time.perf_counter()
     if run is None:
-        cfg = make_train_config(config_file, run_id=run_id, runs_dir=runs_dir, wandb=wandb, dashboard=False,
-                                experiment="benchmark")
+        cfg = make_train_config(
+            config_file, run_id=run_id, runs_dir=runs_dir, wandb=wandb, dashboard=False, experiment="benchmark"
+        )
         windows = max(1, min(10, steps // cfg.batch_size))
         cfg.window_steps = max(cfg.batch_size, math.ceil(steps / windows / cfg.batch_size) * cfg.batch_size)
         cfg.windows, cfg.total_steps = windows, None
@@ -323,17 +389,31 @@ def run_benchmark(steps: int = DEFAULT_STEPS, seeds_file: str | Path = SEEDS_FIL
         if not (run_dir / runs.EVENTS_FILE).is_file():
             raise BenchmarkError(f"no run {run!r} in {runs_dir}/")
     train_seconds = time.perf_counter() - t0
-    result = benchmark_run(run_dir, seeds, str(seeds_file), bots=bots, sample_seed=sample_seed, greedy=greedy,
-                           wandb=wandb, progress=progress, time_max=eval_time_max)
+    result = benchmark_run(
+        run_dir,
+        seeds,
+        str(seeds_file),
+        bots=bots,
+        sample_seed=sample_seed,
+        greedy=greedy,
+        wandb=wandb,
+        progress=progress,
+        time_max=eval_time_max,
+    )
     result["train_seconds"] = train_seconds if run is None else None
     return result
 
 
 # ------------------------------------------------------------------ output
 
-_TABLE = (("mean net profit", "mean_net_profit", "{:,.0f}"), ("median", "median_net_profit", "{:,.0f}"),
-          ("survival", "survival_rate", "{:.1%}"), ("profit/tick", "profit_per_tick_mean", "{:.2f}"),
-          ("overheat ticks", "overheat_ticks_mean", "{:,.0f}"), ("pirates", "pirate_encounters_mean", "{:.1f}"))
+_TABLE = (
+    ("mean net profit", "mean_net_profit", "{:,.0f}"),
+    ("median", "median_net_profit", "{:,.0f}"),
+    ("survival", "survival_rate", "{:.1%}"),
+    ("profit/tick", "profit_per_tick_mean", "{:.2f}"),
+    ("overheat ticks", "overheat_ticks_mean", "{:,.0f}"),
+    ("pirates", "pirate_encounters_mean", "{:.1f}"),
+)
 
 
 def format_cell(row: dict, key: str, fmt: str) -> str:
@@ -346,15 +426,22 @@ def format_table(result: dict) -> str:
     header = ["policy"] + [t for t, _, _ in _TABLE]
     rows = [[r["policy"]] + [format_cell(r, k, f) for _, k, f in _TABLE] for r in result["rows"]]
     widths = [max(len(r[j]) for r in [header] + rows) for j in range(len(header))]
-    align = lambda r: "  ".join(c.ljust(w) if j == 0 else c.rjust(w)  # noqa: E731
-                                for j, (c, w) in enumerate(zip(r, widths)))
+    align = lambda r: "  ".join(
+        c.ljust(w) if j == 0 else c.rjust(w)  # noqa: E731
+        for j, (c, w) in enumerate(zip(r, widths))
+    )
     steps = result.get("env_steps_total")
-    lines = [f"run {result.get('run_id')}: PPO window {result['window_id']} "
-             f"({steps:,} env steps)" if steps is not None else f"run {result.get('run_id')}",
-             f"{result['episodes']} episodes per policy (seeds {result['seeds_file']}, sha256 "
-             f"{result['seeds_sha256'][:12]}), time_max {result['time_max']}; 95% CI: {result['ci_method']}",
-             f"policy evaluation: {result['policy_eval']}",
-             align(header), "  ".join("-" * w for w in widths), *map(align, rows)]
+    lines = [
+        f"run {result.get('run_id')}: PPO window {result['window_id']} ({steps:,} env steps)"
+        if steps is not None
+        else f"run {result.get('run_id')}",
+        f"{result['episodes']} episodes per policy (seeds {result['seeds_file']}, sha256 "
+        f"{result['seeds_sha256'][:12]}), time_max {result['time_max']}; 95% CI: {result['ci_method']}",
+        f"policy evaluation: {result['policy_eval']}",
+        align(header),
+        "  ".join("-" * w for w in widths),
+        *map(align, rows),
+    ]
     verdict = ", ".join(f"{'beats' if v else 'does not beat'} {k}" for k, v in result["ppo_beats"].items())
     lines.append(f"PPO on mean net profit (non-overlapping 95% CIs): {verdict or 'no bots'}")
     return "\n".join(lines)

@@ -17,58 +17,59 @@ from prospector import spec as S
 @dataclass
 class TrainConfig:
     # run
-    run_id: str | None = None          # default: {UTC yyyymmdd-HHMMSS}-{git short sha}
+    run_id: str | None = None  # default: {UTC yyyymmdd-HHMMSS}-{git short sha}
     runs_dir: str = "runs"
-    experiment: str | None = None      # W&B group
+    experiment: str | None = None  # W&B group
     seed: int = 1
     # length: stop after `windows` windows, or after `total_steps` env steps
     windows: int | None = 3
     total_steps: int | None = None
-    window_steps: int = 1_048_576      # window_env_steps: long enough for a window's eval replay to keep up
+    window_steps: int = 1_048_576  # window_env_steps: long enough for a window's eval replay to keep up
     # environment
-    envs: int = 1024                   # games in total, split evenly over workers
+    envs: int = 1024  # games in total, split evenly over workers
     workers: int = 1
-    backend: str = "serial"            # or "multiprocessing" (slower on 2 shared cores: benchmarks.md)
-    time_max: int = S.TIME_MAX         # episode budget in ticks
-    env_threads: int = 0               # C threads stepping each worker's games (0: cores shared out, training.md#cores)
+    backend: str = "serial"  # or "multiprocessing" (slower on 2 shared cores: benchmarks.md)
+    time_max: int = S.TIME_MAX  # episode budget in ticks
+    env_threads: int = 0  # C threads stepping each worker's games (0: cores shared out, training.md#cores)
     # policy
-    policy: str = "mlp"                # or "lstm"
+    policy: str = "mlp"  # or "lstm"
     hidden_size: int = 128
-    action_mask: bool = True           # mask actions the observation shows invalid (pipeline/policy.py)
+    action_mask: bool = True  # mask actions the observation shows invalid (pipeline/policy.py)
     # PPO (PufferLib PuffeRL)
     device: str = "cpu"
-    torch_threads: int = 1             # torch CPU threads in the trainer (1: no spinning on shared cores)
+    torch_threads: int = 1  # torch CPU threads in the trainer (1: no spinning on shared cores)
     learning_rate: float = 0.003
     gamma: float = 0.995
     gae_lambda: float = 0.95
     clip_coef: float = 0.2
     vf_coef: float = 2.0
-    ent_coef: float = 0.002            # 0.01 kept the sampled policy at ~1.3 nats: random fatal moves (results.md)
+    ent_coef: float = 0.002  # 0.01 kept the sampled policy at ~1.3 nats: random fatal moves (results.md)
     max_grad_norm: float = 1.5
-    reward_scale: float = 1.0          # rewards times this before PuffeRL's [-1, 1] clip (trainer.EpisodeTap)
+    reward_scale: float = 1.0  # rewards times this before PuffeRL's [-1, 1] clip (trainer.EpisodeTap)
     reward_scale_end: float | None = 0.05  # the scale at the end, reached geometrically (None: constant)
     update_epochs: int = 1
     bptt_horizon: int = 32
     minibatch_size: int = 8192
     # evaluation
     eval_episodes: int = 1
-    eval_seed: int = 1_000_000         # eval seeds are eval_seed, eval_seed + 1, ...
-    showcase_seed: int | None = None   # every window also plays this world (docs/site.md#timelapse); None: from seed
-    eval_backlog_max: int = 4          # training waits while more windows than this queue for an evaluator (0: never)
+    eval_seed: int = 1_000_000  # eval seeds are eval_seed, eval_seed + 1, ...
+    showcase_seed: int | None = None  # every window also plays this world (docs/site.md#timelapse); None: from seed
+    eval_backlog_max: int = 4  # training waits while more windows than this queue for an evaluator (0: never)
     # logging
-    wandb: bool = True                 # offline unless logged in or WANDB_MODE is set
-    wandb_video: bool = False          # evaluators also log the every_window replay as a W&B video
-    dashboard: bool = True             # PuffeRL's live terminal dashboard
+    wandb: bool = True  # offline unless logged in or WANDB_MODE is set
+    wandb_video: bool = False  # evaluators also log the every_window replay as a W&B video
+    dashboard: bool = True  # PuffeRL's live terminal dashboard
     # site: rebuild the static site after every recorded replay
     site: str | None = None
     deploy: bool = False
 
-    derived = ()    # what derive() changed, as lines for the user (not a setting)
+    derived = ()  # what derive() changed, as lines for the user (not a setting)
 
     def validate(self) -> TrainConfig:
         """Check every value, then derive the settings that depend on others (see
         :meth:`derive`); a bad value raises ValueError naming the setting, its option and
         the valid range, before anything is written."""
+
         def need(ok: bool, name: str, why: str):
             if not ok:
                 raise ValueError(f"{setting_label(name)} = {getattr(self, name)!r}: {why}")
@@ -92,23 +93,35 @@ class TrainConfig:
             need(getattr(self, name) is None or getattr(self, name) >= 1, name, "must be at least 1")
         need(1 <= self.envs <= MAX_ENVS, "envs", f"must be in 1..{MAX_ENVS}")
         need(1 <= self.workers <= self.envs, "workers", f"must be in 1..{self.envs} (the number of games)")
-        need(self.envs % self.workers == 0, "workers",
-             f"must divide the games evenly ({self.envs} games are not divisible by {self.workers})")
+        need(
+            self.envs % self.workers == 0,
+            "workers",
+            f"must divide the games evenly ({self.envs} games are not divisible by {self.workers})",
+        )
         need(self.backend in ("multiprocessing", "serial"), "backend", "choose multiprocessing or serial")
         if self.backend == "multiprocessing":
             # PufferLib's Multiprocessing refuses more workers than physical cores (pufferlib/vector.py).
             cores = physical_cores()
-            need(self.workers <= cores, "workers",
-                 f"must be in 1..{cores} with the multiprocessing backend (this machine's physical cores)")
-        for name in ("window_steps", "hidden_size", "update_epochs", "minibatch_size", "eval_episodes",
-                     "torch_threads"):
+            need(
+                self.workers <= cores,
+                "workers",
+                f"must be in 1..{cores} with the multiprocessing backend (this machine's physical cores)",
+            )
+        for name in (
+            "window_steps",
+            "hidden_size",
+            "update_epochs",
+            "minibatch_size",
+            "eval_episodes",
+            "torch_threads",
+        ):
             need(getattr(self, name) >= 1, name, "must be at least 1")
         need(1 <= self.bptt_horizon <= MAX_BPTT, "bptt_horizon", f"must be in 1..{MAX_BPTT}")
         need(0 <= self.env_threads <= 1024, "env_threads", "must be in 0..1024 (0: one per available core)")
         need(1 <= self.time_max <= 1_000_000, "time_max", "must be in 1..1000000")
         need(self.seed >= 0, "seed", "must be at least 0")
         need(self.eval_seed >= 0, "eval_seed", "must be at least 0")
-        if self.showcase_seed is None:     # a fresh run; a resumed one keeps its recorded seed
+        if self.showcase_seed is None:  # a fresh run; a resumed one keeps its recorded seed
             self.showcase_seed = showcase_seed_for(self.seed)
         need(0 <= self.showcase_seed <= SEED_MAX, "showcase_seed", "must be in 0..2^64-1")
         need(self.policy in ("mlp", "lstm"), "policy", "choose mlp or lstm")
@@ -121,9 +134,12 @@ class TrainConfig:
         need(self.eval_backlog_max >= 0, "eval_backlog_max", "must be at least 0")
         need(self.reward_scale_end is None or self.reward_scale_end > 0, "reward_scale_end", "must be greater than 0")
         # PuffeRL anneals over total_steps // batch updates: at least one (pufferlib/pufferl.py).
-        need(self.total_steps is None or self.total_steps >= self.batch_size, "total_steps",
-             f"must be at least one batch: games x bptt_horizon = {self.envs} x {self.bptt_horizon} "
-             f"= {self.batch_size:,}")
+        need(
+            self.total_steps is None or self.total_steps >= self.batch_size,
+            "total_steps",
+            f"must be at least one batch: games x bptt_horizon = {self.envs} x {self.bptt_horizon} "
+            f"= {self.batch_size:,}",
+        )
         if self.run_id is not None:
             need(_safe_name(self.run_id), "run_id", "use letters, digits, '-', '_' and '.' only")
         self.derive()
@@ -139,17 +155,21 @@ class TrainConfig:
         trainer to print. Idempotent: a resumed run derives the same values again.
         """
         self.derived = []
-        segments_wanted = max(1, self.minibatch_size // self.bptt_horizon)   # at least one segment
+        segments_wanted = max(1, self.minibatch_size // self.bptt_horizon)  # at least one segment
         segments = max(k for k in range(1, min(segments_wanted, self.envs) + 1) if self.envs % k == 0)
         minibatch = segments * self.bptt_horizon
         if minibatch != self.minibatch_size:
-            self.derived.append(f"minibatch_size {self.minibatch_size:,} -> {minibatch:,} (the largest multiple "
-                                f"of bptt_horizon {self.bptt_horizon} that divides the batch of {self.batch_size:,})")
+            self.derived.append(
+                f"minibatch_size {self.minibatch_size:,} -> {minibatch:,} (the largest multiple "
+                f"of bptt_horizon {self.bptt_horizon} that divides the batch of {self.batch_size:,})"
+            )
             self.minibatch_size = minibatch
         window = -(-self.window_steps // self.batch_size) * self.batch_size
         if window != self.window_steps:
-            self.derived.append(f"window_steps {self.window_steps:,} -> {window:,} (a whole number of batches of "
-                                f"{self.envs} games x {self.bptt_horizon} steps)")
+            self.derived.append(
+                f"window_steps {self.window_steps:,} -> {window:,} (a whole number of batches of "
+                f"{self.envs} games x {self.bptt_horizon} steps)"
+            )
             self.window_steps = window
 
     @property
@@ -173,6 +193,7 @@ def showcase_seed_for(seed: int) -> int:
     """The default showcase seed of a run: a 64-bit number derived from its seed (away from
     the training and eval seeds, which count up from small numbers)."""
     import hashlib
+
     return int.from_bytes(hashlib.sha256(f"showcase|{seed}".encode()).digest()[:8], "little")
 
 
@@ -181,13 +202,29 @@ MAX_ENVS = 16384
 MAX_BPTT = 1024
 
 #: The command-line option of each setting that has one (the others exist only in config files).
-OPTIONS = {"run_id": "--run-id", "runs_dir": "--runs-dir", "windows": "--windows", "total_steps": "--total-steps",
-           "window_steps": "--window-steps", "envs": "--envs", "workers": "--workers", "backend": "--backend",
-           "seed": "--seed", "device": "--device", "time_max": "--time-max", "policy": "--policy",
-           "env_threads": "--threads",
-           "experiment": "--experiment", "eval_episodes": "--eval-episodes", "wandb": "--wandb",
-           "dashboard": "--no-dashboard", "site": "--site", "deploy": "--deploy",
-           "showcase_seed": "--showcase-seed", "wandb_video": "--wandb-video"}
+OPTIONS = {
+    "run_id": "--run-id",
+    "runs_dir": "--runs-dir",
+    "windows": "--windows",
+    "total_steps": "--total-steps",
+    "window_steps": "--window-steps",
+    "envs": "--envs",
+    "workers": "--workers",
+    "backend": "--backend",
+    "seed": "--seed",
+    "device": "--device",
+    "time_max": "--time-max",
+    "policy": "--policy",
+    "env_threads": "--threads",
+    "experiment": "--experiment",
+    "eval_episodes": "--eval-episodes",
+    "wandb": "--wandb",
+    "dashboard": "--no-dashboard",
+    "site": "--site",
+    "deploy": "--deploy",
+    "showcase_seed": "--showcase-seed",
+    "wandb_video": "--wandb-video",
+}
 
 
 def setting_label(name: str) -> str:
@@ -197,6 +234,7 @@ def setting_label(name: str) -> str:
 
 def physical_cores() -> int:
     import psutil
+
     return psutil.cpu_count(logical=False) or 1
 
 

@@ -63,19 +63,45 @@ TYPE_RE = re.compile(r"^[a-z_]+$")
 
 #: Section 5 window metrics, in column order (window_id / env_steps_total / episodes first).
 WINDOW_METRICS = (
-    "window_id", "env_steps_total", "episodes",
-    "return_mean", "return_median", "net_profit_mean", "profit_per_tick_mean",
-    "survival_rate", "stranded_rate", "destroyed_rate", "overheat_ticks_mean",
-    "pirate_encounters_mean", "value_lost_to_pirates_mean", "fuel_used_mean",
-    "tool_wear_mean", "scan_count_mean", "mining_ticks_mean", "sps", "wall_seconds",
+    "window_id",
+    "env_steps_total",
+    "episodes",
+    "return_mean",
+    "return_median",
+    "net_profit_mean",
+    "profit_per_tick_mean",
+    "survival_rate",
+    "stranded_rate",
+    "destroyed_rate",
+    "overheat_ticks_mean",
+    "pirate_encounters_mean",
+    "value_lost_to_pirates_mean",
+    "fuel_used_mean",
+    "tool_wear_mean",
+    "scan_count_mean",
+    "mining_ticks_mean",
+    "sps",
+    "wall_seconds",
 )
 #: The trainer's losses, carried by ``window_closed`` as top-level keys (value may be null).
 LOSS_KEYS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
 
 #: ``benchmark`` (``prospector benchmark``, pipeline/benchmark.py): the docs/balance.md table of a
 #: checkpoint and the baseline bots on one fixed seed list, with 95% confidence intervals.
-BENCHMARK_KEYS = ("window_id", "checkpoint", "env_steps_total", "episodes", "time_max", "seeds_file",
-                  "seeds_sha256", "policy_eval", "ci_method", "columns", "rows", "ppo_beats_all_bots")
+BENCHMARK_KEYS = (
+    "window_id",
+    "checkpoint",
+    "env_steps_total",
+    "episodes",
+    "time_max",
+    "seeds_file",
+    "seeds_sha256",
+    "policy_eval",
+    "ci_method",
+    "columns",
+    "rows",
+    "ppo_beats_all_bots",
+)
 
 #: Payload keys each known event type must carry (values may be null unless noted in
 #: :func:`validate_payload`). Unknown types matching ``[a-z_]+`` are accepted as they are.
@@ -83,8 +109,19 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "run_started": ("config", "git_sha", "versions", "wandb_url"),
     "window_closed": WINDOW_METRICS + LOSS_KEYS,
     "checkpoint_saved": ("window_id", "path", "bytes", "sha256"),
-    "replay_recorded": ("window_id", "replay_id", "tags", "seed", "return", "net_profit",
-                        "survival", "steps", "path", "bytes", "sha256"),
+    "replay_recorded": (
+        "window_id",
+        "replay_id",
+        "tags",
+        "seed",
+        "return",
+        "net_profit",
+        "survival",
+        "steps",
+        "path",
+        "bytes",
+        "sha256",
+    ),
     "run_finished": ("reason",),
     "eval_failed": ("window_id", "error"),
     "benchmark": BENCHMARK_KEYS,
@@ -95,6 +132,7 @@ BENCHMARK_ROW_KEYS = ("policy", "kind", "episodes")
 
 
 # ---------------------------------------------------------------------------- errors
+
 
 class EventLogError(Exception):
     """Base class of event log errors."""
@@ -108,7 +146,8 @@ class RunLockedError(EventLogError):
         holder = f"pid {pid}" if pid is not None else "another process"
         super().__init__(
             f"run {self.run_dir.name!r} is locked by {holder} ({self.run_dir / WRITER_LOCK_FILE}); "
-            f"only one writer per run is allowed{': ' + detail if detail else ''}")
+            f"only one writer per run is allowed{': ' + detail if detail else ''}"
+        )
 
 
 class LockTimeoutError(EventLogError, TimeoutError):
@@ -142,6 +181,7 @@ class EventValidationError(EventLogError, ValueError):
 
 # ---------------------------------------------------------------------------- encoding
 
+
 def utc_now_iso() -> str:
     """Current UTC time as ISO-8601 with milliseconds and a ``Z`` suffix."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -162,7 +202,7 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    if hasattr(value, "tolist"):        # numpy scalar or array
+    if hasattr(value, "tolist"):  # numpy scalar or array
         return _jsonable(value.tolist())
     raise EventValidationError(f"value of type {type(value).__name__} is not JSON-serialisable: {value!r:.80}")
 
@@ -182,9 +222,11 @@ def validate_payload(type_: str, payload: dict) -> None:
         if isinstance(wid, bool) or not isinstance(wid, int) or wid < 0:
             raise EventValidationError(f"{type_}: window_id must be an int >= 0, got {wid!r}")
     if type_ == "window_closed":
-        bad = {k: payload[k] for k in WINDOW_METRICS + LOSS_KEYS
-               if payload[k] is not None and (isinstance(payload[k], (bool, str))
-                                              or not _is_number(payload[k]))}
+        bad = {
+            k: payload[k]
+            for k in WINDOW_METRICS + LOSS_KEYS
+            if payload[k] is not None and (isinstance(payload[k], (bool, str)) or not _is_number(payload[k]))
+        }
         if bad:
             raise EventValidationError(f"window_closed: metrics must be numbers or null, got {bad}")
     if type_ == "benchmark":
@@ -210,10 +252,16 @@ def _validate_benchmark(payload: dict) -> None:
             raise EventValidationError(f"benchmark: row {row.get('policy')!r} misses {missing}")
         for c in columns:
             ci = row[c + "_ci95"]
-            if not (_is_number(row[c]) and not isinstance(row[c], bool) and isinstance(ci, (list, tuple))
-                    and len(ci) == 2 and all(_is_number(v) and not isinstance(v, bool) for v in ci)):
-                raise EventValidationError(f"benchmark: row {row.get('policy')!r}: {c} must be a number "
-                                           f"with a [low, high] interval")
+            if not (
+                _is_number(row[c])
+                and not isinstance(row[c], bool)
+                and isinstance(ci, (list, tuple))
+                and len(ci) == 2
+                and all(_is_number(v) and not isinstance(v, bool) for v in ci)
+            ):
+                raise EventValidationError(
+                    f"benchmark: row {row.get('policy')!r}: {c} must be a number with a [low, high] interval"
+                )
 
 
 def _is_number(value: Any) -> bool:
@@ -226,11 +274,11 @@ def _is_number(value: Any) -> bool:
 
 def encode_event(event: dict) -> bytes:
     """One log line: compact JSON, UTF-8, newline-terminated. NaN is never written."""
-    return (json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            + "\n").encode("utf-8")
+    return (json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------- reading
+
 
 @dataclass
 class LogRead:
@@ -240,13 +288,14 @@ class LogRead:
     JSON -- a crash mid-append; it was ignored. ``valid_bytes`` is the offset just
     after the last good line (where a writer truncates to repair).
     """
+
     path: Path
     events: list[dict] = field(default_factory=list)
     torn_tail: bool = False
-    torn_line: int | None = None         # 1-based line number of the ignored tail
+    torn_line: int | None = None  # 1-based line number of the ignored tail
     torn_excerpt: str | None = None
     valid_bytes: int = 0
-    size: int = 0                        # file size when read
+    size: int = 0  # file size when read
 
     @property
     def last_seq(self) -> int:
@@ -288,7 +337,7 @@ def parse_log_bytes(data: bytes, path: Path) -> LogRead:
         try:
             ev = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            if is_last_line:      # complete line but garbage: a crash left junk; ignore
+            if is_last_line:  # complete line but garbage: a crash left junk; ignore
                 result.torn_tail, result.torn_line = True, lineno
                 result.torn_excerpt = raw[:80].decode("utf-8", "replace")
                 break
@@ -346,6 +395,7 @@ def load_events(run_dir: str | os.PathLike) -> list[dict]:
 
 # ---------------------------------------------------------------------------- locks
 
+
 def _read_holder_pid(fd: int) -> int | None:
     try:
         info = json.loads(os.pread(fd, 4096, 0) or b"null")
@@ -356,7 +406,7 @@ def _read_holder_pid(fd: int) -> int | None:
 
 def _lock_holder_pid(fd: int) -> int | None:
     """The pid holding a POSIX write lock on ``fd``'s file (F_GETLK), or None."""
-    probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)   # struct flock: whole file
+    probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)  # struct flock: whole file
     try:
         l_type, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))
     except OSError:
@@ -395,6 +445,7 @@ def _flock_with_timeout(fd: int, timeout: float, what: str) -> None:
 
 # ---------------------------------------------------------------------------- writer
 
+
 class EventLog:
     """Appender for one run's log.
 
@@ -407,13 +458,20 @@ class EventLog:
     line, fsynced) and seq continues from the last event.
     """
 
-    def __init__(self, run_dir: str | os.PathLike, run_id: str | None = None, *,
-                 exclusive: bool = True, lock_timeout: float = 30.0, create: bool = True):
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        run_id: str | None = None,
+        *,
+        exclusive: bool = True,
+        lock_timeout: float = 30.0,
+        create: bool = True,
+    ):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / EVENTS_FILE
         self.exclusive = exclusive
         self.lock_timeout = lock_timeout
-        self.repaired_bytes = 0            # bytes of torn tail removed (on open or later)
+        self.repaired_bytes = 0  # bytes of torn tail removed (on open or later)
         self._pid = os.getpid()
         self._fd = self._append_lock_fd = self._writer_fd = None
         self._writer_key: tuple[int, int] | None = None
@@ -446,8 +504,7 @@ class EventLog:
         return cls(run_dir, run_id, exclusive=True, **kw)
 
     @classmethod
-    def append_once(cls, run_dir: str | os.PathLike, type_: str, /, *,
-                    lock_timeout: float = 30.0, **payload) -> dict:
+    def append_once(cls, run_dir: str | os.PathLike, type_: str, /, *, lock_timeout: float = 30.0, **payload) -> dict:
         """Append one event from a process that is not the run's writer (the evaluator).
 
         Takes the per-append lock (blocking, up to ``lock_timeout`` s), reads the current
@@ -522,15 +579,15 @@ class EventLog:
         if self._fd is None:
             raise EventLogError(f"{self.path}: appender is closed")
         if os.getpid() != self._pid:
-            raise EventLogError(f"{self.path}: appender used from a forked child (pid {os.getpid()}); "
-                                "open a new EventLog in the child")
+            raise EventLogError(
+                f"{self.path}: appender used from a forked child (pid {os.getpid()}); open a new EventLog in the child"
+            )
         validate_payload(type_, payload)
         body = _jsonable(payload)
         with self._append_locked():
             if os.fstat(self._fd).st_size != self._size:
-                self._resync()       # someone else appended (or a failed write left junk)
-            event = {"seq": self._next_seq, "ts": utc_now_iso(), "run_id": self.run_id,
-                     "type": type_, **body}
+                self._resync()  # someone else appended (or a failed write left junk)
+            event = {"seq": self._next_seq, "ts": utc_now_iso(), "run_id": self.run_id, "type": type_, **body}
             line = encode_event(event)
             self._write_line(line)
             self._size += len(line)
@@ -541,7 +598,7 @@ class EventLog:
         """One os.write of the whole line, then fsync; on failure roll the file back."""
         before = self._size
         try:
-            n = os.write(self._fd, line[:write_allowance(len(line))])
+            n = os.write(self._fd, line[: write_allowance(len(line))])
             if n != len(line):
                 raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (short write: {n} of {len(line)} bytes)")
             os.fsync(self._fd)
@@ -549,7 +606,7 @@ class EventLog:
             try:
                 self._truncate(before)
             except OSError:
-                pass        # the next append sees the size mismatch and repairs the tail
+                pass  # the next append sees the size mismatch and repairs the tail
             raise EventLogWriteError(self.path, e) from e
 
     # -- closing -------------------------------------------------------------
@@ -569,9 +626,9 @@ class EventLog:
                     pass
                 with _held_writer_locks_guard:
                     _held_writer_locks.pop(self._writer_key, None)
-                    os.close(self._writer_fd)      # releases the lock
+                    os.close(self._writer_fd)  # releases the lock
             else:
-                os.close(self._writer_fd)          # a forked child's copy: it never held the lock
+                os.close(self._writer_fd)  # a forked child's copy: it never held the lock
             self._writer_fd = None
 
     def __enter__(self) -> EventLog:

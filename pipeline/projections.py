@@ -24,16 +24,16 @@ import math
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .eventlog import LOSS_KEYS, WINDOW_METRICS, file_lock, read_events
-from .runs import (PROJECTIONS_LOCK_FILE, atomic_write, fsync_dir, replay_index_path,
-                   windows_parquet_path)
+from .runs import PROJECTIONS_LOCK_FILE, atomic_write, fsync_dir, replay_index_path, windows_parquet_path
 
 SCHEMA_VERSION = 1
 
@@ -49,8 +49,21 @@ WINDOWS_SCHEMA = pa.schema(
 )
 WINDOW_COLUMNS = tuple(WINDOWS_SCHEMA.names)
 
-REPLAY_COLUMNS = ("replay_id", "window_id", "tags", "seed", "return", "net_profit", "survival",
-                  "steps", "path", "bytes", "sha256", "seq", "ts")
+REPLAY_COLUMNS = (
+    "replay_id",
+    "window_id",
+    "tags",
+    "seed",
+    "return",
+    "net_profit",
+    "survival",
+    "steps",
+    "path",
+    "bytes",
+    "sha256",
+    "seq",
+    "ts",
+)
 
 _SQLITE_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,6 +99,7 @@ class ProjectionError(Exception):
 @dataclass
 class ProjectionUpdate:
     """What an update did: rows added, projections rebuilt from scratch, seq reached."""
+
     last_seq: int = -1
     windows_added: int = 0
     replays_added: int = 0
@@ -93,6 +107,7 @@ class ProjectionUpdate:
 
 
 # ---------------------------------------------------------------------------- rows
+
 
 def _num(event: dict, key: str, kind: type) -> Any:
     value = event.get(key)
@@ -109,8 +124,10 @@ def _num(event: dict, key: str, kind: type) -> Any:
         out = float(value)
         return out if math.isfinite(out) else None
     except (TypeError, ValueError) as e:
-        raise ProjectionError(f"event seq {event.get('seq')} ({event.get('type')}): "
-                              f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from e
+        raise ProjectionError(
+            f"event seq {event.get('seq')} ({event.get('type')}): "
+            f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from e
 
 
 def window_row(event: dict) -> dict:
@@ -135,27 +152,41 @@ def replay_row(event: dict) -> tuple:
     elif survival is not None:
         survival = _num(event, "survival", float)
     return (
-        str(event["replay_id"]), _num(event, "window_id", int),
+        str(event["replay_id"]),
+        _num(event, "window_id", int),
         json.dumps(list(event.get("tags") or []), ensure_ascii=False, separators=(",", ":")),
-        _sqlite_int64(_num(event, "seed", int)), _num(event, "return", float), _num(event, "net_profit", float),
-        survival, _num(event, "steps", int), str(event["path"]), _num(event, "bytes", int),
-        event.get("sha256"), event["seq"], event["ts"],
+        _sqlite_int64(_num(event, "seed", int)),
+        _num(event, "return", float),
+        _num(event, "net_profit", float),
+        survival,
+        _num(event, "steps", int),
+        str(event["path"]),
+        _num(event, "bytes", int),
+        event.get("sha256"),
+        event["seq"],
+        event["ts"],
     )
 
 
 # ---------------------------------------------------------------------------- windows.parquet
 
+
 def _windows_table(rows: list[dict], last_seq: int) -> pa.Table:
     table = pa.Table.from_pylist(rows, schema=WINDOWS_SCHEMA)
-    return table.replace_schema_metadata(
-        {"last_seq": str(last_seq), "schema_version": str(SCHEMA_VERSION)})
+    return table.replace_schema_metadata({"last_seq": str(last_seq), "schema_version": str(SCHEMA_VERSION)})
 
 
 def _write_windows(run_dir: Path, table: pa.Table) -> None:
     """Deterministic bytes for deterministic content: one row group, fixed options."""
     buf = io.BytesIO()
-    pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=1 << 30,
-                   use_dictionary=False, write_statistics=True)
+    pq.write_table(
+        table.combine_chunks(),
+        buf,
+        compression="zstd",
+        row_group_size=1 << 30,
+        use_dictionary=False,
+        write_statistics=True,
+    )
     path = windows_parquet_path(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, buf.getvalue())
@@ -193,6 +224,7 @@ def _update_windows(run_dir: Path, table: pa.Table, new: list[dict]) -> int:
 
 # ---------------------------------------------------------------------------- replay_index.sqlite
 
+
 def _insert_replays(con: sqlite3.Connection, events: Iterable[dict]) -> int:
     n = 0
     placeholders = ",".join("?" * len(REPLAY_COLUMNS))
@@ -204,8 +236,10 @@ def _insert_replays(con: sqlite3.Connection, events: Iterable[dict]) -> int:
         # A replay_id seen again (re-recorded) replaces the earlier row, same in both paths.
         con.execute("DELETE FROM replay_tags WHERE replay_id = ?", (row[0],))
         con.execute(f"INSERT OR REPLACE INTO replays ({cols}) VALUES ({placeholders})", row)
-        con.executemany("INSERT OR IGNORE INTO replay_tags (replay_id, tag) VALUES (?, ?)",
-                        [(row[0], str(t)) for t in (ev.get("tags") or [])])
+        con.executemany(
+            "INSERT OR IGNORE INTO replay_tags (replay_id, tag) VALUES (?, ?)",
+            [(row[0], str(t)) for t in (ev.get("tags") or [])],
+        )
         n += 1
     return n
 
@@ -232,8 +266,7 @@ def _rebuild_replays(run_dir: Path, events: list[dict]) -> int:
         try:
             con.executescript(_SQLITE_SCHEMA)
             with con:
-                con.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
-                            (str(SCHEMA_VERSION),))
+                con.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 n = _insert_replays(con, events)
                 _set_last_seq(con, events[-1]["seq"] if events else -1)
         finally:
@@ -277,8 +310,10 @@ def _open_replays_state(run_dir: Path) -> tuple[sqlite3.Connection, int] | None:
 
 # ---------------------------------------------------------------------------- public API
 
-def update_projections(run_dir: str | os.PathLike, events: Iterable[dict] | None = None,
-                       *, lock_timeout: float = 60.0) -> ProjectionUpdate:
+
+def update_projections(
+    run_dir: str | os.PathLike, events: Iterable[dict] | None = None, *, lock_timeout: float = 60.0
+) -> ProjectionUpdate:
     """Bring both projections up to date, adding rows only for events not yet projected.
 
     ``events`` may be just the events appended since the last call (e.g. what
@@ -365,8 +400,7 @@ def read_windows(run_dir: str | os.PathLike) -> pa.Table:
     return table.replace_schema_metadata(None)
 
 
-def read_replays(run_dir: str | os.PathLike, tag: str | None = None,
-                 window_id: int | None = None) -> list[dict]:
+def read_replays(run_dir: str | os.PathLike, tag: str | None = None, window_id: int | None = None) -> list[dict]:
     """Replay index rows as dicts (``tags`` decoded), in seq order, optionally filtered."""
     cols = ",".join(f'r."{c}"' for c in REPLAY_COLUMNS)
     sql = f"SELECT {cols} FROM replays r"
@@ -398,9 +432,10 @@ def projection_snapshot(run_dir: str | os.PathLike) -> dict:
     path = replay_index_path(run_dir)
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = {name: con.execute(f"SELECT * FROM {name} ORDER BY 1, 2").fetchall()
-                  for name in ("meta", "replays", "replay_tags")}
+        tables = {
+            name: con.execute(f"SELECT * FROM {name} ORDER BY 1, 2").fetchall()
+            for name in ("meta", "replays", "replay_tags")
+        }
     finally:
         con.close()
-    return {"windows": read_windows(run_dir).to_pylist(),
-            "windows_schema": str(WINDOWS_SCHEMA), **tables}
+    return {"windows": read_windows(run_dir).to_pylist(), "windows_schema": str(WINDOWS_SCHEMA), **tables}

@@ -22,14 +22,14 @@ import re
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RUNS_ROOT = Path("runs")
 
 EVENTS_FILE = "events.jsonl"
-WRITER_LOCK_FILE = "writer.lock"        # held by the one trainer for the whole run
-APPEND_LOCK_FILE = "events.lock"        # held by any process for the duration of one append
+WRITER_LOCK_FILE = "writer.lock"  # held by the one trainer for the whole run
+APPEND_LOCK_FILE = "events.lock"  # held by any process for the duration of one append
 PROJECTIONS_LOCK_FILE = "projections.lock"
 CHECKPOINTS_DIR = "checkpoints"
 REPLAYS_DIR = "replays"
@@ -48,6 +48,7 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # ---------------------------------------------------------------------------- run ids
 
+
 def git_short_sha(cwd: str | os.PathLike | None = None) -> str | None:
     """Short sha of HEAD of the git checkout at ``cwd`` (default: this code's repo), or None.
 
@@ -55,11 +56,18 @@ def git_short_sha(cwd: str | os.PathLike | None = None) -> str | None:
     a run must be startable from an unpacked tarball too.
     """
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=str(cwd if cwd is not None else _REPO_ROOT),
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip().lower()
+        out = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=str(cwd if cwd is not None else _REPO_ROOT),
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            )
+            .stdout.strip()
+            .lower()
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out if re.fullmatch(r"[0-9a-f]{4,40}", out) else None
@@ -72,12 +80,12 @@ def make_run_id(now: datetime | None = None, sha: str | None = None, *, use_git:
     defaults to :func:`git_short_sha` when ``use_git`` is true.
     """
     if now is None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     elif now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     if sha is None and use_git:
         sha = git_short_sha()
-    return f"{now.astimezone(timezone.utc):%Y%m%d-%H%M%S}-{sha or 'nogit'}"
+    return f"{now.astimezone(UTC):%Y%m%d-%H%M%S}-{sha or 'nogit'}"
 
 
 def is_run_id(run_id: str) -> bool:
@@ -88,12 +96,12 @@ def is_run_id(run_id: str) -> bool:
 def check_run_name(run_id: str) -> str:
     """Reject names that are not a single safe path component (no ``/``, ``..``, hidden)."""
     if not isinstance(run_id, str) or not _SAFE_NAME_RE.match(run_id) or run_id in (".", ".."):
-        raise ValueError(f"invalid run id {run_id!r}: must be a plain directory name "
-                         f"like 20250101-120000-abc1234")
+        raise ValueError(f"invalid run id {run_id!r}: must be a plain directory name like 20250101-120000-abc1234")
     return run_id
 
 
 # ---------------------------------------------------------------------------- paths
+
 
 def run_dir(run_id: str, root: str | os.PathLike = RUNS_ROOT) -> Path:
     """The directory of run ``run_id`` under ``root`` (not created)."""
@@ -132,8 +140,9 @@ def list_runs(root: str | os.PathLike = RUNS_ROOT) -> list[str]:
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and _SAFE_NAME_RE.match(p.name) and (p / EVENTS_FILE).is_file())
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and _SAFE_NAME_RE.match(p.name) and (p / EVENTS_FILE).is_file()
+    )
 
 
 def events_path(run_dir: str | os.PathLike) -> Path:
@@ -189,7 +198,8 @@ def resolve_in_run(run_dir: str | os.PathLike, rel: str) -> Path:
 #: and event log appends) fail with ENOSPC once N bytes have been written, after a partial
 #: write as a full disk makes. Unset, it costs one comparison per write.
 _write_budget: list[int] | None = (
-    [int(os.environ["PROSPECTOR_WRITE_BUDGET"])] if os.environ.get("PROSPECTOR_WRITE_BUDGET") else None)
+    [int(os.environ["PROSPECTOR_WRITE_BUDGET"])] if os.environ.get("PROSPECTOR_WRITE_BUDGET") else None
+)
 
 
 def write_allowance(n: int) -> int:

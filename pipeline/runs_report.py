@@ -32,12 +32,16 @@ def summarize(run_dir: Path) -> dict:
     best = max(replays, key=lambda e: e["return"], default=None)
     most_profit = max(replays, key=lambda e: e["net_profit"], default=None)
     return {
-        "run_id": log.run_id or run_dir.name, "started": started["ts"] if started else None,
+        "run_id": log.run_id or run_dir.name,
+        "started": started["ts"] if started else None,
         "wandb_url": started.get("wandb_url") if started else None,
-        "windows": windows, "checkpoints": checkpoints, "replays": replays,
+        "windows": windows,
+        "checkpoints": checkpoints,
+        "replays": replays,
         "eval_failures": [e for e in events if e["type"] == "eval_failed"],
         "status": finished[-1]["reason"] if finished else "running or stopped",
-        "best_replay": best, "most_profitable_replay": most_profit,
+        "best_replay": best,
+        "most_profitable_replay": most_profit,
         "latest_replay": replays[-1] if replays else None,
         "torn_tail": log.torn_tail,
     }
@@ -50,27 +54,35 @@ def describe(run_dir: Path) -> str:
         lines.append(f"  W&B: {s['wandb_url']}")
     if s["torn_tail"]:
         lines.append("  note: the log ends in a torn line (a crash mid-append); readers ignore it")
-    lines.append(f"  windows: {len(s['windows'])}  (return and net profit: means over the window's training "
-                 "episodes)")
+    lines.append(f"  windows: {len(s['windows'])}  (return and net profit: means over the window's training episodes)")
     ckpt = {e["window_id"]: e for e in s["checkpoints"]}
     for row in s["windows"]:
         w = row["window_id"]
         reps = [e for e in s["replays"] if e["window_id"] == w]
         ret = "n/a" if row["return_mean"] is None else f"{row['return_mean']:.2f}"
-        episodes = ("metrics lost in a crash (row recovered from the checkpoint)" if row.get("recovered")
-                    else f"{row['episodes']} episodes")
-        lines.append(f"    window {w}: {row['env_steps_total']:,} steps, {episodes}, "
-                     f"return {ret}, net profit {_money(row.get('net_profit_mean'))}, "
-                     f"checkpoint {ckpt[w]['path'] if w in ckpt else 'MISSING'}, "
-                     f"replays {', '.join(e['path'] for e in reps) or 'none yet'}")
+        episodes = (
+            "metrics lost in a crash (row recovered from the checkpoint)"
+            if row.get("recovered")
+            else f"{row['episodes']} episodes"
+        )
+        lines.append(
+            f"    window {w}: {row['env_steps_total']:,} steps, {episodes}, "
+            f"return {ret}, net profit {_money(row.get('net_profit_mean'))}, "
+            f"checkpoint {ckpt[w]['path'] if w in ckpt else 'MISSING'}, "
+            f"replays {', '.join(e['path'] for e in reps) or 'none yet'}"
+        )
     # The evaluation replays (one episode each) ranked both ways: the two scores can disagree.
     best, rich = s["best_replay"], s["most_profitable_replay"]
     if best:
-        lines.append(f"  best replay by return: {best['replay_id']} (window {best['window_id']}, "
-                     f"return {best['return']:.2f}, net profit {_money(best['net_profit'])})")
+        lines.append(
+            f"  best replay by return: {best['replay_id']} (window {best['window_id']}, "
+            f"return {best['return']:.2f}, net profit {_money(best['net_profit'])})"
+        )
     if rich and rich is not best:
-        lines.append(f"  best replay by net profit: {rich['replay_id']} (window {rich['window_id']}, "
-                     f"return {rich['return']:.2f}, net profit {_money(rich['net_profit'])})")
+        lines.append(
+            f"  best replay by net profit: {rich['replay_id']} (window {rich['window_id']}, "
+            f"return {rich['return']:.2f}, net profit {_money(rich['net_profit'])})"
+        )
     if s["latest_replay"]:
         lines.append(f"  latest replay: {s['latest_replay']['path']}")
     for e in s["eval_failures"]:
@@ -84,8 +96,9 @@ def list_table(runs_dir: str) -> str:
     names = runs.list_runs(runs_dir)
     if not names:
         return f"no runs in {runs_dir}/"
-    lines = [f"{'run':<28} {'windows':>7} {'steps':>12} {'best return':>12} {'its profit':>12} "
-             f"{'best profit':>12}  status"]
+    lines = [
+        f"{'run':<28} {'windows':>7} {'steps':>12} {'best return':>12} {'its profit':>12} {'best profit':>12}  status"
+    ]
     for name in names:
         try:
             s = summarize(Path(runs_dir) / name)
@@ -94,10 +107,18 @@ def list_table(runs_dir: str) -> str:
             continue
         steps = s["windows"][-1]["env_steps_total"] if s["windows"] else 0
         best, rich = s["best_replay"], s["most_profitable_replay"]
-        cells = (f"{best['return']:.2f}" if best else "-", _money(best["net_profit"]) if best else "-",
-                 _money(rich["net_profit"]) if rich else "-")
-        lines.append(f"{name:<28} {len(s['windows']):>7} {steps:>12,} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}  "
-                     f"{s['status']}")
-    lines += ["", "best return, its profit, best profit: of the run's evaluation replays (one episode each)",
-              *SCORES_EXPLAINED]
+        cells = (
+            f"{best['return']:.2f}" if best else "-",
+            _money(best["net_profit"]) if best else "-",
+            _money(rich["net_profit"]) if rich else "-",
+        )
+        lines.append(
+            f"{name:<28} {len(s['windows']):>7} {steps:>12,} {cells[0]:>12} {cells[1]:>12} {cells[2]:>12}  "
+            f"{s['status']}"
+        )
+    lines += [
+        "",
+        "best return, its profit, best profit: of the run's evaluation replays (one episode each)",
+        *SCORES_EXPLAINED,
+    ]
     return "\n".join(lines)

@@ -36,12 +36,28 @@ EVAL_SALT = 0xB07BE4C4E5A17ED5
 
 # Keys of each bot's entry in run_bots()["bots"], in table order.
 STAT_KEYS = (
-    "episodes", "mean_net_profit", "median_net_profit", "ci95_net_profit", "std_net_profit",
-    "survival_rate", "profit_per_tick_mean", "overheat_ticks_mean", "pirate_encounters_mean",
-    "stranded_share", "destroyed_share", "cash_out_share", "timeout_share",
-    "episode_length_mean", "episode_ticks_mean", "episode_return_mean",
-    "hull_damage_mean", "value_lost_to_pirates_mean", "scan_count_mean", "mining_ticks_mean",
-    "seconds", "steps_per_second",
+    "episodes",
+    "mean_net_profit",
+    "median_net_profit",
+    "ci95_net_profit",
+    "std_net_profit",
+    "survival_rate",
+    "profit_per_tick_mean",
+    "overheat_ticks_mean",
+    "pirate_encounters_mean",
+    "stranded_share",
+    "destroyed_share",
+    "cash_out_share",
+    "timeout_share",
+    "episode_length_mean",
+    "episode_ticks_mean",
+    "episode_return_mean",
+    "hull_damage_mean",
+    "value_lost_to_pirates_mean",
+    "scan_count_mean",
+    "mining_ticks_mean",
+    "seconds",
+    "steps_per_second",
 )
 
 
@@ -52,8 +68,7 @@ def eval_seeds(episodes: int, seed: int = 0) -> list[int]:
     return env_seeds((int(seed) ^ EVAL_SALT) & MASK64, int(episodes))
 
 
-def run_bot(name: str, seeds: list[int], config: dict, num_envs: int | None = None,
-            bot_seed: int = 0) -> list[dict]:
+def run_bot(name: str, seeds: list[int], config: dict, num_envs: int | None = None, bot_seed: int = 0) -> list[dict]:
     """Play one episode per seed with bot `name`; the per-episode infos, in seed order."""
     batch = max(1, min(int(num_envs or min(len(seeds), 1024)), len(seeds)))
     return run_actor(make_bot(name, num_envs=batch, seed=bot_seed), seeds, config, num_envs=batch)
@@ -134,8 +149,14 @@ def summarize(infos: list[dict], time_max: int) -> dict:
     return stats
 
 
-def run_bots(names=BOT_NAMES, episodes: int = 1000, seed: int = 0, time_max: int | None = None,
-             config: dict | None = None, num_envs: int | None = None) -> dict:
+def run_bots(
+    names=BOT_NAMES,
+    episodes: int = 1000,
+    seed: int = 0,
+    time_max: int | None = None,
+    config: dict | None = None,
+    num_envs: int | None = None,
+) -> dict:
     """Run each named bot over the same ``eval_seeds(episodes, seed)`` list.
 
     Returns a JSON-serialisable dict::
@@ -202,10 +223,15 @@ def format_table(results: dict) -> str:
     for name, stats in results["bots"].items():
         rows.append([name] + [fmt.format(stats[key]) for _, key, fmt in _COLUMNS[1:]])
     widths = [max(len(r[j]) for r in [header] + rows) for j in range(len(header))]
-    align = lambda r: "  ".join(c.ljust(w) if j == 0 else c.rjust(w)  # noqa: E731
-                                for j, (c, w) in enumerate(zip(r, widths)))
-    lines = [f"{results['episodes']} episodes per bot, time_max {results['time_max']}, seed {results['seed']}",
-             align(header), "  ".join("-" * w for w in widths)]
+    align = lambda r: "  ".join(
+        c.ljust(w) if j == 0 else c.rjust(w)  # noqa: E731
+        for j, (c, w) in enumerate(zip(r, widths))
+    )
+    lines = [
+        f"{results['episodes']} episodes per bot, time_max {results['time_max']}, seed {results['seed']}",
+        align(header),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += [align(r) for r in rows]
     return "\n".join(lines)
 

@@ -280,13 +280,15 @@ class ScriptedBot(Bot):
         # --- parse the observation
         node = np.rint(o[:, S.O_NODE_INDEX] * (S.MAX_NODES - 1)).astype(np.intp)
         docked = o[:, S.O_DOCKED] > 0.5
-        ntype = np.argmax(o[:, S.O_NODE_TYPE:S.O_NODE_TYPE + 3], axis=1)
+        ntype = np.argmax(o[:, S.O_NODE_TYPE : S.O_NODE_TYPE + 3], axis=1)
         at_station = node == 0
         cargo = o[:, S.O_CARGO]
         mult = 1.0 + _CFG["cargo_mass_fuel"] * cargo.astype(np.float64)
-        nb = o[:, S.NEIGHBOR_BASE:S.NEIGHBOR_BASE + S.MAX_NEIGHBORS * S.NEIGHBOR_STRIDE].reshape(n, S.MAX_NEIGHBORS, S.NEIGHBOR_STRIDE)
+        nb = o[:, S.NEIGHBOR_BASE : S.NEIGHBOR_BASE + S.MAX_NEIGHBORS * S.NEIGHBOR_STRIDE].reshape(
+            n, S.MAX_NEIGHBORS, S.NEIGHBOR_STRIDE
+        )
         nvalid = nb[:, :, S.N_VALID] > 0.5
-        ntyp = np.where(nvalid, np.argmax(nb[:, :, S.N_TYPE:S.N_TYPE + 3], axis=2), -1)
+        ntyp = np.where(nvalid, np.argmax(nb[:, :, S.N_TYPE : S.N_TYPE + 3], axis=2), -1)
         ntime = np.rint(nb[:, :, S.N_TRAVEL] * S.TRAVEL_TIME_NORM)
         nbase = np.rint(nb[:, :, S.N_FUEL] * S.FUEL_COST_NORM / mult[:, None])
         nthreat = nb[:, :, S.N_THREAT]
@@ -311,8 +313,11 @@ class ScriptedBot(Bot):
         arrived = trav & ~new & (node != self.last_node)
         if arrived.any():
             r, a, k, b = rows[arrived], self.last_node[arrived], la[arrived], node[arrived]
-            settled = ((self.edge_dest[r, a, k] == b) & self.edge_sure[r, a, k]
-                       & (self.edge_dest[r, b] == a[:, None]).any(axis=1))
+            settled = (
+                (self.edge_dest[r, a, k] == b)
+                & self.edge_sure[r, a, k]
+                & (self.edge_dest[r, b] == a[:, None]).any(axis=1)
+            )
             arrived[r[settled]] = False
         for i in np.flatnonzero(arrived):
             a, k, b = int(self.last_node[i]), int(la[i]), int(node[i])
@@ -348,10 +353,11 @@ class ScriptedBot(Bot):
         exhausted_here = (ntype != S.STATION) & ~good.any(axis=1)
         self.node_exhausted[rows, node] = exhausted_here
 
-        price_norm = o[:, S.O_PRICE:S.O_PRICE + S.N_COMMODITIES].astype(np.float64)
+        price_norm = o[:, S.O_PRICE : S.O_PRICE + S.N_COMMODITIES].astype(np.float64)
         price = price_norm * PRICE_MAX
-        unit_value = np.matmul(ast[:, :, S.A_COMP:S.A_COMP + S.N_COMMODITIES],
-                               price.astype(np.float32)[:, :, None])[:, :, 0]
+        unit_value = np.matmul(ast[:, :, S.A_COMP : S.A_COMP + S.N_COMMODITIES], price.astype(np.float32)[:, :, None])[
+            :, :, 0
+        ]
         score = unit_value * (1.0 - dep)
         if self.stabilize_below > 0:
             score = score * (0.6 + 0.4 * stab)
@@ -374,7 +380,7 @@ class ScriptedBot(Bot):
         hull, heat, tool = o[:, S.O_HULL], o[:, S.O_HEAT], o[:, S.O_TOOL]
         alert = o[:, S.O_ALERT]
         credits = np.expm1(o[:, S.O_CREDITS].astype(np.float64) * LOG1P_CREDITS_CAP)
-        cargo_c = o[:, S.O_CARGO_C:S.O_CARGO_C + S.N_COMMODITIES]
+        cargo_c = o[:, S.O_CARGO_C : S.O_CARGO_C + S.N_COMMODITIES]
         kits = np.rint(o[:, S.O_KITS] * S.ITEM_CAP)
         stabs = np.rint(o[:, S.O_STABILIZERS] * S.ITEM_CAP)
         decoys = np.rint(o[:, S.O_DECOYS] * S.ITEM_CAP)
@@ -383,10 +389,12 @@ class ScriptedBot(Bot):
         hc = self.home_cost[rows, node]
         ht = self.home_time[rows, node]
         unknown_threat = (nvalid & (nthreat == np.float32(S.UNKNOWN_THREAT))).any(axis=1)
-        want_listen = (self.listen & unknown_threat & (self.listened_node != node) & ~docked)
+        want_listen = self.listen & unknown_threat & (self.listened_node != node) & ~docked
 
         must_return = (
-            (cargo > self.return_cargo) | (heat > self.return_heat) | (hull < self.return_hull)
+            (cargo > self.return_cargo)
+            | (heat > self.return_heat)
+            | (hull < self.return_hull)
             | ~np.isfinite(hc)
             | (fuel < np.where(np.isfinite(hc), hc, 0.0) * 1.5 + self.fuel_margin)
             | (remaining < np.where(np.isfinite(hc), ht, 0.0) + self.time_margin)
@@ -439,15 +447,21 @@ class ScriptedBot(Bot):
             put(w & (tool <= self.tool_min) & (kits >= 1), S.A_TOOL_MAINT)
             put(w & (hull < self.patch_hull) & (kits >= 2), S.A_HULL_PATCH)
             if self.scans:
-                mean_conf = (np.where(good, conf, 0).sum(axis=1)
-                             / np.maximum(1, good.sum(axis=1)))
+                mean_conf = np.where(good, conf, 0).sum(axis=1) / np.maximum(1, good.sum(axis=1))
                 put(w & (mean_conf < 0.34), S.A_WIDE_SCAN)
             put(w & need_select, S.A_SELECT + best)
             if self.scans:
                 put(w & has_sel & (conf[rows, sel_i] < 0.6), S.A_DEEP_SCAN)
             if self.stabilize_below > 0:
-                st = put(w & has_sel & (stab[rows, sel_i] < self.stabilize_below) & (stabs >= 1)
-                         & (self.stab_left <= 0) & mining_ok, S.A_STABILIZE)
+                st = put(
+                    w
+                    & has_sel
+                    & (stab[rows, sel_i] < self.stabilize_below)
+                    & (stabs >= 1)
+                    & (self.stab_left <= 0)
+                    & mining_ok,
+                    S.A_STABILIZE,
+                )
                 self.stab_left[st] = int(_CFG["stabilize_ticks"])
             mode_now = np.where(tool > self.tool_min, self.mine_mode, self.worn_mine_mode)
             put(w & mining_ok, S.A_MINE + mode_now)
@@ -487,10 +501,17 @@ class ScriptedBot(Bot):
                 put(dk & any_held, S.A_SELL + 3 * c + frac)
             # no shopping when no trip fits into the time left (_depart would cash out)
             dk = dk & (remaining > 100 + self.time_margin)
-            overhaul_cost = (_CFG["overhaul_base"] + _CFG["overhaul_hull_rate"] * (1.0 - hull) * S.HULL_MAX
-                             + _CFG["overhaul_tool_rate"] * (1.0 - tool) * S.TOOL_MAX)
-            put(dk & ((hull < self.overhaul_hull) | (tool < self.overhaul_tool))
-                & (credits >= overhaul_cost * 1.01 + 1.0), S.A_OVERHAUL)
+            overhaul_cost = (
+                _CFG["overhaul_base"]
+                + _CFG["overhaul_hull_rate"] * (1.0 - hull) * S.HULL_MAX
+                + _CFG["overhaul_tool_rate"] * (1.0 - tool) * S.TOOL_MAX
+            )
+            put(
+                dk
+                & ((hull < self.overhaul_hull) | (tool < self.overhaul_tool))
+                & (credits >= overhaul_cost * 1.01 + 1.0),
+                S.A_OVERHAUL,
+            )
             low = dk & (fuel < self.fuel_buy_below * S.FUEL_MAX)
             for size in (2, 1, 0):
                 cost = np.minimum(FUEL_AMOUNT[size], S.FUEL_MAX - fuel) * FUEL_PRICE[size]
@@ -515,9 +536,16 @@ class ScriptedBot(Bot):
         guess is sure when exactly one slot looks like that."""
         t, base, ta = self.edge_time[i, a, k], self.edge_base[i, a, k], self.node_type[i, a]
         dest = self.edge_dest[i, b]
-        match = [j for j in range(S.MAX_NEIGHBORS)
-                 if (self.nbr_type[i, b, j] == ta and self.edge_time[i, b, j] == t
-                     and self.edge_base[i, b, j] == base and dest[j] in (-1, a))]
+        match = [
+            j
+            for j in range(S.MAX_NEIGHBORS)
+            if (
+                self.nbr_type[i, b, j] == ta
+                and self.edge_time[i, b, j] == t
+                and self.edge_base[i, b, j] == base
+                and dest[j] in (-1, a)
+            )
+        ]
         if not match:
             return False
         self.edge_dest[i, b, match[0]] = a
@@ -748,8 +776,12 @@ class CautiousScanner(ScriptedBot):
     last_resort_hazard = False
 
 
-_BOTS = {"random": RandomBot, "greedy_miner": GreedyMiner, "cautious_scanner": CautiousScanner,
-         "market_timer": MarketTimer}
+_BOTS = {
+    "random": RandomBot,
+    "greedy_miner": GreedyMiner,
+    "cautious_scanner": CautiousScanner,
+    "market_timer": MarketTimer,
+}
 assert tuple(_BOTS) == BOT_NAMES
 
 

@@ -31,9 +31,11 @@ class Mismatch:
     native: object
 
     def __str__(self) -> str:
-        return (f"parity mismatch: policy={self.policy} seed={self.seed} step={self.step} "
-                f"action={self.action} ({action_label(self.action)}) field={self.field}\n"
-                f"  reference: {self.reference!r}\n  native:    {self.native!r}")
+        return (
+            f"parity mismatch: policy={self.policy} seed={self.seed} step={self.step} "
+            f"action={self.action} ({action_label(self.action)}) field={self.field}\n"
+            f"  reference: {self.reference!r}\n  native:    {self.native!r}"
+        )
 
 
 def action_label(action: int) -> str:
@@ -69,22 +71,26 @@ def _first_diff(a, b, path=""):
 
 def random_policy(rng: np.random.Generator):
     """Uniform over 0..68, with 1 in 10 actions out of range (-5..-1, 69..80)."""
+
     def act(obs):
         if rng.random() < 0.1:
             return int(rng.choice([-5, -1, 69, 70, 80]))
         return int(rng.integers(0, S.N_ACTIONS))
+
     return act
 
 
 def valid_policy(rng: np.random.Generator, env: ReferenceEnv):
     """Uniform over the actions valid now (reaches mining, selling, buying...), but
     never CASH_OUT, so episodes run long; 1 in 20 actions is a random invalid one."""
+
     def act(obs):
         mask = env.action_mask()
         mask[S.A_CASH_OUT] = False
         if rng.random() < 0.05 or not mask.any():
             return int(rng.integers(-3, S.N_ACTIONS + 3))
         return int(rng.choice(np.flatnonzero(mask)))
+
     return act
 
 
@@ -115,8 +121,9 @@ def compare_seed(seed: int, steps: int, policy_name: str, config: dict | None = 
         obs_n, rew_n, term_n, trunc_n, values_n, end_n, events_n = nat.raw_step(action)
         if obs_r.tobytes() != obs_n.tobytes():
             i = _obs_index(obs_r, obs_n)
-            return Mismatch(seed, t, action, policy_name, f"obs[{i}] {S.OBSERVATION_NAMES[i]}",
-                            float(obs_r[i]), float(obs_n[i]))
+            return Mismatch(
+                seed, t, action, policy_name, f"obs[{i}] {S.OBSERVATION_NAMES[i]}", float(obs_r[i]), float(obs_n[i])
+            )
         if bits(rew_r) != bits(rew_n):
             return Mismatch(seed, t, action, policy_name, "reward", rew_r, rew_n)
         if (term_r, trunc_r) != (term_n, trunc_n):
@@ -157,8 +164,9 @@ def _task(args) -> tuple[int, str, dict | None]:
     return seed, policy, (None if mismatch is None else mismatch.__dict__)
 
 
-def run_parity(seeds: int, steps: int, policies: list[str], first_seed: int = 0,
-               workers: int = 1, progress: bool = False) -> dict:
+def run_parity(
+    seeds: int, steps: int, policies: list[str], first_seed: int = 0, workers: int = 1, progress: bool = False
+) -> dict:
     """Compare `seeds` seeds x `policies`, `steps` steps each, over `workers` processes.
 
     Stops at the first mismatch. Returns {"mismatch": None or the Mismatch fields, ...}.
@@ -194,11 +202,19 @@ def run_parity(seeds: int, steps: int, policies: list[str], first_seed: int = 0,
                 if len(pending) >= workers * 4:
                     break
             if progress and done % max(1, len(tasks) // 20) == 0:
-                print(f"  parity: {done}/{len(tasks)} seed-policy runs, 0 differences "
-                      f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"  parity: {done}/{len(tasks)} seed-policy runs, 0 differences "
+                    f"({time.perf_counter() - start:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return {
         "mismatch": None if mismatch is None else str(Mismatch(**mismatch)),
-        "mismatch_detail": mismatch, "seeds": seeds, "steps": steps, "policies": policies,
-        "runs_compared": done, "steps_compared": done * steps if mismatch is None else None,
+        "mismatch_detail": mismatch,
+        "seeds": seeds,
+        "steps": steps,
+        "policies": policies,
+        "runs_compared": done,
+        "steps_compared": done * steps if mismatch is None else None,
         "seconds": time.perf_counter() - start,
     }

@@ -53,13 +53,33 @@ EV = {name: i for i, name in enumerate(S.EVENT_TYPES)}
 
 
 class Asteroid:
-    __slots__ = ("comp", "richness", "stability", "noise", "capacity", "depletion",
-                 "comp_est", "stability_est", "scan_conf")
+    __slots__ = (
+        "comp",
+        "richness",
+        "stability",
+        "noise",
+        "capacity",
+        "depletion",
+        "comp_est",
+        "stability_est",
+        "scan_conf",
+    )
 
 
 class Node:
-    __slots__ = ("type", "pirate", "hazard", "richness", "neighbors", "edge_time", "edge_fuel",
-                 "dist", "generated", "threat_est", "asteroids")
+    __slots__ = (
+        "type",
+        "pirate",
+        "hazard",
+        "richness",
+        "neighbors",
+        "edge_time",
+        "edge_fuel",
+        "dist",
+        "generated",
+        "threat_est",
+        "asteroids",
+    )
 
     def __init__(self, node_type: int):
         self.type = node_type
@@ -125,8 +145,12 @@ class ReferenceEnv(gym.Env):
             a = rng.randint(0, n - 1)
             b = rng.randint(0, n - 1)
             na, nb = self.nodes[a], self.nodes[b]
-            if (a != b and b not in na.neighbors and len(na.neighbors) < S.MAX_NEIGHBORS
-                    and len(nb.neighbors) < S.MAX_NEIGHBORS):
+            if (
+                a != b
+                and b not in na.neighbors
+                and len(na.neighbors) < S.MAX_NEIGHBORS
+                and len(nb.neighbors) < S.MAX_NEIGHBORS
+            ):
                 self._add_edge(a, b)
 
         # Latent intensities and richness.
@@ -287,8 +311,11 @@ class ReferenceEnv(gym.Env):
 
     def overhaul_cost(self) -> float:
         c = self.config
-        return (c["overhaul_base"] + c["overhaul_hull_rate"] * (S.HULL_MAX - self.hull)
-                + c["overhaul_tool_rate"] * (S.TOOL_MAX - self.tool))
+        return (
+            c["overhaul_base"]
+            + c["overhaul_hull_rate"] * (S.HULL_MAX - self.hull)
+            + c["overhaul_tool_rate"] * (S.TOOL_MAX - self.tool)
+        )
 
     def fuel_purchase(self, size: int) -> tuple[float, float]:
         qty = mind(self.config[f"fuel_amount_{size}"], S.FUEL_MAX - self.fuel)
@@ -411,7 +438,9 @@ class ReferenceEnv(gym.Env):
                 self.shock[k] = self.shock[k] * shock_decay
                 if self.rng.u() < shock_chance:
                     sign = -1.0 if self.rng.u() < 0.5 else 1.0
-                    self.shock[k] = self.shock[k] + sign * ((c["shock_base"] + c["shock_span"] * self.rng.u()) * self.p0[k])
+                    self.shock[k] = self.shock[k] + sign * (
+                        (c["shock_base"] + c["shock_span"] * self.rng.u()) * self.p0[k]
+                    )
             self._advance_cycles(dt)
             self._set_prices()
             self.cargo_ticks = self.cargo_ticks + self.cargo_volume() / S.CARGO_MAX * fdt
@@ -668,9 +697,14 @@ class ReferenceEnv(gym.Env):
             heat_eff = 1.0
         else:
             heat_eff = maxd(c["heat_yield_floor"], 1.0 - (heat0 - c["heat_safe"]) / c["heat_yield_span"])
-        units = (c[f"mine_yield_{mode}"] * mind(ast.richness, c["richness_factor_cap"])
-                 * (1.0 - ast.depletion) * (0.4 + 0.6 * tool_frac) * heat_eff
-                 * math.exp(c[f"mine_sigma_{mode}"] * self.rng.n()))
+        units = (
+            c[f"mine_yield_{mode}"]
+            * mind(ast.richness, c["richness_factor_cap"])
+            * (1.0 - ast.depletion)
+            * (0.4 + 0.6 * tool_frac)
+            * heat_eff
+            * math.exp(c[f"mine_sigma_{mode}"] * self.rng.n())
+        )
         free = S.CARGO_MAX - self.cargo_volume()
         scale = free / units if units > free else 1.0
         total = 0.0
@@ -687,11 +721,19 @@ class ReferenceEnv(gym.Env):
         self.mining_ticks += 1
         self._event("mine", a=mode, b=self.selected, x=total)
 
-        buff = 1.0 if (self.stab_ticks > 0 and self.stab_node == self.node
-                       and self.stab_asteroid == self.selected) else 0.0
-        logit = (c["fracture_base"] + c[f"mine_fracture_{mode}"] + 3.0 * (1.0 - ast.stability)
-                 + 4.0 * maxd(0.0, heat0 - c["heat_safe"]) / 30.0 + 2.0 * (1.0 - tool_frac)
-                 - 3.0 * buff)
+        buff = (
+            1.0
+            if (self.stab_ticks > 0 and self.stab_node == self.node and self.stab_asteroid == self.selected)
+            else 0.0
+        )
+        logit = (
+            c["fracture_base"]
+            + c[f"mine_fracture_{mode}"]
+            + 3.0 * (1.0 - ast.stability)
+            + 4.0 * maxd(0.0, heat0 - c["heat_safe"]) / 30.0
+            + 2.0 * (1.0 - tool_frac)
+            - 3.0 * buff
+        )
         if self.rng.u() < sigmoid(logit):
             ast.depletion = 1.0
             dmg = c["fracture_hull"] + c["fracture_hull_jitter"] * self.rng.u()
@@ -707,7 +749,9 @@ class ReferenceEnv(gym.Env):
         q_ref = fraction * self.refined[k]
         qty = q_raw + q_ref
         depth = c["depth_base"] + c["depth_per_inventory"] * self.inventory[k]
-        slippage = mind(c["slippage_cap"], c["slippage_coef"] * ((qty + self.recent_sales[k]) / depth) ** c["slippage_exp"])
+        slippage = mind(
+            c["slippage_cap"], c["slippage_coef"] * ((qty + self.recent_sales[k]) / depth) ** c["slippage_exp"]
+        )
         gained = (q_raw + c["refined_price"] * q_ref) * self.price[k] * (1.0 - slippage)
         self.credits = self.credits + gained
         self.inventory[k] = self.inventory[k] + qty
@@ -729,10 +773,13 @@ class ReferenceEnv(gym.Env):
             self._raise_alert(c["hazard_alert"] * node.hazard * fdt)
             self._event("hazard_damage", x=dmg, y=heat)
         escape = 1.0 if self.escape_ticks > 0 else 0.0
-        logit = (c["pirate_base"] + c["pirate_intensity"] * node.pirate
-                 + c["pirate_alert"] * (self.alert / S.ALERT_MAX)
-                 + c["pirate_cargo"] * math.log1p(self.cargo_value() / 1000.0)
-                 - c["pirate_escape"] * escape)
+        logit = (
+            c["pirate_base"]
+            + c["pirate_intensity"] * node.pirate
+            + c["pirate_alert"] * (self.alert / S.ALERT_MAX)
+            + c["pirate_cargo"] * math.log1p(self.cargo_value() / 1000.0)
+            - c["pirate_escape"] * escape
+        )
         if self.rng.u() >= per_step_chance(sigmoid(logit), dt):
             return
         self.pirate_encounters += 1
@@ -770,9 +817,13 @@ class ReferenceEnv(gym.Env):
     def _set_prices(self) -> None:
         c = self.config
         for k in range(S.N_COMMODITIES):
-            p = (self.p0[k] + self.amplitude[k] * self.cycle_sin[k]
-                 - c["inventory_price"] * (self.inventory[k] - self.inventory_start[k])
-                 - c["recent_sales_price"] * self.recent_sales[k] + self.shock[k])
+            p = (
+                self.p0[k]
+                + self.amplitude[k] * self.cycle_sin[k]
+                - c["inventory_price"] * (self.inventory[k] - self.inventory_start[k])
+                - c["recent_sales_price"] * self.recent_sales[k]
+                + self.shock[k]
+            )
             self.price[k] = clamp(p, self.price_min[k], self.price_max[k])
 
     # ----------------------------------------------------------- observation
@@ -835,20 +886,33 @@ class ReferenceEnv(gym.Env):
         net = self.credits - self.start_credits
         survival = 0.0 if self.end_reason in ("destroyed", "stranded") else 1.0
         return [
-            self.credits, net, net / float(max(1, elapsed)), survival, float(self.overheat_ticks),
-            float(self.pirate_encounters), self.value_lost, self.fuel_used, self.hull_damage,
-            self.tool_wear, float(self.scan_count), float(self.mining_ticks),
-            self.cargo_ticks / float(max(1, elapsed)), float(self.last_dt),
-            1.0 if self.invalid else 0.0, float(self.time_remaining),
+            self.credits,
+            net,
+            net / float(max(1, elapsed)),
+            survival,
+            float(self.overheat_ticks),
+            float(self.pirate_encounters),
+            self.value_lost,
+            self.fuel_used,
+            self.hull_damage,
+            self.tool_wear,
+            float(self.scan_count),
+            float(self.mining_ticks),
+            self.cargo_ticks / float(max(1, elapsed)),
+            float(self.last_dt),
+            1.0 if self.invalid else 0.0,
+            float(self.time_remaining),
         ]
 
     def render_state(self) -> dict:
         from .state import render_state
+
         return render_state(self.snapshot())
 
     def snapshot(self) -> dict:
         """The whole state as plain data (same layout as the C core's snapshot)."""
         from .state import snapshot_reference
+
         return snapshot_reference(self)
 
 

@@ -13,7 +13,7 @@ from .spec import RNG_SEQ
 MASK64 = (1 << 64) - 1
 PCG_MULT = 6364136223846793005
 TWO_PI = 2.0 * math.pi
-U32_SCALE = 2.0 ** -32
+U32_SCALE = 2.0**-32
 
 
 class Pcg32:

@@ -69,23 +69,31 @@ INVENTORY_COMMODITIES = (0, 2, 3, 4)  # iron, water_ice, pge, rare_isotopes
 
 def _observation_names() -> tuple[str, ...]:
     names = [
-        "fuel_frac", "hull_frac", "heat_frac", "tool_frac", "cargo_load_frac",
-        "alert_frac", "time_frac", "credits_log_norm",
+        "fuel_frac",
+        "hull_frac",
+        "heat_frac",
+        "tool_frac",
+        "cargo_load_frac",
+        "alert_frac",
+        "time_frac",
+        "credits_log_norm",
     ]
     names += [f"cargo_frac.{c}" for c in COMMODITIES]
-    names += ["repair_kits_norm", "stabilizers_norm", "decoys_norm", "docked_flag",
-              "mining_active_flag"]
+    names += ["repair_kits_norm", "stabilizers_norm", "decoys_norm", "docked_flag", "mining_active_flag"]
     names += [f"node_type.{t}" for t in NODE_TYPES]
     names += ["node_index_norm", "steps_to_station_norm"]
     for k in range(MAX_NEIGHBORS):
         names += [f"neighbor{k}.valid"] + [f"neighbor{k}.type.{t}" for t in NODE_TYPES]
-        names += [f"neighbor{k}.travel_time_norm", f"neighbor{k}.fuel_cost_norm",
-                  f"neighbor{k}.threat_est"]
+        names += [f"neighbor{k}.travel_time_norm", f"neighbor{k}.fuel_cost_norm", f"neighbor{k}.threat_est"]
     names += ["reserved.66", "reserved.67"]  # docs/game.md leaves 66-67 unused: always 0
     for a in range(MAX_ASTEROIDS):
         names += [f"asteroid{a}.valid"] + [f"asteroid{a}.comp_est.{c}" for c in COMMODITIES]
-        names += [f"asteroid{a}.stability_est", f"asteroid{a}.depletion",
-                  f"asteroid{a}.scan_conf", f"asteroid{a}.selected"]
+        names += [
+            f"asteroid{a}.stability_est",
+            f"asteroid{a}.depletion",
+            f"asteroid{a}.scan_conf",
+            f"asteroid{a}.selected",
+        ]
     names += [f"price_norm.{c}" for c in COMMODITIES]
     names += [f"price_delta.{c}" for c in COMMODITIES]
     names += [f"inventory_norm.{COMMODITIES[c]}" for c in INVENTORY_COMMODITIES]
@@ -171,8 +179,15 @@ def decode_action(action: int) -> tuple[str, int | None]:
 
 # Ticks each action takes (TRAVEL's dt is the edge's travel time instead).
 ACTION_DT = tuple(
-    [0] * 6 + [1, 1, 3, 2, 5, 2] + [1] * 16 + [1, 1, 1, 2, 3, 2, 2, 2] + [1] * 6 + [1]
-    + [1] * 18 + [1, 1, 1] + [1, 1, 1, 4, 0]
+    [0] * 6
+    + [1, 1, 3, 2, 5, 2]
+    + [1] * 16
+    + [1, 1, 1, 2, 3, 2, 2, 2]
+    + [1] * 6
+    + [1]
+    + [1] * 18
+    + [1, 1, 1]
+    + [1, 1, 1, 4, 0]
 )
 assert len(ACTION_NAMES) == N_ACTIONS and len(ACTION_DT) == N_ACTIONS
 
@@ -195,18 +210,50 @@ END_REASONS = ("destroyed", "stranded", "cash_out", "timeout")
 
 # Keys of info after every step (docs/game.md#4-reward-termination-info-events), in the order the C core writes them.
 INFO_KEYS = (
-    "credits", "net_profit", "profit_per_tick", "survival", "overheat_ticks",
-    "pirate_encounters", "value_lost_to_pirates", "fuel_used", "hull_damage", "tool_wear",
-    "scan_count", "mining_ticks", "cargo_utilization_avg", "dt", "invalid", "time_remaining",
+    "credits",
+    "net_profit",
+    "profit_per_tick",
+    "survival",
+    "overheat_ticks",
+    "pirate_encounters",
+    "value_lost_to_pirates",
+    "fuel_used",
+    "hull_damage",
+    "tool_wear",
+    "scan_count",
+    "mining_ticks",
+    "cargo_utilization_avg",
+    "dt",
+    "invalid",
+    "time_remaining",
 )
 
 # ------------------------------------------------------------------ 6.9 events
 # Every event is (type, a, b, x, y, z) in the C core: two ints and three doubles.
 # EVENT_FIELDS names the fields each type uses, in that order; unused ones are 0.
 EVENT_TYPES = (
-    "travel", "dock", "undock", "scan", "select", "mine", "fracture", "stabilize",
-    "refine", "cooldown", "repair", "jettison", "sell", "buy", "hazard_damage", "pirate",
-    "overheat", "invalid", "end", "hold", "burn", "listen",
+    "travel",
+    "dock",
+    "undock",
+    "scan",
+    "select",
+    "mine",
+    "fracture",
+    "stabilize",
+    "refine",
+    "cooldown",
+    "repair",
+    "jettison",
+    "sell",
+    "buy",
+    "hazard_damage",
+    "pirate",
+    "overheat",
+    "invalid",
+    "end",
+    "hold",
+    "burn",
+    "listen",
 )
 EVENT_FIELDS = {
     "travel": (("from", "a"), ("to", "b"), ("fuel", "x"), ("ticks", "y")),
@@ -440,9 +487,12 @@ DEFAULT_CONFIG = {f.name: f.default for f in CONFIG_FIELDS}
 
 # (low, high) pairs that must be ordered
 _CONFIG_PAIRS = (
-    ("node_count_min", "node_count_max"), ("edge_time_min", "edge_time_max"),
-    ("edge_fuel_min", "edge_fuel_max"), ("cluster_asteroids_min", "cluster_asteroids_max"),
-    ("hazard_asteroids_min", "hazard_asteroids_max"), ("period_min", "period_max"),
+    ("node_count_min", "node_count_max"),
+    ("edge_time_min", "edge_time_max"),
+    ("edge_fuel_min", "edge_fuel_max"),
+    ("cluster_asteroids_min", "cluster_asteroids_max"),
+    ("hazard_asteroids_min", "hazard_asteroids_max"),
+    ("period_min", "period_max"),
 )
 
 
@@ -462,6 +512,7 @@ def make_config(overrides: dict | None = None, **kwargs) -> dict[str, float]:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             try:
                 import numpy as np  # numpy scalars are fine, strings and None are not
+
                 if not isinstance(value, (np.integer, np.floating)) or isinstance(value, np.bool_):
                     raise TypeError
             except TypeError:
@@ -481,4 +532,5 @@ def make_config(overrides: dict | None = None, **kwargs) -> dict[str, float]:
 def config_array(config: dict[str, float]):
     """The config as the float64 array the C core reads (CONFIG_FIELDS order)."""
     import numpy as np
+
     return np.array([config[f.name] for f in CONFIG_FIELDS], dtype=np.float64)

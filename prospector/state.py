@@ -50,40 +50,91 @@ def events_to_dicts(events) -> list[dict]:
 
 def snapshot_reference(env) -> dict:
     """The reference env's state in the snapshot layout the C binding also returns."""
-    market_keys = ("p0", "price_min", "price_max", "period", "phase", "amplitude", "inventory",
-                   "inventory_start", "recent_sales", "shock", "price", "prev_price",
-                   "cycle_sin", "cycle_cos", "turn_sin", "turn_cos")
+    market_keys = (
+        "p0",
+        "price_min",
+        "price_max",
+        "period",
+        "phase",
+        "amplitude",
+        "inventory",
+        "inventory_start",
+        "recent_sales",
+        "shock",
+        "price",
+        "prev_price",
+        "cycle_sin",
+        "cycle_cos",
+        "turn_sin",
+        "turn_cos",
+    )
     nodes = []
     for node in env.nodes:
-        nodes.append({
-            "type": node.type, "pirate": node.pirate, "hazard": node.hazard,
-            "richness": node.richness, "neighbors": list(node.neighbors),
-            "edge_time": list(node.edge_time), "edge_fuel": list(node.edge_fuel),
-            "dist": node.dist, "generated": node.generated, "threat_est": node.threat_est,
-            "asteroids": [{
-                "comp": list(a.comp), "richness": a.richness, "stability": a.stability,
-                "noise": a.noise, "capacity": a.capacity, "depletion": a.depletion,
-                "comp_est": list(a.comp_est), "stability_est": a.stability_est,
-                "scan_conf": a.scan_conf,
-            } for a in node.asteroids],
-        })
+        nodes.append(
+            {
+                "type": node.type,
+                "pirate": node.pirate,
+                "hazard": node.hazard,
+                "richness": node.richness,
+                "neighbors": list(node.neighbors),
+                "edge_time": list(node.edge_time),
+                "edge_fuel": list(node.edge_fuel),
+                "dist": node.dist,
+                "generated": node.generated,
+                "threat_est": node.threat_est,
+                "asteroids": [
+                    {
+                        "comp": list(a.comp),
+                        "richness": a.richness,
+                        "stability": a.stability,
+                        "noise": a.noise,
+                        "capacity": a.capacity,
+                        "depletion": a.depletion,
+                        "comp_est": list(a.comp_est),
+                        "stability_est": a.stability_est,
+                        "scan_conf": a.scan_conf,
+                    }
+                    for a in node.asteroids
+                ],
+            }
+        )
     return {
-        "episode_seed": env.episode_seed, "time_max": env.time_max,
-        "time_remaining": env.time_remaining, "fuel": env.fuel, "hull": env.hull,
-        "heat": env.heat, "tool": env.tool, "alert": env.alert, "credits": env.credits,
-        "start_credits": env.start_credits, "kits": env.kits, "stabilizers": env.stabilizers,
-        "decoys": env.decoys, "docked": env.docked, "node": env.node, "selected": env.selected,
-        "escape_ticks": env.escape_ticks, "stab_node": env.stab_node,
-        "stab_asteroid": env.stab_asteroid, "stab_ticks": env.stab_ticks,
-        "raw": list(env.raw), "refined": list(env.refined),
-        "cargo_volume": env.cargo_volume(), "fuel_multiplier": env.fuel_multiplier(),
-        "done": env.done, "end_reason": env.end_reason,
+        "episode_seed": env.episode_seed,
+        "time_max": env.time_max,
+        "time_remaining": env.time_remaining,
+        "fuel": env.fuel,
+        "hull": env.hull,
+        "heat": env.heat,
+        "tool": env.tool,
+        "alert": env.alert,
+        "credits": env.credits,
+        "start_credits": env.start_credits,
+        "kits": env.kits,
+        "stabilizers": env.stabilizers,
+        "decoys": env.decoys,
+        "docked": env.docked,
+        "node": env.node,
+        "selected": env.selected,
+        "escape_ticks": env.escape_ticks,
+        "stab_node": env.stab_node,
+        "stab_asteroid": env.stab_asteroid,
+        "stab_ticks": env.stab_ticks,
+        "raw": list(env.raw),
+        "refined": list(env.refined),
+        "cargo_volume": env.cargo_volume(),
+        "fuel_multiplier": env.fuel_multiplier(),
+        "done": env.done,
+        "end_reason": env.end_reason,
         "market": {k: list(getattr(env, k)) for k in market_keys},
         "stats": {
-            "overheat_ticks": env.overheat_ticks, "pirate_encounters": env.pirate_encounters,
-            "value_lost": env.value_lost, "fuel_used": env.fuel_used,
-            "hull_damage": env.hull_damage, "tool_wear": env.tool_wear,
-            "scan_count": env.scan_count, "mining_ticks": env.mining_ticks,
+            "overheat_ticks": env.overheat_ticks,
+            "pirate_encounters": env.pirate_encounters,
+            "value_lost": env.value_lost,
+            "fuel_used": env.fuel_used,
+            "hull_damage": env.hull_damage,
+            "tool_wear": env.tool_wear,
+            "scan_count": env.scan_count,
+            "mining_ticks": env.mining_ticks,
             "cargo_ticks": env.cargo_ticks,
         },
         "nodes": nodes,
@@ -141,33 +192,61 @@ def render_state(snap: dict, layout: list[tuple[float, float]] | None = None) ->
     asteroids = []
     for a, rock in enumerate(here["asteroids"]):
         value = sum(rock["comp_est"][k] * price[k] for k in range(S.N_COMMODITIES))
-        asteroids.append({
-            "slot": a, "comp_est": [round(v, 4) for v in rock["comp_est"]],
-            "stability_est": round(rock["stability_est"], 4), "depletion": round(rock["depletion"], 4),
-            "scan_conf": round(rock["scan_conf"], 4), "selected": a == snap["selected"],
-            "value_est": round(value, 2),
-        })
+        asteroids.append(
+            {
+                "slot": a,
+                "comp_est": [round(v, 4) for v in rock["comp_est"]],
+                "stability_est": round(rock["stability_est"], 4),
+                "depletion": round(rock["depletion"], 4),
+                "scan_conf": round(rock["scan_conf"], 4),
+                "selected": a == snap["selected"],
+                "value_est": round(value, 2),
+            }
+        )
     return {
-        "t": elapsed, "time_remaining": snap["time_remaining"], "time_max": snap["time_max"],
+        "t": elapsed,
+        "time_remaining": snap["time_remaining"],
+        "time_max": snap["time_max"],
         "ship": {
-            "fuel": round(snap["fuel"], 3), "hull": round(snap["hull"], 3), "heat": round(snap["heat"], 3),
-            "tool": round(snap["tool"], 3), "alert": round(snap["alert"], 3),
-            "credits": round(snap["credits"], 2), "net_profit": round(snap["credits"] - snap["start_credits"], 2),
-            "repair_kits": snap["kits"], "stabilizers": snap["stabilizers"], "decoys": snap["decoys"],
-            "cargo_volume": round(snap["cargo_volume"], 3), "escape_ticks": snap["escape_ticks"],
+            "fuel": round(snap["fuel"], 3),
+            "hull": round(snap["hull"], 3),
+            "heat": round(snap["heat"], 3),
+            "tool": round(snap["tool"], 3),
+            "alert": round(snap["alert"], 3),
+            "credits": round(snap["credits"], 2),
+            "net_profit": round(snap["credits"] - snap["start_credits"], 2),
+            "repair_kits": snap["kits"],
+            "stabilizers": snap["stabilizers"],
+            "decoys": snap["decoys"],
+            "cargo_volume": round(snap["cargo_volume"], 3),
+            "escape_ticks": snap["escape_ticks"],
         },
-        "limits": {"fuel": S.FUEL_MAX, "hull": S.HULL_MAX, "heat": S.HEAT_MAX, "tool": S.TOOL_MAX,
-                   "alert": S.ALERT_MAX, "cargo": S.CARGO_MAX, "items": S.ITEM_CAP},
-        "cargo": [{"commodity": S.COMMODITIES[k], "raw": round(snap["raw"][k], 3),
-                   "refined": round(snap["refined"][k], 3)} for k in range(S.N_COMMODITIES)],
+        "limits": {
+            "fuel": S.FUEL_MAX,
+            "hull": S.HULL_MAX,
+            "heat": S.HEAT_MAX,
+            "tool": S.TOOL_MAX,
+            "alert": S.ALERT_MAX,
+            "cargo": S.CARGO_MAX,
+            "items": S.ITEM_CAP,
+        },
+        "cargo": [
+            {"commodity": S.COMMODITIES[k], "raw": round(snap["raw"][k], 3), "refined": round(snap["refined"][k], 3)}
+            for k in range(S.N_COMMODITIES)
+        ],
         "docked": snap["docked"],
-        "node": {"index": snap["node"], "type": S.NODE_TYPES[here["type"]],
-                 "steps_to_station": here["dist"]},
-        "neighbors": [{
-            "slot": k, "node": j, "type": S.NODE_TYPES[nodes[j]["type"]],
-            "travel_time": here["edge_time"][k], "fuel_cost": round(here["edge_fuel"][k] * mult, 2),
-            "threat_est": round(nodes[j]["threat_est"], 4),
-        } for k, j in enumerate(here["neighbors"])],
+        "node": {"index": snap["node"], "type": S.NODE_TYPES[here["type"]], "steps_to_station": here["dist"]},
+        "neighbors": [
+            {
+                "slot": k,
+                "node": j,
+                "type": S.NODE_TYPES[nodes[j]["type"]],
+                "travel_time": here["edge_time"][k],
+                "fuel_cost": round(here["edge_fuel"][k] * mult, 2),
+                "threat_est": round(nodes[j]["threat_est"], 4),
+            }
+            for k, j in enumerate(here["neighbors"])
+        ],
         "asteroids": asteroids,
         "selected": snap["selected"],
         "market": {
@@ -178,11 +257,20 @@ def render_state(snap: dict, layout: list[tuple[float, float]] | None = None) ->
             "inventory": [round(v, 2) for v in market["inventory"]],
         },
         "map": {
-            "nodes": [{"index": i, "type": S.NODE_TYPES[nodes[i]["type"]], "x": layout[i][0],
-                       "y": layout[i][1], "visited": nodes[i]["generated"]} for i in sorted(known)],
+            "nodes": [
+                {
+                    "index": i,
+                    "type": S.NODE_TYPES[nodes[i]["type"]],
+                    "x": layout[i][0],
+                    "y": layout[i][1],
+                    "visited": nodes[i]["generated"],
+                }
+                for i in sorted(known)
+            ],
             "edges": sorted([list(e) for e in edges]),
         },
-        "done": snap["done"], "end_reason": snap["end_reason"],
+        "done": snap["done"],
+        "end_reason": snap["end_reason"],
     }
 
 
@@ -190,9 +278,18 @@ def truth_state(snap: dict) -> dict:
     """Hidden truth of the current node and of every node's latent risk (replays only)."""
     here = snap["nodes"][snap["node"]]
     return {
-        "node": {"pirate": round(here["pirate"], 4), "hazard": round(here["hazard"], 4),
-                 "richness": round(here["richness"], 4)},
-        "asteroids": [{"comp": [round(v, 4) for v in rock["comp"]], "richness": round(rock["richness"], 4),
-                       "stability": round(rock["stability"], 4)} for rock in here["asteroids"]],
+        "node": {
+            "pirate": round(here["pirate"], 4),
+            "hazard": round(here["hazard"], 4),
+            "richness": round(here["richness"], 4),
+        },
+        "asteroids": [
+            {
+                "comp": [round(v, 4) for v in rock["comp"]],
+                "richness": round(rock["richness"], 4),
+                "stability": round(rock["stability"], 4),
+            }
+            for rock in here["asteroids"]
+        ],
         "threat": [round((n["pirate"] + n["hazard"]) / 2.0, 4) for n in snap["nodes"]],
     }

@@ -167,10 +167,10 @@ def resolve(root: Path | None) -> tuple[dict[str, Path], list[str]]:
 @dataclass
 class AssetResult:
     source: Path | None
-    copied: list[str] = field(default_factory=list)     # keys copied this build
-    kept: int = 0                                        # keys already up to date
+    copied: list[str] = field(default_factory=list)  # keys copied this build
+    kept: int = 0  # keys already up to date
     missing: list[str] = field(default_factory=list)
-    manifest: dict = field(default_factory=dict)         # what assets/manifest.json holds
+    manifest: dict = field(default_factory=dict)  # what assets/manifest.json holds
 
     @property
     def available(self) -> bool:
@@ -206,8 +206,7 @@ def copy_assets(root: Path | None, out_dir: Path, previous: dict | None = None) 
         for p in assets.iterdir():
             if p.is_file() and p.name not in wanted:
                 p.unlink()
-    manifest = {"packs": bool(found), "images": {}, "sounds": {}, "fonts": {},
-                "missing": sorted(missing)}
+    manifest = {"packs": bool(found), "images": {}, "sounds": {}, "fonts": {}, "missing": sorted(missing)}
     for key in found:
         manifest[kind_of(key)][key] = "assets/" + output_name(key)
     result.manifest = manifest

@@ -38,17 +38,17 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 import jinja2
-
-from prospector.controls import page_spec
 from prospector.pipeline import runs as R
 from prospector.pipeline.eventlog import CorruptLogError, LogRead, parse_log_bytes
 from prospector.pipeline.replay import ReplayError, decode_replay
+
+from prospector.controls import page_spec
 
 from . import assets as A
 from . import metrics as M
@@ -88,8 +88,11 @@ def play_service_url(url: str | None) -> str:
     if good is None:
         raise BuildError(f"--play-url must be the play service's http(s) URL (like {DEFAULT_PLAY_URL}), got {url!r}")
     parsed = urlparse(good)
-    if parsed.query or parsed.fragment or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?",
-                                                           parsed.netloc):
+    if (
+        parsed.query
+        or parsed.fragment
+        or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?", parsed.netloc)
+    ):
         raise BuildError(f"--play-url must be a plain http(s)://host[:port][/path] URL, got {url!r}")
     return good.rstrip("/")
 
@@ -106,8 +109,9 @@ def generator_version() -> str:
 
 
 def _key(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-                          .encode()).hexdigest()[:24]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()[
+        :24
+    ]
 
 
 def _dumps(obj) -> bytes:
@@ -139,10 +143,11 @@ def safe_url(url) -> str | None:
 
 # ------------------------------------------------------------------ reading runs
 
+
 @dataclass
 class Problem:
     run_id: str
-    kind: str           # corrupt_log | torn_log | no_run_started | missing_file | sha_mismatch | bad_replay | bad_path | docs
+    kind: str  # corrupt_log | torn_log | no_run_started | missing_file | sha_mismatch | bad_replay | bad_path | docs
     message: str
     replay_id: str | None = None
     window_id: int | None = None
@@ -163,7 +168,7 @@ class Problem:
 @dataclass
 class ReplayItem:
     event: dict
-    status: str = "ok"          # ok | missing_file | sha_mismatch | bad_replay | bad_path
+    status: str = "ok"  # ok | missing_file | sha_mismatch | bad_replay | bad_path
     message: str | None = None
     path: Path | None = None
 
@@ -185,9 +190,9 @@ class RunData:
     problems: list[Problem] = field(default_factory=list)
     started: dict | None = None
     finished: dict | None = None
-    windows: list[dict] = field(default_factory=list)      # window_closed events by window_id
+    windows: list[dict] = field(default_factory=list)  # window_closed events by window_id
     replays: list[ReplayItem] = field(default_factory=list)
-    benchmark: dict | None = None                          # the latest valid benchmark event
+    benchmark: dict | None = None  # the latest valid benchmark event
 
     @property
     def events(self) -> list[dict]:
@@ -217,17 +222,27 @@ def read_run(run_dir: Path) -> RunData:
     try:
         log = parse_log_bytes(data, path)
     except CorruptLogError as exc:
-        problems.append(Problem(run_id, "corrupt_log",
-                                f"events.jsonl line {exc.line}: {exc.reason}; events from that line on are not shown"))
+        problems.append(
+            Problem(
+                run_id,
+                "corrupt_log",
+                f"events.jsonl line {exc.line}: {exc.reason}; events from that line on are not shown",
+            )
+        )
         lines = data.split(b"\n")
-        prefix = b"".join(line + b"\n" for line in lines[:max(0, exc.line - 1)])
+        prefix = b"".join(line + b"\n" for line in lines[: max(0, exc.line - 1)])
         try:
             log = parse_log_bytes(prefix, path)
-        except CorruptLogError:      # cannot happen (prefix was valid), but never crash
+        except CorruptLogError:  # cannot happen (prefix was valid), but never crash
             log = LogRead(path=path)
     if log.torn_tail:
-        problems.append(Problem(run_id, "torn_log",
-                                f"events.jsonl line {log.torn_line} is incomplete (a crash or a write in progress); ignored"))
+        problems.append(
+            Problem(
+                run_id,
+                "torn_log",
+                f"events.jsonl line {log.torn_line} is incomplete (a crash or a write in progress); ignored",
+            )
+        )
     identity = hashlib.sha256(data.split(b"\n", 1)[0]).hexdigest()[:16]
     run = RunData(run_id=run_id, dir=run_dir, log=log, identity=identity, problems=problems)
     by_window: dict = {}
@@ -246,15 +261,19 @@ def read_run(run_dir: Path) -> RunData:
             run.benchmark = ev
     if run.started is None and log.events:
         problems.append(Problem(run_id, "no_run_started", "the log has no run_started event"))
-    if run.finished is not None and run.finished["seq"] < max((e["seq"] for e in log.events if e["type"] == "run_started"), default=-1):
-        run.finished = None      # resumed after it finished
+    if run.finished is not None and run.finished["seq"] < max(
+        (e["seq"] for e in log.events if e["type"] == "run_started"), default=-1
+    ):
+        run.finished = None  # resumed after it finished
     run.windows = [by_window[k] for k in sorted(by_window)]
-    run.replays = sorted(replays.values(), key=lambda r: (r.window_id if isinstance(r.window_id, int) else -1,
-                                                          r.replay_id))
+    run.replays = sorted(
+        replays.values(), key=lambda r: (r.window_id if isinstance(r.window_id, int) else -1, r.replay_id)
+    )
     return run
 
 
 # ------------------------------------------------------------------ the build
+
 
 @dataclass
 class BuildReport:
@@ -272,9 +291,11 @@ class BuildReport:
 
     def summary(self) -> str:
         probs = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        return (f"site: {self.runs} run{'s' if self.runs != 1 else ''}, {self.windows} windows, {self.replays} replays; "
-                f"rendered {len(self.rendered)}, unchanged {self.skipped}, removed {len(self.removed)}; "
-                f"docs {self.docs}; {probs}; {self.seconds:.2f} s -> {self.out}")
+        return (
+            f"site: {self.runs} run{'s' if self.runs != 1 else ''}, {self.windows} windows, {self.replays} replays; "
+            f"rendered {len(self.rendered)}, unchanged {self.skipped}, removed {len(self.removed)}; "
+            f"docs {self.docs}; {probs}; {self.seconds:.2f} s -> {self.out}"
+        )
 
 
 class BuildError(Exception):
@@ -282,9 +303,20 @@ class BuildError(Exception):
 
 
 class Builder:
-    def __init__(self, runs_dir="runs", out_dir="public", *, base_url: str = "/", play_url: str | None = None,
-                 assets_dir=None, clean: bool = False, docs: bool = True,
-                 progress: Callable[[str], None] | None = None, node_modules=None, jobs: int | None = None):
+    def __init__(
+        self,
+        runs_dir="runs",
+        out_dir="public",
+        *,
+        base_url: str = "/",
+        play_url: str | None = None,
+        assets_dir=None,
+        clean: bool = False,
+        docs: bool = True,
+        progress: Callable[[str], None] | None = None,
+        node_modules=None,
+        jobs: int | None = None,
+    ):
         self.runs_dir = Path(runs_dir)
         self.out = Path(out_dir)
         base = (base_url or "/").strip()
@@ -303,11 +335,20 @@ class Builder:
         self.old: dict = {}
         self.outputs: dict[str, dict] = {}
         self.files: dict[str, dict] = {}
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         self.env.filters["fmt"] = M.fmt
-        self.env.globals.update(base=self.base, play_url=self.play_url,
-                                metric_label=lambda k: M.METRIC_INFO.get(k, (k, 0))[0], title_font=None)
+        self.env.globals.update(
+            base=self.base,
+            play_url=self.play_url,
+            metric_label=lambda k: M.METRIC_INFO.get(k, (k, 0))[0],
+            title_font=None,
+        )
 
     # ---------------------------------------------------------------- manifest
     def _load_manifest(self) -> None:
@@ -326,8 +367,10 @@ class Builder:
             return
         entries = [p for p in self.out.iterdir() if p.name != ".gitkeep"]
         if entries and not (self.out / MANIFEST_DIR).is_dir():
-            raise BuildError(f"refusing to --clean {self.out}: it is not empty and was not made by the site build "
-                             f"(no {MANIFEST_DIR}/ in it)")
+            raise BuildError(
+                f"refusing to --clean {self.out}: it is not empty and was not made by the site build "
+                f"(no {MANIFEST_DIR}/ in it)"
+            )
         for p in entries:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
@@ -380,7 +423,9 @@ class Builder:
         digest = hashlib.sha256(data).hexdigest()
         if digest != ev.get("sha256"):
             item.status = "sha_mismatch"
-            item.message = f"{ev.get('path')}: sha256 {digest[:12]}… does not match the event's {str(ev.get('sha256'))[:12]}…"
+            item.message = (
+                f"{ev.get('path')}: sha256 {digest[:12]}… does not match the event's {str(ev.get('sha256'))[:12]}…"
+            )
             return None
         self.files[rel] = {"sig": sig, "sha256": digest}
         return data
@@ -389,12 +434,13 @@ class Builder:
     def _run_outputs(self, run: RunData) -> None:
         rid = run.run_id
         base = f"data/runs/{rid}"
-        todo = []                 # (item, key, data) of replays whose files must be (re)written
+        todo = []  # (item, key, data) of replays whose files must be (re)written
         for item in run.replays:
             data = self._verify(run, item)
             if item.status != "ok":
-                run.problems.append(Problem(rid, item.status, item.message or item.status, item.replay_id,
-                                            item.window_id))
+                run.problems.append(
+                    Problem(rid, item.status, item.message or item.status, item.replay_id, item.window_id)
+                )
                 continue
             key = self._replay_key(run, item)
             if not self._replay_current(run, item, key):
@@ -404,33 +450,52 @@ class Builder:
         if workers >= 2:
             import concurrent.futures as cf
             import multiprocessing as mp
+
             with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-                futures = [(item, key, pool.submit(_replay_files, str(self.out), rid, item.replay_id, str(item.path)))
-                           for item, key, _ in todo]
+                futures = [
+                    (item, key, pool.submit(_replay_files, str(self.out), rid, item.replay_id, str(item.path)))
+                    for item, key, _ in todo
+                ]
                 for i, (item, key, fut) in enumerate(futures):
                     self._record_replay(run, item, key, fut.result)
                     if (i + 1) % 50 == 0:
                         self.say(f"  {rid}: replays {i + 1}/{len(todo)}")
         else:
             for item, key, data in todo:
-                self._record_replay(run, item, key,
-                                    lambda item=item, data=data: _replay_files(str(self.out), rid, item.replay_id,
-                                                                               str(item.path), data))
+                self._record_replay(
+                    run,
+                    item,
+                    key,
+                    lambda item=item, data=data: _replay_files(
+                        str(self.out), rid, item.replay_id, str(item.path), data
+                    ),
+                )
 
         # windows.json: columns of every window metric (and the benchmark's bot lines)
         seqs = [w["seq"] for w in run.windows]
         bench_seq = run.benchmark["seq"] if run.benchmark else None
-        self._emit(f"{base}/windows.json", _key(self.version, run.identity, "windows", seqs, bench_seq),
-                   lambda: _dumps(self._windows_doc(run)), seqs=seqs)
+        self._emit(
+            f"{base}/windows.json",
+            _key(self.version, run.identity, "windows", seqs, bench_seq),
+            lambda: _dumps(self._windows_doc(run)),
+            seqs=seqs,
+        )
         # benchmark.json: the latest `prospector benchmark` table of the run
         if run.benchmark:
-            self._emit(f"{base}/benchmark.json", _key(self.version, run.identity, "benchmark", bench_seq),
-                       lambda: _dumps({"schema": SCHEMA, "run_id": rid, **benchmark_doc(run.benchmark)}),
-                       seqs=[bench_seq])
+            self._emit(
+                f"{base}/benchmark.json",
+                _key(self.version, run.identity, "benchmark", bench_seq),
+                lambda: _dumps({"schema": SCHEMA, "run_id": rid, **benchmark_doc(run.benchmark)}),
+                seqs=[bench_seq],
+            )
         # replays.json: the catalog
         cat = [(r.event["seq"], r.status) for r in run.replays]
-        self._emit(f"{base}/replays.json", _key(self.version, run.identity, "replays", cat),
-                   lambda: _dumps(self._replays_doc(run)), seqs=[c[0] for c in cat])
+        self._emit(
+            f"{base}/replays.json",
+            _key(self.version, run.identity, "replays", cat),
+            lambda: _dumps(self._replays_doc(run)),
+            seqs=[c[0] for c in cat],
+        )
         # policies.json and every window's policy export (sitegen/policies.py)
         P.emit_policies(self, run)
 
@@ -467,22 +532,45 @@ class Builder:
             return
         for f in written:
             self.outputs[f] = {"key": key}
-        self.outputs[rel] = {"key": key, "seq": item.event["seq"], "sha256": item.event.get("sha256"),
-                             "frames": n_frames, "files": [f for f in written if f != rel]}
+        self.outputs[rel] = {
+            "key": key,
+            "seq": item.event["seq"],
+            "sha256": item.event.get("sha256"),
+            "frames": n_frames,
+            "files": [f for f in written if f != rel],
+        }
         self.report.rendered.extend(written)
 
     def _windows_doc(self, run: RunData) -> dict:
         columns = {k: [w.get(k) if M.is_number(w.get(k)) else None for w in run.windows] for k in M.COLUMNS}
-        return {"schema": SCHEMA, "run_id": run.run_id, "n": len(run.windows), "metrics": list(M.COLUMNS),
-                "labels": {k: M.METRIC_INFO[k][0] for k in M.COLUMNS},
-                "better": {k: M.METRIC_INFO[k][1] for k in M.COLUMNS},
-                "columns": columns, "ts": [w.get("ts") for w in run.windows],
-                "reference": benchmark_reference(run.benchmark)}
+        return {
+            "schema": SCHEMA,
+            "run_id": run.run_id,
+            "n": len(run.windows),
+            "metrics": list(M.COLUMNS),
+            "labels": {k: M.METRIC_INFO[k][0] for k in M.COLUMNS},
+            "better": {k: M.METRIC_INFO[k][1] for k in M.COLUMNS},
+            "columns": columns,
+            "ts": [w.get("ts") for w in run.windows],
+            "reference": benchmark_reference(run.benchmark),
+        }
 
     def _replay_entry(self, run: RunData, r: ReplayItem) -> dict:
         ev = r.event
-        entry = {k: ev.get(k) for k in ("replay_id", "window_id", "seed", "return", "net_profit", "survival",
-                                        "steps", "end_reason", "bytes")}
+        entry = {
+            k: ev.get(k)
+            for k in (
+                "replay_id",
+                "window_id",
+                "seed",
+                "return",
+                "net_profit",
+                "survival",
+                "steps",
+                "end_reason",
+                "bytes",
+            )
+        }
         entry["tags"] = [t for t in ev.get("tags") or [] if isinstance(t, str)]
         entry["status"] = r.status
         entry["problem"] = r.message
@@ -491,8 +579,10 @@ class Builder:
 
     def _replays_doc(self, run: RunData) -> dict:
         entries = [self._replay_entry(run, r) for r in run.replays]
-        tags = sorted({t for e in entries for t in e["tags"]},
-                      key=lambda t: (TAG_ORDER.index(t) if t in TAG_ORDER else len(TAG_ORDER), t))
+        tags = sorted(
+            {t for e in entries for t in e["tags"]},
+            key=lambda t: (TAG_ORDER.index(t) if t in TAG_ORDER else len(TAG_ORDER), t),
+        )
         return {"schema": SCHEMA, "run_id": run.run_id, "tags": tags, "replays": entries}
 
     def _home_pick(self, run: RunData) -> tuple[ReplayItem | None, dict | None]:
@@ -514,11 +604,21 @@ class Builder:
         items = []
         for k in M.CHARTED:
             value = row.get(k)
-            items.append({"key": k, "label": M.METRIC_INFO[k][0], "value": value if M.is_number(value) else None,
-                          "text": M.fmt(value, k),
-                          "change": M.change(k, value, prev.get(k)) if prev else None})
-        return {"window_id": row["window_id"], "previous_window_id": prev["window_id"] if prev else None,
-                "ts": row.get("ts"), "metrics": items}
+            items.append(
+                {
+                    "key": k,
+                    "label": M.METRIC_INFO[k][0],
+                    "value": value if M.is_number(value) else None,
+                    "text": M.fmt(value, k),
+                    "change": M.change(k, value, prev.get(k)) if prev else None,
+                }
+            )
+        return {
+            "window_id": row["window_id"],
+            "previous_window_id": prev["window_id"] if prev else None,
+            "ts": row.get("ts"),
+            "metrics": items,
+        }
 
     def _run_entry(self, run: RunData) -> dict:
         started = run.started or {}
@@ -529,18 +629,30 @@ class Builder:
         pick, row = self._home_pick(run)
         status = "finished" if run.finished else ("unreadable" if not run.events else "running")
         return {
-            "run_id": run.run_id, "started": run.started_ts or None, "git_sha": started.get("git_sha"),
-            "experiment": train.get("experiment"), "policy": train.get("policy"),
-            "wandb_url": run.wandb_url, "status": status,
+            "run_id": run.run_id,
+            "started": run.started_ts or None,
+            "git_sha": started.get("git_sha"),
+            "experiment": train.get("experiment"),
+            "policy": train.get("policy"),
+            "wandb_url": run.wandb_url,
+            "status": status,
             "finished_reason": (run.finished or {}).get("reason"),
-            "n_windows": len(run.windows), "n_replays": len(run.replays),
+            "n_windows": len(run.windows),
+            "n_replays": len(run.replays),
             "env_steps_total": last.get("env_steps_total") if last else None,
             "last_window_id": last.get("window_id") if last else None,
             "last_return_mean": last.get("return_mean") if last else None,
             "best_replay_return": max(rets) if rets else None,
             "last_seq": run.log.last_seq,
-            "latest_replay": ({"replay_id": pick.replay_id, "window_id": pick.window_id,
-                               "url": f"data/runs/{run.run_id}/replays/{pick.replay_id}.json"} if pick else None),
+            "latest_replay": (
+                {
+                    "replay_id": pick.replay_id,
+                    "window_id": pick.window_id,
+                    "url": f"data/runs/{run.run_id}/replays/{pick.replay_id}.json",
+                }
+                if pick
+                else None
+            ),
             "windows_url": f"data/runs/{run.run_id}/windows.json",
             "replays_url": f"data/runs/{run.run_id}/replays.json",
             "policies_url": f"data/runs/{run.run_id}/policies.json",
@@ -560,14 +672,16 @@ class Builder:
         found = False
         for name, dst in VENDOR_FILES.items():
             src = self.node_modules / name
-            if not src.is_file():      # an installed package ships uPlot in sitegen/vendor/ (Makefile)
+            if not src.is_file():  # an installed package ships uPlot in sitegen/vendor/ (Makefile)
                 src = HERE / "vendor" / dst
             if src.is_file():
                 self._copy(src, f"vendor/{dst}")
                 found = True
         if not found:
-            self.report.notes.append("uPlot is not installed (run `npm ci --omit=dev` or `make site`): "
-                                     "the analytics page will say so instead of drawing charts")
+            self.report.notes.append(
+                "uPlot is not installed (run `npm ci --omit=dev` or `make site`): "
+                "the analytics page will say so instead of drawing charts"
+            )
         vercel = ROOT / "vercel.json"
         if vercel.is_file():
             self._copy(vercel, "vercel.json")
@@ -583,8 +697,10 @@ class Builder:
             where = self.assets_dir or f"${A.ENV_VAR} / --assets"
             self.report.notes.append(f"Kenney art packs not found ({where}): the player draws simple shapes instead")
         elif result.missing:
-            self.report.notes.append(f"{len(result.missing)} art keys not found in the packs "
-                                     f"(drawn as shapes): {', '.join(result.missing[:5])}")
+            self.report.notes.append(
+                f"{len(result.missing)} art keys not found in the packs "
+                f"(drawn as shapes): {', '.join(result.missing[:5])}"
+            )
         return bool(result.manifest["packs"])
 
     def _docs(self) -> None:
@@ -649,8 +765,10 @@ class Builder:
             self.report.problems.extend(run.problems)
             self.report.windows += len(run.windows)
             self.report.replays += len(run.replays)
-            self.say(f"  [{i + 1}/{len(names)}] {name}: {len(run.windows)} windows, {len(run.replays)} replays"
-                     + (f", {len(run.problems)} problem(s)" if run.problems else ""))
+            self.say(
+                f"  [{i + 1}/{len(names)}] {name}: {len(run.windows)} windows, {len(run.replays)} replays"
+                + (f", {len(run.problems)} problem(s)" if run.problems else "")
+            )
         self.report.runs = len(runs)
         runs.sort(key=lambda r: (r.started_ts, r.run_id))
         entries = [self._run_entry(r) for r in runs]
@@ -660,22 +778,44 @@ class Builder:
         home = None
         if home_run is not None:
             item, row = self._home_pick(home_run)
-            home = {"run_id": home_run.run_id, "replay_id": item.replay_id if item else None,
-                    "window_id": item.window_id if item else (row or {}).get("window_id"),
-                    "summary": self._summary(home_run, row), "wandb_url": home_run.wandb_url,
-                    "problems": [p.as_dict() for p in home_run.problems],
-                    # the timelapse link ("the same world, window 0 vs now"): docs/site.md#timelapse
-                    "showcase": any("showcase" in (r.event.get("tags") or []) and r.status == "ok"
-                                    for r in home_run.replays)}
-        doc = {"schema": SCHEMA, "base_url": self.base, "play_url": self.env.globals["play_url"],
-               "latest": ({"run_id": home["run_id"], "replay_id": home["replay_id"], "window_id": home["window_id"]}
-                          if home else None),
-               "runs": list(reversed(entries))}
-        self._emit("data/runs.json", _key(self.version, doc), lambda: _dumps(doc),
-                   runs={r.run_id: r.log.last_seq for r in runs})
-        self.run_record = {r.run_id: {"identity": r.identity, "last_seq": r.log.last_seq,
-                                      "log_bytes": r.log.valid_bytes,
-                                      "problems": [p.as_dict() for p in r.problems]} for r in runs}
+            home = {
+                "run_id": home_run.run_id,
+                "replay_id": item.replay_id if item else None,
+                "window_id": item.window_id if item else (row or {}).get("window_id"),
+                "summary": self._summary(home_run, row),
+                "wandb_url": home_run.wandb_url,
+                "problems": [p.as_dict() for p in home_run.problems],
+                # the timelapse link ("the same world, window 0 vs now"): docs/site.md#timelapse
+                "showcase": any(
+                    "showcase" in (r.event.get("tags") or []) and r.status == "ok" for r in home_run.replays
+                ),
+            }
+        doc = {
+            "schema": SCHEMA,
+            "base_url": self.base,
+            "play_url": self.env.globals["play_url"],
+            "latest": (
+                {"run_id": home["run_id"], "replay_id": home["replay_id"], "window_id": home["window_id"]}
+                if home
+                else None
+            ),
+            "runs": list(reversed(entries)),
+        }
+        self._emit(
+            "data/runs.json",
+            _key(self.version, doc),
+            lambda: _dumps(doc),
+            runs={r.run_id: r.log.last_seq for r in runs},
+        )
+        self.run_record = {
+            r.run_id: {
+                "identity": r.identity,
+                "last_seq": r.log.last_seq,
+                "log_bytes": r.log.valid_bytes,
+                "problems": [p.as_dict() for p in r.problems],
+            }
+            for r in runs
+        }
         self._pages(runs, entries, home, packs)
         self._docs()
         self._finish()
@@ -686,8 +826,8 @@ class Builder:
         newest_first = list(reversed(entries))
         self._page("index.html", "home.html", home=home, runs=newest_first[:8], packs=packs)
         self._page("replays/index.html", "replays.html", packs=packs)
-        self._page("timelapse/index.html", "timelapse.html", packs=packs)   # docs/site.md#timelapse
-        self._page("embed/index.html", "embed.html", packs=packs)           # docs/site.md#embed
+        self._page("timelapse/index.html", "timelapse.html", packs=packs)  # docs/site.md#timelapse
+        self._page("embed/index.html", "embed.html", packs=packs)  # docs/site.md#embed
         self._page("analytics/index.html", "analytics.html")
         self._page("play/index.html", "play.html", packs=packs)
         self._page("runs/index.html", "runs.html", runs=newest_first)
@@ -700,18 +840,33 @@ class Builder:
             for r in run.replays:
                 replays_by_window.setdefault(r.window_id, []).append(self._replay_entry(run, r))
             recent = list(reversed(run.windows[-100:]))
-            rows = [{"window_id": w["window_id"], "ts": w.get("ts"),
-                     "cells": [M.fmt(w.get(k), k) for k in ("env_steps_total", "return_mean", "net_profit_mean",
-                                                            "survival_rate", "sps")],
-                     "replays": replays_by_window.get(w["window_id"], [])} for w in recent]
+            rows = [
+                {
+                    "window_id": w["window_id"],
+                    "ts": w.get("ts"),
+                    "cells": [
+                        M.fmt(w.get(k), k)
+                        for k in ("env_steps_total", "return_mean", "net_profit_mean", "survival_rate", "sps")
+                    ],
+                    "replays": replays_by_window.get(w["window_id"], []),
+                }
+                for w in recent
+            ]
             pick, row = self._home_pick(run)
-            self._page(f"runs/{run.run_id}/index.html", "run.html", run=entry,
-                       config=sorted((str(k), json.dumps(v) if not isinstance(v, str) else v) for k, v in train.items()),
-                       versions=sorted((str(k), str(v)) for k, v in (started.get("versions") or {}).items())
-                       if isinstance(started.get("versions"), dict) else [],
-                       rows=rows, n_windows=len(run.windows), summary=self._summary(run, row),
-                       benchmark=benchmark_table(run.benchmark),
-                       orphan_replays=[e for k, v in replays_by_window.items() if run.row(k) is None for e in v])
+            self._page(
+                f"runs/{run.run_id}/index.html",
+                "run.html",
+                run=entry,
+                config=sorted((str(k), json.dumps(v) if not isinstance(v, str) else v) for k, v in train.items()),
+                versions=sorted((str(k), str(v)) for k, v in (started.get("versions") or {}).items())
+                if isinstance(started.get("versions"), dict)
+                else [],
+                rows=rows,
+                n_windows=len(run.windows),
+                summary=self._summary(run, row),
+                benchmark=benchmark_table(run.benchmark),
+                orphan_replays=[e for k, v in replays_by_window.items() if run.row(k) is None for e in v],
+            )
 
     def _finish(self) -> None:
         old_outputs = self.old.get("outputs", {})
@@ -728,9 +883,15 @@ class Builder:
             for d in sorted(data_runs.rglob("*"), reverse=True):
                 if d.is_dir() and not any(d.iterdir()):
                     d.rmdir()
-        manifest = {"version": MANIFEST_VERSION, "generator": self.version, "base_url": self.base,
-                    "runs": getattr(self, "run_record", {}), "outputs": self.outputs, "files": self.files,
-                    "assets": getattr(self, "asset_record", {})}
+        manifest = {
+            "version": MANIFEST_VERSION,
+            "generator": self.version,
+            "base_url": self.base,
+            "runs": getattr(self, "run_record", {}),
+            "outputs": self.outputs,
+            "files": self.files,
+            "assets": getattr(self, "asset_record", {}),
+        }
         _atomic_write(self.out / MANIFEST_FILE, json.dumps(manifest, separators=(",", ":")).encode())
 
 
@@ -760,8 +921,11 @@ def benchmark_doc(ev: dict | None) -> dict | None:
     for r in ev["rows"]:
         if not isinstance(r, dict) or not isinstance(r.get("policy"), str):
             continue
-        row = {"policy": r["policy"], "kind": r.get("kind") if isinstance(r.get("kind"), str) else None,
-               "episodes": _num(r.get("episodes"))}
+        row = {
+            "policy": r["policy"],
+            "kind": r.get("kind") if isinstance(r.get("kind"), str) else None,
+            "episodes": _num(r.get("episodes")),
+        }
         for c in columns:
             ci = r.get(c + "_ci95")
             row[c] = _num(r.get(c))
@@ -770,13 +934,22 @@ def benchmark_doc(ev: dict | None) -> dict | None:
     if not rows:
         return None
     beats = ev.get("ppo_beats") if isinstance(ev.get("ppo_beats"), dict) else {}
-    return {"seq": ev.get("seq"), "ts": ev.get("ts"), "window_id": ev.get("window_id"),
-            "env_steps_total": _num(ev.get("env_steps_total")), "episodes": _num(ev.get("episodes")),
-            "time_max": _num(ev.get("time_max")), "seeds_file": ev.get("seeds_file"),
-            "seeds_sha256": ev.get("seeds_sha256"), "policy_eval": ev.get("policy_eval"),
-            "ci_method": ev.get("ci_method"), "columns": columns, "rows": rows,
-            "ppo_beats": {str(k): bool(v) for k, v in beats.items()},
-            "ppo_beats_all_bots": bool(ev.get("ppo_beats_all_bots"))}
+    return {
+        "seq": ev.get("seq"),
+        "ts": ev.get("ts"),
+        "window_id": ev.get("window_id"),
+        "env_steps_total": _num(ev.get("env_steps_total")),
+        "episodes": _num(ev.get("episodes")),
+        "time_max": _num(ev.get("time_max")),
+        "seeds_file": ev.get("seeds_file"),
+        "seeds_sha256": ev.get("seeds_sha256"),
+        "policy_eval": ev.get("policy_eval"),
+        "ci_method": ev.get("ci_method"),
+        "columns": columns,
+        "rows": rows,
+        "ppo_beats": {str(k): bool(v) for k, v in beats.items()},
+        "ppo_beats_all_bots": bool(ev.get("ppo_beats_all_bots")),
+    }
 
 
 def benchmark_reference(ev: dict | None) -> dict:
@@ -790,8 +963,9 @@ def benchmark_reference(ev: dict | None) -> dict:
         metric = BENCH_COLUMNS.get(col, (None,))[0]
         if metric is None:
             continue
-        lines = [{"label": r["policy"], "value": r[col]} for r in doc["rows"]
-                 if r["kind"] == "bot" and r[col] is not None]
+        lines = [
+            {"label": r["policy"], "value": r[col]} for r in doc["rows"] if r["kind"] == "bot" and r[col] is not None
+        ]
         if lines:
             out[metric] = lines
     return out
@@ -809,17 +983,34 @@ def benchmark_table(ev: dict | None) -> dict | None:
         value, ci = row[c], row[c + "_ci95"]
         if value is None:
             return {"value": "–", "ci": ""}
-        return {"value": fmt.format(value),
-                "ci": f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if ci and None not in ci else ""}
-    rows = [{"policy": r["policy"], "kind": r["kind"], "cells": [cell(r, c) for c in cols],
-             "beaten": doc["ppo_beats"].get(r["policy"])} for r in doc["rows"]]
+        return {
+            "value": fmt.format(value),
+            "ci": f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]" if ci and None not in ci else "",
+        }
+
+    rows = [
+        {
+            "policy": r["policy"],
+            "kind": r["kind"],
+            "cells": [cell(r, c) for c in cols],
+            "beaten": doc["ppo_beats"].get(r["policy"]),
+        }
+        for r in doc["rows"]
+    ]
     steps = doc["env_steps_total"]
-    return {"headings": [BENCH_COLUMNS[c][1] for c in cols], "rows": rows, "window_id": doc["window_id"],
-            "env_steps": f"{steps:,.0f}" if steps is not None else "–",
-            "episodes": f"{doc['episodes']:,.0f}" if doc["episodes"] is not None else "–",
-            "time_max": doc["time_max"], "seeds_file": doc["seeds_file"], "ci_method": doc["ci_method"],
-            "policy_eval": doc["policy_eval"], "ppo_beats_all_bots": doc["ppo_beats_all_bots"],
-            "ts": doc["ts"]}
+    return {
+        "headings": [BENCH_COLUMNS[c][1] for c in cols],
+        "rows": rows,
+        "window_id": doc["window_id"],
+        "env_steps": f"{steps:,.0f}" if steps is not None else "–",
+        "episodes": f"{doc['episodes']:,.0f}" if doc["episodes"] is not None else "–",
+        "time_max": doc["time_max"],
+        "seeds_file": doc["seeds_file"],
+        "ci_method": doc["ci_method"],
+        "policy_eval": doc["policy_eval"],
+        "ppo_beats_all_bots": doc["ppo_beats_all_bots"],
+        "ts": doc["ts"],
+    }
 
 
 def _replay_files(out: str, run_id: str, replay_id: str, path: str, data: bytes | None = None) -> tuple[list[str], int]:
@@ -836,7 +1027,7 @@ def _replay_files(out: str, run_id: str, replay_id: str, path: str, data: bytes 
         blob = replaydata.dumps(body)
         _atomic_write(Path(out) / rel, blob)
         written.append(rel)
-        if len(blob) >= GZIP_MIN:           # a gzip twin for `site serve`
+        if len(blob) >= GZIP_MIN:  # a gzip twin for `site serve`
             _atomic_write(Path(out) / (rel + ".gz"), gzip.compress(blob, 6, mtime=0))
             written.append(rel + ".gz")
     return written, len(frames)

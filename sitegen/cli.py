@@ -22,12 +22,14 @@ def after_replays(site_dir, deploy: bool = False):
 
     def rebuild(run_dir) -> None:
         rebuild_in_background(run_dir.parent, site_dir, deploy=deploy)
+
     return rebuild
 
 
 def cmd_site(args) -> int:
     if args.site_command == "serve":
         from .serve import ServeError, serve, serve_with_play
+
         try:
             if args.with_play:
                 return serve_with_play(args.out, host=args.host, port=args.port, play_port=args.play_port)
@@ -35,11 +37,20 @@ def cmd_site(args) -> int:
         except (OSError, ServeError) as exc:
             return _fail("site serve", exc)
         return 0
-    from .build import BuildError, Builder
+    from .build import Builder, BuildError
+
     say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     try:
-        report = Builder(args.runs, args.out, base_url=args.base_url, play_url=args.play_url,
-                         assets_dir=args.assets, clean=args.clean, docs=not args.no_docs, progress=say).build()
+        report = Builder(
+            args.runs,
+            args.out,
+            base_url=args.base_url,
+            play_url=args.play_url,
+            assets_dir=args.assets,
+            clean=args.clean,
+            docs=not args.no_docs,
+            progress=say,
+        ).build()
     except (BuildError, OSError) as exc:
         return _fail("site build", exc)
     for note in report.notes:
@@ -52,6 +63,7 @@ def cmd_site(args) -> int:
 
 def cmd_deploy(args) -> int:
     from .deploy import DeployError, deploy
+
     try:
         return deploy(args.out, prod=args.prod, dry_run=args.dry_run)
     except (DeployError, OSError) as exc:
@@ -61,6 +73,7 @@ def cmd_deploy(args) -> int:
 def cmd_replay(args) -> int:
     """``replay export``: a replay as MP4/GIF drawn by the site's player (sitegen/export.py)."""
     from .export import ExportError, find_replay, parse_size, prepare, render, terminal_progress
+
     try:
         size = parse_size(args.size)
         path = find_replay(args.runs_dir, args.run, args.replay)
@@ -71,66 +84,116 @@ def cmd_replay(args) -> int:
     except KeyboardInterrupt:
         print("prospector replay export: interrupted; no file written", file=sys.stderr)
         return 130
-    print(f"{args.out}: {info['frames']} frames, {info['width']}x{info['height']}, {info['fps']} fps, "
-          f"{info['seconds']:.1f} s")
+    print(
+        f"{args.out}: {info['frames']} frames, {info['width']}x{info['height']}, {info['fps']} fps, "
+        f"{info['seconds']:.1f} s"
+    )
     return 0
 
 
 def add_commands(sub) -> None:
     """Entry point ``prospector.commands``: the site generator's subcommands."""
     from prospector.cli import non_negative_int
-    p = add_command(sub, "replay", help="export a replay as a video drawn by the site's player", extra="site",
-                    examples="prospector replay export --run RUN_ID --replay w000002-0-1a2b3c4d --out replay.mp4\n"
-                             "prospector replay export --run RUN_ID --replay ID --out clip.gif --fps 10 "
-                             "--size 480x270 --from 100 --to 400")
+
+    p = add_command(
+        sub,
+        "replay",
+        help="export a replay as a video drawn by the site's player",
+        extra="site",
+        examples="prospector replay export --run RUN_ID --replay w000002-0-1a2b3c4d --out replay.mp4\n"
+        "prospector replay export --run RUN_ID --replay ID --out clip.gif --fps 10 "
+        "--size 480x270 --from 100 --to 400",
+    )
     replay_sub = p.add_subparsers(dest="replay_command", required=True, metavar="REPLAY_COMMAND")
-    q = replay_sub.add_parser("export", help="MP4 or GIF of a replay (headless Chromium draws, PyAV encodes)",
-                              description="A replay as an MP4 (H.264) or GIF, drawn frame by frame by the site's "
-                                          "own player in headless Chromium (docs/site.md#video).")
+    q = replay_sub.add_parser(
+        "export",
+        help="MP4 or GIF of a replay (headless Chromium draws, PyAV encodes)",
+        description="A replay as an MP4 (H.264) or GIF, drawn frame by frame by the site's "
+        "own player in headless Chromium (docs/site.md#video).",
+    )
     q.add_argument("--run", required=True, help="run id")
     q.add_argument("--replay", required=True, help="replay id (`prospector runs show RUN_ID` lists them)")
     q.add_argument("--out", required=True, metavar="FILE", help="output file, .mp4 or .gif")
-    q.add_argument("--fps", type=int, default=15, help="video frames per second, one replay frame each "
-                                                        "(1..60, default 15)")
+    q.add_argument(
+        "--fps", type=int, default=15, help="video frames per second, one replay frame each (1..60, default 15)"
+    )
     q.add_argument("--size", default="960x540", metavar="WxH", help="video size, even sides (default 960x540)")
-    q.add_argument("--from", dest="first", type=non_negative_int, default=None, metavar="F",
-                   help="first replay frame (default 0)")
-    q.add_argument("--to", dest="last", type=non_negative_int, default=None, metavar="F",
-                   help="last replay frame (default: the last)")
+    q.add_argument(
+        "--from", dest="first", type=non_negative_int, default=None, metavar="F", help="first replay frame (default 0)"
+    )
+    q.add_argument(
+        "--to",
+        dest="last",
+        type=non_negative_int,
+        default=None,
+        metavar="F",
+        help="last replay frame (default: the last)",
+    )
     q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     q.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_replay)
 
-    p = add_command(sub, "site", help="build or serve the static site (runs/ -> public/)", extra="site",
-                    examples="prospector site build\nprospector site serve --with-play\n"
-                             "prospector site build --runs runs --out public --assets ../shared/kenney")
+    p = add_command(
+        sub,
+        "site",
+        help="build or serve the static site (runs/ -> public/)",
+        extra="site",
+        examples="prospector site build\nprospector site serve --with-play\n"
+        "prospector site build --runs runs --out public --assets ../shared/kenney",
+    )
     site_sub = p.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
-    q = site_sub.add_parser("build", help="render pages and the JSON API from the runs' event logs (incremental)",
-                            description="Render pages and the JSON API from the runs' event logs (incremental).")
+    q = site_sub.add_parser(
+        "build",
+        help="render pages and the JSON API from the runs' event logs (incremental)",
+        description="Render pages and the JSON API from the runs' event logs (incremental).",
+    )
     q.add_argument("--runs", default="runs", help="runs directory (default runs/)")
     q.add_argument("--out", default="public", help="output directory (default public/)")
     q.add_argument("--base-url", default="/", help="URL path the site is served under (default /)")
-    q.add_argument("--play-url", default=None, metavar="URL",
-                   help="the play service the /play page calls (default http://127.0.0.1:8001)")
-    q.add_argument("--assets", default=None, metavar="DIR",
-                   help="Kenney packs directory (default $PROSPECTOR_KENNEY_DIR, else ../shared/kenney)")
+    q.add_argument(
+        "--play-url",
+        default=None,
+        metavar="URL",
+        help="the play service the /play page calls (default http://127.0.0.1:8001)",
+    )
+    q.add_argument(
+        "--assets",
+        default=None,
+        metavar="DIR",
+        help="Kenney packs directory (default $PROSPECTOR_KENNEY_DIR, else ../shared/kenney)",
+    )
     q.add_argument("--clean", action="store_true", help="rebuild everything from scratch")
     q.add_argument("--strict", action="store_true", help="exit 1 when any input had a problem")
     q.add_argument("--no-docs", action="store_true", help="skip `mkdocs build` into OUT/docs/")
     q.add_argument("--quiet", action="store_true", help="only the summary line")
-    q = site_sub.add_parser("serve", help="serve the built site on localhost",
-                            description="Serve the built site on localhost (and the play service with --with-play).")
+    q = site_sub.add_parser(
+        "serve",
+        help="serve the built site on localhost",
+        description="Serve the built site on localhost (and the play service with --with-play).",
+    )
     q.add_argument("--out", default="public", help="site directory (default public/)")
     q.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     q.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    q.add_argument("--with-play", action="store_true",
-                   help="also run the play service (prospector play-server) until Ctrl-C stops both")
-    q.add_argument("--play-port", type=port_number, default=None,
-                   help="play service port with --with-play (default: the port the site was built to call, else 8001)")
+    q.add_argument(
+        "--with-play",
+        action="store_true",
+        help="also run the play service (prospector play-server) until Ctrl-C stops both",
+    )
+    q.add_argument(
+        "--play-port",
+        type=port_number,
+        default=None,
+        help="play service port with --with-play (default: the port the site was built to call, else 8001)",
+    )
     p.set_defaults(func=cmd_site)
 
-    p = add_command(sub, "deploy", help="deploy the built site to Vercel (token from VERCEL_TOKEN)", extra="site",
-                    examples="prospector deploy --dry-run\nVERCEL_TOKEN=... prospector deploy --prod")
+    p = add_command(
+        sub,
+        "deploy",
+        help="deploy the built site to Vercel (token from VERCEL_TOKEN)",
+        extra="site",
+        examples="prospector deploy --dry-run\nVERCEL_TOKEN=... prospector deploy --prod",
+    )
     p.add_argument("--out", default="public", help="site directory (default public/)")
     p.add_argument("--prod", action="store_true", help="production deploy (default: preview)")
     p.add_argument("--dry-run", action="store_true", help="validate the site and print the command only")

@@ -32,8 +32,18 @@ def validate_site(out: str | os.PathLike) -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     if not out.is_dir():
         return [f"{out} does not exist: run `prospector site build` first"], []
-    for rel in ("index.html", "404.html", "replays/index.html", "analytics/index.html", "runs/index.html",
-                "static/player.js", "static/render.js", "static/site.css", "assets/manifest.json", "vercel.json"):
+    for rel in (
+        "index.html",
+        "404.html",
+        "replays/index.html",
+        "analytics/index.html",
+        "runs/index.html",
+        "static/player.js",
+        "static/render.js",
+        "static/site.css",
+        "assets/manifest.json",
+        "vercel.json",
+    ):
         if not (out / rel).is_file():
             errors.append(f"{rel} is missing")
     try:
@@ -82,8 +92,7 @@ def vercel_command(out: str | os.PathLike, prod: bool = False) -> list[str]:
     return cmd
 
 
-def deploy(out="public", *, prod: bool = False, dry_run: bool = False, env: dict | None = None,
-           echo=print) -> int:
+def deploy(out="public", *, prod: bool = False, dry_run: bool = False, env: dict | None = None, echo=print) -> int:
     env = dict(os.environ if env is None else env)
     errors, warnings = validate_site(out)
     for w in warnings:
@@ -99,12 +108,16 @@ def deploy(out="public", *, prod: bool = False, dry_run: bool = False, env: dict
         if not VERCEL_BIN.exists():
             echo("note: the Vercel CLI is not installed yet: `npm ci` installs the version pinned in package.json")
         if not token:
-            raise DeployError("VERCEL_TOKEN is not set: a real deploy would fail "
-                              "(create a token at https://vercel.com/account/tokens and export VERCEL_TOKEN)")
+            raise DeployError(
+                "VERCEL_TOKEN is not set: a real deploy would fail "
+                "(create a token at https://vercel.com/account/tokens and export VERCEL_TOKEN)"
+            )
         return 0
     if not token:
-        raise DeployError("VERCEL_TOKEN is not set: create a token at https://vercel.com/account/tokens "
-                          "and export VERCEL_TOKEN=... (the Vercel CLI reads it from the environment)")
+        raise DeployError(
+            "VERCEL_TOKEN is not set: create a token at https://vercel.com/account/tokens "
+            "and export VERCEL_TOKEN=... (the Vercel CLI reads it from the environment)"
+        )
     if not VERCEL_BIN.exists():
         raise DeployError(f"the Vercel CLI is not installed ({VERCEL_BIN}): run `npm ci` in {ROOT}")
     echo(f"running: {shown}")

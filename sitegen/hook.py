@@ -21,20 +21,36 @@ import sys
 from pathlib import Path
 
 
-def rebuild_in_background(runs_dir, site_dir, deploy: bool = False, base_url: str = "/",
-                          play_url: str | None = None) -> subprocess.Popen:
+def rebuild_in_background(
+    runs_dir, site_dir, deploy: bool = False, base_url: str = "/", play_url: str | None = None
+) -> subprocess.Popen:
     site_dir = Path(site_dir)
     (site_dir / ".sitegen").mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "prospector.sitegen.hook", "--runs", str(runs_dir), "--out", str(site_dir),
-           "--base-url", base_url]
+    cmd = [
+        sys.executable,
+        "-m",
+        "prospector.sitegen.hook",
+        "--runs",
+        str(runs_dir),
+        "--out",
+        str(site_dir),
+        "--base-url",
+        base_url,
+    ]
     if play_url:
         cmd += ["--play-url", play_url]
     if deploy:
         cmd.append("--deploy")
     log = open(site_dir / ".sitegen" / "build.log", "ab")
     try:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=Path(__file__).resolve().parents[1], start_new_session=True)
+        return subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parents[1],
+            start_new_session=True,
+        )
     finally:
         log.close()
 
@@ -57,7 +73,7 @@ def main(argv=None) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            pending.touch()           # the running build will go once more
+            pending.touch()  # the running build will go once more
             return rc
         try:
             while True:
@@ -66,19 +82,21 @@ def main(argv=None) -> int:
                 if not pending.exists():
                     break
         finally:
-            os.close(fd)              # releases the lock
-        if not pending.exists():      # nobody asked while we were letting go
+            os.close(fd)  # releases the lock
+        if not pending.exists():  # nobody asked while we were letting go
             return rc
 
 
 def _build_once(args) -> int:
     from .build import Builder
+
     report = Builder(args.runs, args.out, base_url=args.base_url, play_url=args.play_url).build()
     print(report.summary(), flush=True)
     for problem in report.problems:
         print(f"problem: {problem}", flush=True)
     if args.deploy:
         from .deploy import DeployError, deploy
+
         try:
             deploy(args.out, prod=True)
         except DeployError as exc:

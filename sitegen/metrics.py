@@ -84,5 +84,10 @@ def change(key: str, value, previous) -> dict | None:
     else:
         text = ("+" if delta > 0 else "") + fmt(delta, key)
     pct = None if previous == 0 else delta / abs(previous) * 100
-    return {"delta": delta, "text": text, "pct": pct, "arrow": "▲" if delta > 0 else ("▼" if delta < 0 else "="),
-            "mood": mood}
+    return {
+        "delta": delta,
+        "text": text,
+        "pct": pct,
+        "arrow": "▲" if delta > 0 else ("▼" if delta < 0 else "="),
+        "mood": mood,
+    }

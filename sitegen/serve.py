@@ -27,18 +27,29 @@ from urllib.parse import urlparse
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
-                      ".ogg": "audio/ogg", ".ttf": "font/ttf", ".css": "text/css", ".svg": "image/svg+xml"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".json": "application/json",
+        ".ogg": "audio/ogg",
+        ".ttf": "font/ttf",
+        ".css": "text/css",
+        ".svg": "image/svg+xml",
+    }
     quiet = False
 
     def send_head(self):
         """A ``.json`` with a ``.json.gz`` twin goes out gzip-encoded when the client accepts it."""
         path = self.translate_path(self.path)
         gz = path + ".gz"
-        if (path.endswith(".json") and "gzip" in self.headers.get("Accept-Encoding", "")
-                and os.path.isfile(path) and os.path.isfile(gz)
-                and os.path.getmtime(gz) >= os.path.getmtime(path)):
+        if (
+            path.endswith(".json")
+            and "gzip" in self.headers.get("Accept-Encoding", "")
+            and os.path.isfile(path)
+            and os.path.isfile(gz)
+            and os.path.getmtime(gz) >= os.path.getmtime(path)
+        ):
             f = open(gz, "rb")
             size = os.fstat(f.fileno()).st_size
             self.send_response(200)
@@ -85,8 +96,11 @@ class SiteServer(http.server.ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError)):
             if not self.quiet:
-                print(f"{client_address[0]} closed the connection early ({type(error).__name__})",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{client_address[0]} closed the connection early ({type(error).__name__})",
+                    file=sys.stderr,
+                    flush=True,
+                )
             return
         super().handle_error(request, client_address)
 
@@ -110,8 +124,9 @@ def serve_in_thread(directory, host: str = "127.0.0.1", port: int = 0):
 
 def serve(directory, host: str = "127.0.0.1", port: int = 8000) -> None:
     server = make_server(directory, host, port)
-    print(f"serving {Path(directory).resolve()} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)",
-          flush=True)
+    print(
+        f"serving {Path(directory).resolve()} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)", flush=True
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -149,6 +164,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     """The child gets SIGTERM if this process dies without stopping it (Linux)."""
     try:
         import ctypes
+
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
@@ -158,8 +174,10 @@ def _wait_healthy(proc: subprocess.Popen, url: str, timeout: float, stop: thread
     deadline = time.monotonic() + timeout
     while not stop.is_set():
         if proc.poll() is not None:
-            raise ServeError(f"the play service exited with status {proc.returncode} before it answered "
-                             "(is its port already in use? see its message above)")
+            raise ServeError(
+                f"the play service exited with status {proc.returncode} before it answered "
+                "(is its port already in use? see its message above)"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
@@ -174,7 +192,7 @@ def _wait_healthy(proc: subprocess.Popen, url: str, timeout: float, stop: thread
 def _stop_child(proc: subprocess.Popen, timeout: float = 15) -> None:
     if proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGINT)          # Sanic stops cleanly on SIGINT
+    proc.send_signal(signal.SIGINT)  # Sanic stops cleanly on SIGINT
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -182,8 +200,9 @@ def _stop_child(proc: subprocess.Popen, timeout: float = 15) -> None:
         proc.wait()
 
 
-def serve_with_play(directory, host: str = "127.0.0.1", port: int = 8000, play_port: int | None = None,
-                    startup_timeout: float = 60.0) -> int:
+def serve_with_play(
+    directory, host: str = "127.0.0.1", port: int = 8000, play_port: int | None = None, startup_timeout: float = 60.0
+) -> int:
     """Serve the site and run the play service beside it until SIGINT/SIGTERM; returns the exit status.
 
     The play service is ``prospector play-server`` in a child process (in its own session,
@@ -194,19 +213,27 @@ def serve_with_play(directory, host: str = "127.0.0.1", port: int = 8000, play_p
     if play_port is None:
         play_port = built or DEFAULT_PLAY_PORT
     elif built is not None and built != play_port:
-        print(f"note: the site was built to call the play service on port {built}, not {play_port}; "
-              f"rebuild it with --play-url http://127.0.0.1:{play_port} or /play will not connect", file=sys.stderr)
+        print(
+            f"note: the site was built to call the play service on port {built}, not {play_port}; "
+            f"rebuild it with --play-url http://127.0.0.1:{play_port} or /play will not connect",
+            file=sys.stderr,
+        )
     if play_port == port:
         raise ServeError(f"the site and the play service cannot share port {port}")
-    server = make_server(directory, host, port)   # a busy site port fails here, before anything starts
+    server = make_server(directory, host, port)  # a busy site port fails here, before anything starts
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     proc = None
     thread = None
     try:
         cmd = [sys.executable, "-m", "prospector.cli", "play-server", "--host", host, "--port", str(play_port)]
-        proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], stdin=subprocess.DEVNULL,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=Path(__file__).resolve().parents[1],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         shown = f"[{host}]" if ":" in host else host
         _wait_healthy(proc, f"http://{shown}:{play_port}/api/health", startup_timeout, stop)
         if stop.is_set():
@@ -220,8 +247,11 @@ def serve_with_play(directory, host: str = "127.0.0.1", port: int = 8000, play_p
         print("Ctrl-C stops both.", flush=True)
         while not stop.wait(0.25):
             if proc.poll() is not None:
-                print(f"site serve: error: the play service stopped (status {proc.returncode}); stopping the site",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"site serve: error: the play service stopped (status {proc.returncode}); stopping the site",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return 1
         return 0
     finally:

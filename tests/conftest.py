@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not add the repo root
     sys.path.insert(0, str(ROOT))
 
-import prospector  # noqa: E402
 from prospector import _core  # noqa: E402,F401  (fails loudly when the C core is not built)
 from prospector import spec as S  # noqa: E402
 from prospector.envs import ProspectorEnv  # noqa: E402
@@ -62,8 +61,7 @@ class Game:
         if expect_valid is True:
             assert self.mask()[action], f"{S.ACTION_NAMES[action]} should be valid here"
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self.obs, self.reward, self.terminated, self.truncated, self.info = (
-            obs, reward, terminated, truncated, info)
+        self.obs, self.reward, self.terminated, self.truncated, self.info = (obs, reward, terminated, truncated, info)
         if expect_valid is True:
             assert info["invalid"] is False, f"{S.ACTION_NAMES[action]} was executed as invalid"
         return info
@@ -103,30 +101,35 @@ def impl(request):
 @pytest.fixture
 def make_game(impl):
     """make_game(seed=..., **config) -> Game on the parametrized implementation."""
+
     def factory(seed: int = 1, calm: bool = True, **config) -> Game:
         cfg = dict(CALM) if calm else {}
         cfg.update(config)
         return Game(IMPLEMENTATIONS[impl](**cfg), seed)
+
     return factory
 
 
 @pytest.fixture
 def make_env(impl):
     """make_env(**config) -> a fresh env of the parametrized implementation."""
+
     def factory(**config):
         return IMPLEMENTATIONS[impl](**config)
+
     return factory
 
 
 # ------------------------------------------------------------ browser tests (the site, /play)
 
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium under Playwright, one per test module (modules that use it
     importorskip playwright first)."""
+    from harness.testing import launch_chromium
     from playwright.sync_api import sync_playwright
 
-    from harness.testing import launch_chromium
     with sync_playwright() as p:
         b = launch_chromium(p)
         yield b

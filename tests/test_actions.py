@@ -303,7 +303,7 @@ def test_select(make_game):
     assert info["dt"] == 1 and s["selected"] == a
     assert g.events() == [{"type": "select", "asteroid": a}]
     assert g.reward == approx(-0.001)
-    selected = g.obs[68 + 10:244:11]
+    selected = g.obs[68 + 10 : 244 : 11]
     assert selected[a] == 1.0 and selected.sum() == 1.0
     assert g.obs[S.O_MINING] == 1.0
     assert not g.mask()[12 + n] and g.mask()[12]
@@ -392,8 +392,13 @@ def test_mine_hot_yields_less_and_overheats(make_game):
             assert s1["heat"] == 100.0
             assert s1["hull"] == approx(s0["hull"] - 1.25 * (heat - 100))
             assert g.events("overheat") == [{"type": "overheat", "hull": approx(1.25 * (heat - 100))}]
-            expected = (0.02 * max(0.0, sum((s1["raw"][k] - s0["raw"][k]) * s1["market"]["price"][k] for k in range(6))) / 1000
-                        - 0.05 * 2.0 / 10 - 1.0 * (1.25 * (heat - 100)) / 10 - 0.001 + heat_reward(100.0))
+            expected = (
+                0.02 * max(0.0, sum((s1["raw"][k] - s0["raw"][k]) * s1["market"]["price"][k] for k in range(6))) / 1000
+                - 0.05 * 2.0 / 10
+                - 1.0 * (1.25 * (heat - 100)) / 10
+                - 0.001
+                + heat_reward(100.0)
+            )
             assert g.reward == approx(expected)
         else:
             assert s1["heat"] == approx(heat)
@@ -476,7 +481,7 @@ def test_refine(make_game):
     assert not g.mask()[S.A_REFINE], "no raw cargo"
     g = go_mine(make_game, mode=2, times=5)
     g.return_to_station()
-    for rep in range(3):
+    for _ in range(3):
         s0 = g.snap()
         price0 = s0["market"]["price"]
         candidates = [k for k in range(6) if s0["raw"][k] > 0]
@@ -576,8 +581,9 @@ def test_jettison(make_game):
         if k != c:
             assert s1["raw"][k] == s0["raw"][k] and s1["refined"][k] == s0["refined"][k]
     assert s1["alert"] == approx(passive(max(0.0, s0["alert"] - 8), 0.5, 1))
-    assert g.events() == [{"type": "jettison", "commodity": S.COMMODITIES[c],
-                           "qty": approx(s0["raw"][c] + s0["refined"][c])}]
+    assert g.events() == [
+        {"type": "jettison", "commodity": S.COMMODITIES[c], "qty": approx(s0["raw"][c] + s0["refined"][c])}
+    ]
     assert g.reward == approx(-0.001)
     assert g.obs[8 + c] == 0.0
     assert not g.mask()[36 + c]
@@ -652,8 +658,15 @@ def test_sell_fractions_and_slippage(make_game):
         start = m0["inventory_start"][c]
         assert m1["inventory"][c] == approx(start + (m0["inventory"][c] + qty - start) * math.exp(-1 / 300))
         ev = g.events("sell")
-        assert ev == [{"type": "sell", "commodity": S.COMMODITIES[c], "qty": approx(qty),
-                       "credits": approx(credits), "slippage": approx(slip)}]
+        assert ev == [
+            {
+                "type": "sell",
+                "commodity": S.COMMODITIES[c],
+                "qty": approx(qty),
+                "credits": approx(credits),
+                "slippage": approx(slip),
+            }
+        ]
         assert g.reward == approx(credits / 1000 - 0.001)
         assert info["net_profit"] == approx(s1["credits"] - s1["start_credits"])
     assert g.snap()["raw"][c] == 0.0
@@ -729,8 +742,11 @@ def test_buy_fuel_credit_check_uses_what_fits(make_game):
 def test_buy_items(make_game):
     g = make_game(seed=SEED, start_credits=1000, start_credits_jitter=0)
     g.step(S.A_DOCK)
-    for action, key, item, price in ((64, "kits", "repair_kit", 120), (65, "stabilizers", "stabilizer", 160),
-                                     (66, "decoys", "decoy", 100)):
+    for action, key, item, price in (
+        (64, "kits", "repair_kit", 120),
+        (65, "stabilizers", "stabilizer", 160),
+        (66, "decoys", "decoy", 100),
+    ):
         s0 = g.snap()
         info = g.step(action)
         s1 = g.snap()
@@ -743,8 +759,9 @@ def test_buy_items(make_game):
 
 
 def test_buy_items_cap(make_game):
-    g = make_game(seed=SEED, start_kits=11, start_stabilizers=12, start_decoys=0,
-                  start_credits=10_000, start_credits_jitter=0)
+    g = make_game(
+        seed=SEED, start_kits=11, start_stabilizers=12, start_decoys=0, start_credits=10_000, start_credits_jitter=0
+    )
     g.step(S.A_DOCK)
     assert not g.mask()[65], "stabilizers at the cap"
     g.step(64)
@@ -765,8 +782,9 @@ def test_buy_items_credits(make_game):
 
 # ---------------------------------------------------------------- overhaul
 def test_full_overhaul(make_game):
-    g = make_game(seed=SEED, fracture_base=50.0, start_tool=70, start_tool_jitter=0,
-                  start_credits=1000, start_credits_jitter=0)
+    g = make_game(
+        seed=SEED, fracture_base=50.0, start_tool=70, start_tool_jitter=0, start_credits=1000, start_credits_jitter=0
+    )
     g.go_to_cluster()
     g.step(12)
     g.step(29)  # fracture: hull damage; tool -0.9
@@ -780,8 +798,14 @@ def test_full_overhaul(make_game):
     assert info["dt"] == 4
     assert s1["hull"] == 100.0 and s1["tool"] == 100.0
     assert s1["credits"] == approx(s0["credits"] - cost)
-    assert g.events() == [{"type": "repair", "kind": "overhaul",
-                           "amount": approx((100 - s0["hull"]) + (100 - s0["tool"])), "credits": approx(cost)}]
+    assert g.events() == [
+        {
+            "type": "repair",
+            "kind": "overhaul",
+            "amount": approx((100 - s0["hull"]) + (100 - s0["tool"])),
+            "credits": approx(cost),
+        }
+    ]
     assert g.reward == approx(-cost / 1000 - 0.004)
     assert not g.mask()[S.A_OVERHAUL], "nothing left to repair"
 
@@ -904,8 +928,13 @@ def expected_prices(s: dict) -> list[float]:
     t = s["time_max"] - s["time_remaining"]
     out = []
     for k in range(6):
-        p = (m["p0"][k] + m["amplitude"][k] * math.sin(2 * math.pi * (t + m["phase"][k]) / m["period"][k])
-             - 0.04 * (m["inventory"][k] - m["inventory_start"][k]) - 0.05 * m["recent_sales"][k] + m["shock"][k])
+        p = (
+            m["p0"][k]
+            + m["amplitude"][k] * math.sin(2 * math.pi * (t + m["phase"][k]) / m["period"][k])
+            - 0.04 * (m["inventory"][k] - m["inventory_start"][k])
+            - 0.05 * m["recent_sales"][k]
+            + m["shock"][k]
+        )
         out.append(min(m["price_max"][k], max(m["price_min"][k], p)))
     return out
 
@@ -963,7 +992,7 @@ def test_market_prices_follow_the_cycle_over_a_long_run(make_game):
     assert s["market"]["price"] == [pytest.approx(p, abs=1e-8) for p in expected_prices(s)]
 
 
-# ---------------------------------------------------------------- exposure (docs/game.md#68-exposure-pirates-heat-damage)
+# ---------------------------------------- exposure (docs/game.md#68-exposure-pirates-heat-damage)
 def test_hazard_exposure(make_game):
     g = make_game(seed=SEED, calm=False, pirate_base=-50.0, cluster_hazard_scale=1.0)
     g.step(S.A_HOLD)
@@ -981,15 +1010,24 @@ def test_hazard_exposure(make_game):
         assert 0.8 * hz * dt * 0.5 <= ev[0]["hull"] < 0.8 * hz * dt * 1.5
         assert ev[0]["heat"] == approx(0.5 * hz * dt)
         assert s1["hull"] == approx(s0["hull"] - ev[0]["hull"])
-        heat_before_exposure = {S.A_HOLD: passive(s0["heat"] - 2.5, 2.5, dt),
-                                S.A_COOLDOWN: passive(max(0.0, s0["heat"] - 30), 2.5, dt),
-                                S.A_LISTEN: passive(s0["heat"], 2.5, dt)}[action]
+        heat_before_exposure = {
+            S.A_HOLD: passive(s0["heat"] - 2.5, 2.5, dt),
+            S.A_COOLDOWN: passive(max(0.0, s0["heat"] - 30), 2.5, dt),
+            S.A_LISTEN: passive(s0["heat"], 2.5, dt),
+        }[action]
         assert s1["heat"] == approx(min(100.0, heat_before_exposure + 0.5 * hz * dt))
-        alert_after_action = {S.A_HOLD: max(0.0, s0["alert"] - 3), S.A_COOLDOWN: min(100.0, s0["alert"] + 2),
-                              S.A_LISTEN: s0["alert"]}[action]
+        alert_after_action = {
+            S.A_HOLD: max(0.0, s0["alert"] - 3),
+            S.A_COOLDOWN: min(100.0, s0["alert"] + 2),
+            S.A_LISTEN: s0["alert"],
+        }[action]
         assert s1["alert"] == approx(min(100.0, passive(alert_after_action, 0.5, dt) + 0.3 * hz * dt))
-        assert g.reward == approx(-0.001 * dt - ev[0]["hull"] / 10 + heat_reward(s1["heat"])
-                                  - (0.10 * 3 / 100 if action == S.A_COOLDOWN else 0.0))
+        assert g.reward == approx(
+            -0.001 * dt
+            - ev[0]["hull"] / 10
+            + heat_reward(s1["heat"])
+            - (0.10 * 3 / 100 if action == S.A_COOLDOWN else 0.0)
+        )
 
 
 def test_pirate_hit_without_decoy(make_game):

@@ -12,16 +12,15 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from prospector.pipeline import benchmark as B
 from prospector.pipeline.eventlog import EventLog, EventValidationError, read_events
+
 from prospector import spec as S
-from prospector.bots import BOT_NAMES
 from prospector.botbench import eval_seeds
+from prospector.bots import BOT_NAMES
 from prospector.cli import main
 
-TINY_TOML = ("envs = 32\nbptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\ntime_max = 400\n"
-             "eval_episodes = 1\n")
+TINY_TOML = "envs = 32\nbptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\ntime_max = 400\neval_episodes = 1\n"
 EPISODES = 6
 
 
@@ -35,11 +34,28 @@ def smoke(tmp_path_factory):
     out = root / "out.json"
     import contextlib
     import io
+
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = main(["benchmark", "--steps", "1024", "--config", str(cfg), "--episodes", str(EPISODES),
-                   "--eval-time-max", "300", "--runs-dir", str(root / "runs"), "--run-id", "smoke",
-                   "--no-wandb", "--json"])
+        rc = main(
+            [
+                "benchmark",
+                "--steps",
+                "1024",
+                "--config",
+                str(cfg),
+                "--episodes",
+                str(EPISODES),
+                "--eval-time-max",
+                "300",
+                "--runs-dir",
+                str(root / "runs"),
+                "--run-id",
+                "smoke",
+                "--no-wandb",
+                "--json",
+            ]
+        )
     out.write_text(buf.getvalue())
     assert rc == 0
     return root / "runs" / "smoke", json.loads(buf.getvalue())
@@ -91,12 +107,27 @@ def test_text_table_has_a_line_per_policy(smoke):
 
 def test_benchmark_existing_run_appends_again_and_is_deterministic(smoke, capsys):
     run_dir, first = smoke
-    rc = main(["benchmark", "--run", run_dir.name, "--runs-dir", str(run_dir.parent), "--episodes", str(EPISODES),
-               "--eval-time-max", "300", "--bots", "random", "--no-wandb", "--json"])
+    rc = main(
+        [
+            "benchmark",
+            "--run",
+            run_dir.name,
+            "--runs-dir",
+            str(run_dir.parent),
+            "--episodes",
+            str(EPISODES),
+            "--eval-time-max",
+            "300",
+            "--bots",
+            "random",
+            "--no-wandb",
+            "--json",
+        ]
+    )
     assert rc == 0
     again = json.loads(capsys.readouterr().out)
     assert [r["policy"] for r in again["rows"]] == ["ppo", "random"]
-    for a, b in zip(again["rows"], first["rows"][:2]):      # same checkpoint, seeds, sampling seed
+    for a, b in zip(again["rows"], first["rows"][:2]):  # same checkpoint, seeds, sampling seed
         assert {k: a[k] for k in again["columns"]} == {k: b[k] for k in first["columns"]}
     assert len([e for e in read_events(run_dir) if e["type"] == "benchmark"]) == 2
 
@@ -123,8 +154,12 @@ def test_committed_seeds_file_is_the_documented_list():
 
 
 def test_read_seeds_rejects_bad_files(tmp_path):
-    for text, why in (("", "no seeds"), ("-1\n", "out of range"), (f"{2**64}\n", "out of range"),
-                      ("1.5\n", "not an integer")):
+    for text, why in (
+        ("", "no seeds"),
+        ("-1\n", "out of range"),
+        (f"{2**64}\n", "out of range"),
+        ("1.5\n", "not an integer"),
+    ):
         p = tmp_path / "s.txt"
         p.write_text(text)
         with pytest.raises(B.BenchmarkError, match=why):
@@ -134,9 +169,21 @@ def test_read_seeds_rejects_bad_files(tmp_path):
 
 
 def fake_infos(values, **extra):
-    return [{"net_profit": v, "survival": 1.0, "profit_per_tick": v / 100, "overheat_ticks": 0.0,
-             "pirate_encounters": 2.0, "end_reason": "timeout", "episode_length": 10, "time_remaining": 0,
-             "episode_return": 1.0, **extra} for v in values]
+    return [
+        {
+            "net_profit": v,
+            "survival": 1.0,
+            "profit_per_tick": v / 100,
+            "overheat_ticks": 0.0,
+            "pirate_encounters": 2.0,
+            "end_reason": "timeout",
+            "episode_length": 10,
+            "time_remaining": 0,
+            "episode_return": 1.0,
+            **extra,
+        }
+        for v in values
+    ]
 
 
 def test_bootstrap_intervals_cover_the_statistic_and_are_reproducible():
@@ -144,7 +191,7 @@ def test_bootstrap_intervals_cover_the_statistic_and_are_reproducible():
     row = B.bootstrap_rows(fake_infos(values))
     lo, hi = row["mean_net_profit_ci95"]
     assert lo < values.mean() < hi
-    se = values.std(ddof=1) / math.sqrt(len(values))        # bootstrap ~ t interval here
+    se = values.std(ddof=1) / math.sqrt(len(values))  # bootstrap ~ t interval here
     assert abs((hi - lo) - 2 * 1.96 * se) < 0.2 * 2 * 1.96 * se
     assert row == B.bootstrap_rows(fake_infos(values))
     assert row["pirate_encounters_mean_ci95"] == [2.0, 2.0]
@@ -156,8 +203,21 @@ def test_bootstrap_intervals_cover_the_statistic_and_are_reproducible():
 
 def test_benchmark_event_schema(tmp_path):
     row = {"policy": "ppo", "kind": "ppo", "episodes": 3, "mean_net_profit": 1.0, "mean_net_profit_ci95": [0, 2]}
-    base = {k: None for k in ("window_id", "checkpoint", "env_steps_total", "episodes", "time_max", "seeds_file",
-                              "seeds_sha256", "policy_eval", "ci_method", "ppo_beats_all_bots")}
+    base = {
+        k: None
+        for k in (
+            "window_id",
+            "checkpoint",
+            "env_steps_total",
+            "episodes",
+            "time_max",
+            "seeds_file",
+            "seeds_sha256",
+            "policy_eval",
+            "ci_method",
+            "ppo_beats_all_bots",
+        )
+    }
     base["window_id"] = 0
     with EventLog.open(tmp_path / "r") as log:
         log.append("benchmark", **base, columns=["mean_net_profit"], rows=[row])
@@ -166,14 +226,14 @@ def test_benchmark_event_schema(tmp_path):
         with pytest.raises(EventValidationError, match="misses"):
             log.append("benchmark", **base, columns=["mean_net_profit", "survival_rate"], rows=[row])
         with pytest.raises(EventValidationError, match="interval"):
-            log.append("benchmark", **base, columns=["mean_net_profit"],
-                       rows=[{**row, "mean_net_profit_ci95": [0]}])
+            log.append("benchmark", **base, columns=["mean_net_profit"], rows=[{**row, "mean_net_profit_ci95": [0]}])
         with pytest.raises(EventValidationError, match="non-empty"):
             log.append("benchmark", **base, columns=["mean_net_profit"], rows=[])
 
 
 def test_wandb_sink_logs_the_table():
     from prospector.pipeline.wandb_sink import WandbSink
+
     logged, summary = [], {}
 
     class FakeRun:
@@ -185,9 +245,14 @@ def test_wandb_sink_logs_the_table():
 
     sink = WandbSink.__new__(WandbSink)
     sink.run = FakeRun()
-    payload = {"columns": ["mean_net_profit"], "ppo_beats_all_bots": False,
-               "rows": [{"policy": "ppo", "mean_net_profit": 5.0, "mean_net_profit_ci95": [4.0, 6.0]},
-                        {"policy": "random", "mean_net_profit": -1.0, "mean_net_profit_ci95": [-2.0, 0.0]}]}
+    payload = {
+        "columns": ["mean_net_profit"],
+        "ppo_beats_all_bots": False,
+        "rows": [
+            {"policy": "ppo", "mean_net_profit": 5.0, "mean_net_profit_ci95": [4.0, 6.0]},
+            {"policy": "random", "mean_net_profit": -1.0, "mean_net_profit_ci95": [-2.0, 0.0]},
+        ],
+    }
     sink.log_benchmark(payload)
     table = logged[0]["benchmark/table"]
     assert table.columns == ["policy", "mean_net_profit", "mean_net_profit_ci_low", "mean_net_profit_ci_high"]
@@ -203,8 +268,10 @@ def test_observation_mask_never_hides_a_valid_action():
     """Along bot-driven and random-valid trajectories, every action the env calls valid
     (CASH_OUT aside, which the mask never allows) is allowed by the observation mask."""
     from prospector.pipeline.policy import obs_action_mask
+
     from prospector.bots import make_bot
     from prospector.envs import ProspectorEnv
+
     rng = np.random.default_rng(0)
     checked = 0
     for seed in range(40):
@@ -233,7 +300,9 @@ def test_observation_mask_never_hides_a_valid_action():
 
 def test_masked_policy_samples_only_allowed_actions():
     from prospector.pipeline.policy import make_policy, obs_action_mask, sample_logits
+
     from prospector.vector import VecProspector
+
     vec = VecProspector(64, seed=0)
     obs, _ = vec.reset()
     policy = make_policy("mlp", 32, None, action_mask=True)
@@ -247,14 +316,14 @@ def test_masked_policy_samples_only_allowed_actions():
 
 def test_fast_sampler_matches_pufferlib():
     import pufferlib.pytorch
-
     from prospector.pipeline import policy as P
     from prospector.pipeline.puffer import fast_sampling
+
     original = pufferlib.pytorch.sample_logits
     logits = torch.randn(500, S.N_ACTIONS)
     logits[:, 5] = P.MASKED_LOGIT
     actions = torch.randint(0, S.N_ACTIONS, (500,)).int()
-    with fast_sampling():       # PuffeRL's calls go to ours inside the block only
+    with fast_sampling():  # PuffeRL's calls go to ours inside the block only
         _, lp_fast, ent_fast = pufferlib.pytorch.sample_logits(logits, action=actions)
         assert pufferlib.pytorch.sample_logits is not original
     assert pufferlib.pytorch.sample_logits is original
@@ -274,6 +343,7 @@ def test_fast_sampler_matches_pufferlib():
 
 def test_throughput_point_is_measured():
     from prospector.pipeline.throughput import format_point, measure
+
     point = measure(64, 1, 0.2, {"hidden_size": 32, "bptt_horizon": 16, "minibatch_size": 1024})
     assert point["steps"] >= 2 * 64 * 16 and point["sps"] > 0
     assert point["cpu_seconds"] > 0 and point["sps_per_cpu_second"] >= point["sps"] * 0.5

@@ -18,8 +18,19 @@ STEPS = 400  # 102,400 env steps
 NEIGHBOR_SLOTS = np.arange(S.MAX_NEIGHBORS) * 7 + 24
 ASTEROID_SLOTS = np.arange(S.MAX_ASTEROIDS) * 11 + 68
 UNIT_RANGE = np.r_[0:250, 256:260]  # everything except price_delta lives in [0, 1]
-BINARY = np.r_[17, 18, 19, 20, 21, NEIGHBOR_SLOTS, NEIGHBOR_SLOTS + 1, NEIGHBOR_SLOTS + 2,
-               NEIGHBOR_SLOTS + 3, ASTEROID_SLOTS, ASTEROID_SLOTS + 10]
+BINARY = np.r_[
+    17,
+    18,
+    19,
+    20,
+    21,
+    NEIGHBOR_SLOTS,
+    NEIGHBOR_SLOTS + 1,
+    NEIGHBOR_SLOTS + 2,
+    NEIGHBOR_SLOTS + 3,
+    ASTEROID_SLOTS,
+    ASTEROID_SLOTS + 10,
+]
 
 
 @pytest.mark.parametrize("cls", [ProspectorEnv, ReferenceEnv])
@@ -59,9 +70,9 @@ def check_obs_block(obs: np.ndarray, where: str) -> None:
     # neighbour slots: valid -> type one-hot; invalid -> whole slot zero
     for base in NEIGHBOR_SLOTS:
         valid = obs[:, base] == 1
-        types = obs[:, base + 1:base + 4].sum(axis=1)
+        types = obs[:, base + 1 : base + 4].sum(axis=1)
         assert (types[valid] == 1).all(), f"{where}: neighbour type not one-hot"
-        assert (obs[~valid, base:base + 7] == 0).all(), f"{where}: empty neighbour slot not zero"
+        assert (obs[~valid, base : base + 7] == 0).all(), f"{where}: empty neighbour slot not zero"
     # valid neighbour slots come first (slots fill in insertion order)
     nvalid = obs[:, NEIGHBOR_SLOTS]
     assert (np.diff(nvalid, axis=1) <= 0).all(), f"{where}: neighbour slots not packed"
@@ -70,8 +81,8 @@ def check_obs_block(obs: np.ndarray, where: str) -> None:
     assert (np.diff(avalid, axis=1) <= 0).all(), f"{where}: asteroid slots not packed"
     for base in ASTEROID_SLOTS:
         valid = obs[:, base] == 1
-        assert (obs[~valid, base:base + 11] == 0).all(), f"{where}: empty asteroid slot not zero"
-        comp = obs[valid, base + 1:base + 7].astype(np.float64).sum(axis=1)
+        assert (obs[~valid, base : base + 11] == 0).all(), f"{where}: empty asteroid slot not zero"
+        comp = obs[valid, base + 1 : base + 7].astype(np.float64).sum(axis=1)
         assert np.allclose(comp, 1.0, atol=1e-5), f"{where}: comp_est does not sum to 1"
     assert (obs[:, ASTEROID_SLOTS + 10].sum(axis=1) <= 1).all(), f"{where}: several asteroids selected"
     # the station has no asteroids
@@ -81,8 +92,9 @@ def check_obs_block(obs: np.ndarray, where: str) -> None:
     mining = obs[:, 18] == 1
     assert (obs[mining][:, ASTEROID_SLOTS + 10].sum(axis=1) == 1).all(), f"{where}: mining without selection"
     # cargo per commodity adds up to the load
-    assert np.allclose(obs[:, 8:14].astype(np.float64).sum(axis=1), obs[:, 4], atol=1e-5), \
+    assert np.allclose(obs[:, 8:14].astype(np.float64).sum(axis=1), obs[:, 4], atol=1e-5), (
         f"{where}: cargo fractions do not add up to the load"
+    )
 
 
 def check_episode_info(info: dict) -> None:
@@ -134,13 +146,14 @@ def test_random_vector_rollout_contract():
 
 @pytest.mark.parametrize("cls", [ProspectorEnv, ReferenceEnv])
 def test_single_env_info_every_step(cls):
-    """info after every step holds the docs/game.md#4-reward-termination-info-events keys; end_reason only at the end."""
+    """info after every step holds the keys of docs/game.md#4-reward-termination-info-events;
+    end_reason only at the end."""
     env = cls(time_max=300)
     rng = np.random.default_rng(3)
     obs, info = env.reset(seed=11)
     ends = 0
     seen = [obs]
-    for t in range(2000):
+    for _ in range(2000):
         mask = env.action_mask()
         mask[S.A_CASH_OUT] = rng.random() < 0.02
         action = int(rng.choice(np.flatnonzero(mask)))
@@ -170,6 +183,7 @@ def test_single_env_info_every_step(cls):
 # ------------------------------------------------------------ obs / info / reward vs state
 def expected_observation(s: dict) -> np.ndarray:
     """docs/game.md#2-observation, written out again from the state snapshot (independent of both engines)."""
+
     def unit(x):
         return min(1.0, max(0.0, x))
 
@@ -200,7 +214,7 @@ def expected_observation(s: dict) -> np.ndarray:
     for a, rock in enumerate(node["asteroids"]):
         b = 68 + 11 * a
         o[b] = 1.0
-        o[b + 1:b + 7] = rock["comp_est"]
+        o[b + 1 : b + 7] = rock["comp_est"]
         o[b + 7], o[b + 8], o[b + 9] = rock["stability_est"], rock["depletion"], rock["scan_conf"]
         o[b + 10] = 1.0 if a == sel else 0.0
     m = s["market"]
@@ -222,16 +236,18 @@ def expected_reward(s0: dict, s1: dict, action: int, info: dict) -> float:
     price = s1["market"]["price"]
     value0 = sum((s0["raw"][k] + 1.5 * s0["refined"][k]) * price[k] for k in range(6))
     h = max(0.0, s1["heat"] - 70) / 100
-    r = ((s1["credits"] - s0["credits"]) / 1000
-         + 0.02 * max(0.0, cargo_value(s1) - value0) / 1000
-         - 0.10 * max(0.0, s1["stats"]["fuel_used"] - s0["stats"]["fuel_used"]) / 100
-         - 0.001 * info["dt"]
-         - 0.05 * max(0.0, s0["tool"] - s1["tool"]) / 10
-         - 1.00 * max(0.0, s0["hull"] - s1["hull"]) / 10
-         - 0.20 * h * h
-         - (0.005 if action in (8, 9, 10) and not info["invalid"] else 0.0)
-         - (0.01 if info["invalid"] else 0.0)
-         - 1.00 * (s1["stats"]["value_lost"] - s0["stats"]["value_lost"]) / 1000)
+    r = (
+        (s1["credits"] - s0["credits"]) / 1000
+        + 0.02 * max(0.0, cargo_value(s1) - value0) / 1000
+        - 0.10 * max(0.0, s1["stats"]["fuel_used"] - s0["stats"]["fuel_used"]) / 100
+        - 0.001 * info["dt"]
+        - 0.05 * max(0.0, s0["tool"] - s1["tool"]) / 10
+        - 1.00 * max(0.0, s0["hull"] - s1["hull"]) / 10
+        - 0.20 * h * h
+        - (0.005 if action in (8, 9, 10) and not info["invalid"] else 0.0)
+        - (0.01 if info["invalid"] else 0.0)
+        - 1.00 * (s1["stats"]["value_lost"] - s0["stats"]["value_lost"]) / 1000
+    )
     reason = info.get("end_reason")
     if reason == "destroyed":
         r -= 100
@@ -284,8 +300,10 @@ def test_observation_info_and_reward_follow_the_state(cls):
         seen.update(e["type"] for e in info["events"])
         exp = expected_observation(s1)
         bad = np.flatnonzero(np.abs(obs - exp) > 1e-6)
-        assert bad.size == 0, f"step {t} ({S.ACTION_NAMES[action] if 0 <= action < 69 else action}): " \
+        assert bad.size == 0, (
+            f"step {t} ({S.ACTION_NAMES[action] if 0 <= action < 69 else action}): "
             f"obs {[(S.OBSERVATION_NAMES[i], float(obs[i]), float(exp[i])) for i in bad[:5]]}"
+        )
         assert reward == pytest.approx(expected_reward(s0, s1, action, info), abs=1e-9), f"step {t}: reward"
         elapsed = s1["time_max"] - s1["time_remaining"]
         net = s1["credits"] - s1["start_credits"]
@@ -293,11 +311,19 @@ def test_observation_info_and_reward_follow_the_state(cls):
         assert info["credits"] == s1["credits"] and info["net_profit"] == pytest.approx(net, abs=1e-9)
         assert info["profit_per_tick"] == pytest.approx(net / max(1, elapsed), abs=1e-9)
         assert info["cargo_utilization_avg"] == pytest.approx(st["cargo_ticks"] / max(1, elapsed), abs=1e-12)
-        assert st["cargo_ticks"] == pytest.approx(s0["stats"]["cargo_ticks"] + s1["cargo_volume"] / 200 * info["dt"], abs=1e-9)
-        for key, skey in (("overheat_ticks", "overheat_ticks"), ("pirate_encounters", "pirate_encounters"),
-                          ("value_lost_to_pirates", "value_lost"), ("fuel_used", "fuel_used"),
-                          ("hull_damage", "hull_damage"), ("tool_wear", "tool_wear"),
-                          ("scan_count", "scan_count"), ("mining_ticks", "mining_ticks")):
+        assert st["cargo_ticks"] == pytest.approx(
+            s0["stats"]["cargo_ticks"] + s1["cargo_volume"] / 200 * info["dt"], abs=1e-9
+        )
+        for key, skey in (
+            ("overheat_ticks", "overheat_ticks"),
+            ("pirate_encounters", "pirate_encounters"),
+            ("value_lost_to_pirates", "value_lost"),
+            ("fuel_used", "fuel_used"),
+            ("hull_damage", "hull_damage"),
+            ("tool_wear", "tool_wear"),
+            ("scan_count", "scan_count"),
+            ("mining_ticks", "mining_ticks"),
+        ):
             assert info[key] == st[skey], key
         assert info["time_remaining"] == s1["time_remaining"]
         assert s1["time_remaining"] == max(0, s0["time_remaining"] - info["dt"])
@@ -406,9 +432,22 @@ def test_world_generation_reference_all_nodes():
             check_asteroids(node)
 
 
-# ------------------------------------------------------------ the play API hides the truth (docs/game.md#7-parity-and-determinism)
-HIDDEN_KEYS = {"comp", "pirate", "hazard", "richness", "stability", "noise", "capacity", "truth",
-               "episode_seed", "shock", "phase", "amplitude", "period"}
+# ------------------------------ the play API hides the truth (docs/game.md#7-parity-and-determinism)
+HIDDEN_KEYS = {
+    "comp",
+    "pirate",
+    "hazard",
+    "richness",
+    "stability",
+    "noise",
+    "capacity",
+    "truth",
+    "episode_seed",
+    "shock",
+    "phase",
+    "amplitude",
+    "period",
+}
 
 
 def all_keys(tree) -> set:

@@ -42,18 +42,34 @@ import time
 from pathlib import Path
 
 import pytest
-
 from prospector.pipeline import runs
 from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.projections import (projection_snapshot, read_replays, read_windows, rebuild_projections,
-                                  update_projections)
+from prospector.pipeline.projections import (
+    projection_snapshot,
+    read_replays,
+    read_windows,
+    rebuild_projections,
+    update_projections,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = "crash"
-EVAL_SLOTS = 2          # standalone evaluators running beside the trainer
+EVAL_SLOTS = 2  # standalone evaluators running beside the trainer
 TINY_TOML = "bptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\n"
-TRAIN_ARGS = ["--envs", "32", "--workers", "1", "--backend", "serial", "--window-steps", "1024",
-              "--time-max", "400", "--no-wandb", "--no-dashboard"]
+TRAIN_ARGS = [
+    "--envs",
+    "32",
+    "--workers",
+    "1",
+    "--backend",
+    "serial",
+    "--window-steps",
+    "1024",
+    "--time-max",
+    "400",
+    "--no-wandb",
+    "--no-dashboard",
+]
 
 
 def _env(**extra) -> dict:
@@ -61,13 +77,35 @@ def _env(**extra) -> dict:
 
 
 def train_cmd(root: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(root),
-            "--config", str(root / "tiny.toml"), *TRAIN_ARGS, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "prospector.cli",
+        "train",
+        "--runs-dir",
+        str(root),
+        "--config",
+        str(root / "tiny.toml"),
+        *TRAIN_ARGS,
+        *extra,
+    ]
 
 
 def eval_cmd(root: Path, window: int, episodes: int) -> list[str]:
-    return [sys.executable, "-m", "prospector.cli", "eval", "--runs-dir", str(root), "--run", RUN,
-            "--window", str(window), "--episodes", str(episodes)]
+    return [
+        sys.executable,
+        "-m",
+        "prospector.cli",
+        "eval",
+        "--runs-dir",
+        str(root),
+        "--run",
+        RUN,
+        "--window",
+        str(window),
+        "--episodes",
+        str(episodes),
+    ]
 
 
 def group_members(*pgids: int) -> list[int]:
@@ -97,7 +135,7 @@ class StoreChecker:
         self.run_dir = run_dir
         self.seed = seed
         self.acknowledged: list[dict] = []
-        self.verified: dict[str, tuple] = {}     # path -> (sha256, stat key) already hashed
+        self.verified: dict[str, tuple] = {}  # path -> (sha256, stat key) already hashed
         self.checks = 0
         self.files_checked = 0
 
@@ -105,13 +143,14 @@ class StoreChecker:
         return f"CRASH_SEED={self.seed}: {what}"
 
     def check(self, context: str) -> list[dict]:
-        if not self.run_dir.is_dir():            # killed before it made the run directory
+        if not self.run_dir.is_dir():  # killed before it made the run directory
             return []
-        log = read_events(self.run_dir)          # raises CorruptLogError on a bad line
+        log = read_events(self.run_dir)  # raises CorruptLogError on a bad line
         events = log.events
         assert [e["seq"] for e in events] == list(range(len(events))), self.why(f"seq gap ({context})")
-        assert events[: len(self.acknowledged)] == self.acknowledged, \
-            self.why(f"an acknowledged event changed or vanished ({context})")
+        assert events[: len(self.acknowledged)] == self.acknowledged, self.why(
+            f"an acknowledged event changed or vanished ({context})"
+        )
         self.acknowledged = events
         for event in events:
             if "path" in event and "sha256" in event:
@@ -138,10 +177,12 @@ class StoreChecker:
         if self.verified.get(event["path"]) == (event["sha256"], key):
             return
         data = path.read_bytes()
-        assert len(data) == event["bytes"], self.why(f"{event['path']}: {len(data)} bytes, event says "
-                                                    f"{event['bytes']} ({context})")
-        assert hashlib.sha256(data).hexdigest() == event["sha256"], \
-            self.why(f"{event['path']} does not match the sha256 of seq {event['seq']} ({context})")
+        assert len(data) == event["bytes"], self.why(
+            f"{event['path']}: {len(data)} bytes, event says {event['bytes']} ({context})"
+        )
+        assert hashlib.sha256(data).hexdigest() == event["sha256"], self.why(
+            f"{event['path']} does not match the sha256 of seq {event['seq']} ({context})"
+        )
         self.verified[event["path"]] = (event["sha256"], key)
         self.files_checked += 1
 
@@ -152,8 +193,16 @@ def tear_tail(run_dir: Path, rng: random.Random):
     Written under the append lock (a dying writer held it; evaluators may be waiting
     for it), fsynced. Returns the log as a reader sees it then.
     """
-    line = json.dumps({"seq": 10**6, "ts": "2026-01-01T00:00:00.000Z", "run_id": RUN,
-                       "type": "replay_recorded", "window_id": 0, "note": "x" * 200}).encode()
+    line = json.dumps(
+        {
+            "seq": 10**6,
+            "ts": "2026-01-01T00:00:00.000Z",
+            "run_id": RUN,
+            "type": "replay_recorded",
+            "window_id": 0,
+            "note": "x" * 200,
+        }
+    ).encode()
     part = line[: rng.randrange(1, len(line))]
     lock = os.open(run_dir / runs.APPEND_LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
@@ -192,8 +241,15 @@ class Campaign:
         return sum(self.kills.values())
 
     def spawn(self, cmd: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(cmd, cwd=self.root, env=_env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=self.root,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.groups.append(proc.pid)
         return proc
 
@@ -210,10 +266,12 @@ class Campaign:
         t0 = time.monotonic()
         while self.total < self.target:
             assert time.monotonic() - t0 < self.max_seconds, self.checker.why(
-                f"only {self.total} kills in {self.max_seconds:.0f} s (machine too slow?)")
-            resume = bool(read_events(self.run_dir).events)   # else it never started: --run-id again
-            trainer = self.spawn(train_cmd(self.root, "--windows", "1000",
-                                           *(["--resume", RUN] if resume else ["--run-id", RUN])))
+                f"only {self.total} kills in {self.max_seconds:.0f} s (machine too slow?)"
+            )
+            resume = bool(read_events(self.run_dir).events)  # else it never started: --run-id again
+            trainer = self.spawn(
+                train_cmd(self.root, "--windows", "1000", *(["--resume", RUN] if resume else ["--run-id", RUN]))
+            )
             self.trainer_starts += 1
             mode = self.rng.choice(("time", "time", "event", "checkpoint"))
             self.modes[mode] = self.modes.get(mode, 0) + 1
@@ -233,8 +291,7 @@ class Campaign:
                     events = read_events(self.run_dir).events
                     if mode == "event" and len(events) >= start_events + growth:
                         kill_at, armed = time.monotonic() + self.rng.uniform(0.0, 0.3), True
-                    elif mode == "checkpoint" and \
-                            sum(e["type"] == "checkpoint_saved" for e in events) > start_ckpts:
+                    elif mode == "checkpoint" and sum(e["type"] == "checkpoint_saved" for e in events) > start_ckpts:
                         kill_at, armed = time.monotonic(), True
                 time.sleep(0.002 if mode == "checkpoint" else 0.02)
             self.kill_trainer(trainer)
@@ -267,7 +324,10 @@ class Campaign:
                 self.evaluators.remove(item)
             elif files is not None and self.replay_files() - files:
                 self.evaluators[self.evaluators.index(item)] = (
-                    proc, time.monotonic() + self.rng.uniform(0.0, 0.05), None)
+                    proc,
+                    time.monotonic() + self.rng.uniform(0.0, 0.05),
+                    None,
+                )
             elif time.monotonic() >= deadline:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
@@ -290,10 +350,10 @@ class Campaign:
             return
         members = [p for p in group_members(trainer.pid) if p != trainer.pid]
         if self.rng.random() < 0.7 or not members:
-            os.killpg(trainer.pid, signal.SIGKILL)     # the trainer and its evaluators
+            os.killpg(trainer.pid, signal.SIGKILL)  # the trainer and its evaluators
             self.kills["evaluator (trainer's child)"] += len(members)
         else:
-            os.kill(trainer.pid, signal.SIGKILL)      # its evaluators live on and append
+            os.kill(trainer.pid, signal.SIGKILL)  # its evaluators live on and append
         trainer.wait()
         self.kills["trainer"] += 1
 
@@ -329,8 +389,14 @@ def test_sigkill_trainer_and_evaluator_at_random_points(campaign_root):
 
         # resume once more, to the end: further windows close, windows left without a
         # replay by a kill get one, nothing acknowledged changes
-        out = subprocess.run(train_cmd(campaign_root, "--resume", RUN, "--windows", "2"), cwd=campaign_root,
-                             env=_env(), capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            train_cmd(campaign_root, "--resume", RUN, "--windows", "2"),
+            cwd=campaign_root,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, checker.why(f"final resume failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
         events = checker.check("after the final resume")
         assert events[: len(before)] == before
@@ -340,23 +406,29 @@ def test_sigkill_trainer_and_evaluator_at_random_points(campaign_root):
         last = closed_before[-1] if closed_before else -1
         orphan = [e["window_id"] for e in before if e["type"] == "checkpoint_saved" and e["window_id"] > last]
         first = (orphan[-1] if orphan else last) + 1
-        assert closed[len(closed_before):] == orphan[-1:] + [first, first + 1], \
-            checker.why(f"windows after resume: {closed}")
+        assert closed[len(closed_before) :] == orphan[-1:] + [first, first + 1], checker.why(
+            f"windows after resume: {closed}"
+        )
         assert closed == list(range(len(closed))), checker.why(f"window ids not 0, 1, 2 ...: {closed}")
         assert events[-1]["type"] == "run_finished" and events[-1]["reason"] == "completed"
         for window in closed:
             saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == window]
             assert saved, checker.why(f"window {window} has no checkpoint_saved")
-            replays = [e for e in events if e["type"] == "replay_recorded" and e["window_id"] == window
-                       and "every_window" in e["tags"]]
+            replays = [
+                e
+                for e in events
+                if e["type"] == "replay_recorded" and e["window_id"] == window and "every_window" in e["tags"]
+            ]
             assert len(replays) == 1, checker.why(f"window {window}: {len(replays)} every_window replays")
         replay_ids = [e["replay_id"] for e in events if e["type"] == "replay_recorded"]
         assert len(replay_ids) == len(set(replay_ids)), checker.why("a replay was recorded twice")
         recovered = [e for e in events if e["type"] == "window_closed" and e.get("recovered")]
-        for row in recovered:   # only what the checkpoint knew; never invented metrics
+        for row in recovered:  # only what the checkpoint knew; never invented metrics
             assert row["return_mean"] is None and row["episodes"] is None
-            assert any(e["type"] == "checkpoint_saved" and e["window_id"] == row["window_id"]
-                       and e["seq"] < row["seq"] for e in events)
+            assert any(
+                e["type"] == "checkpoint_saved" and e["window_id"] == row["window_id"] and e["seq"] < row["seq"]
+                for e in events
+            )
 
         # projections: rebuilt from nothing == maintained incrementally through every crash
         incremental = projection_snapshot(campaign.run_dir)
@@ -367,15 +439,23 @@ def test_sigkill_trainer_and_evaluator_at_random_points(campaign_root):
         assert len(incremental["windows"]) == len(closed)
         assert campaign.torn["injected"] == 0 or campaign.torn["repaired"] >= campaign.torn["injected"] - 1
         assert not read_events(campaign.run_dir).torn_tail
-        leftovers = sorted(p.name for d in ("checkpoints", "replays")
-                           for p in (campaign.run_dir / d).glob(".*.tmp"))
+        leftovers = sorted(p.name for d in ("checkpoints", "replays") for p in (campaign.run_dir / d).glob(".*.tmp"))
         summary = {
-            "seed": seed, "kills": campaign.kills, "total_kills": campaign.total,
-            "trainer_starts": campaign.trainer_starts + 1, "trainer_kill_modes": campaign.modes,
-            "standalone_evaluators_finished": campaign.evals_finished, "torn_tails": campaign.torn,
-            "checks": checker.checks, "file_hashes_checked": checker.files_checked, "events": len(events),
-            "windows_closed": len(closed), "windows_recovered": len(recovered), "replays": len(replay_ids),
-            "temp_files_left_by_kills": len(leftovers), "campaign_seconds": round(campaign_seconds, 1),
+            "seed": seed,
+            "kills": campaign.kills,
+            "total_kills": campaign.total,
+            "trainer_starts": campaign.trainer_starts + 1,
+            "trainer_kill_modes": campaign.modes,
+            "standalone_evaluators_finished": campaign.evals_finished,
+            "torn_tails": campaign.torn,
+            "checks": checker.checks,
+            "file_hashes_checked": checker.files_checked,
+            "events": len(events),
+            "windows_closed": len(closed),
+            "windows_recovered": len(recovered),
+            "replays": len(replay_ids),
+            "temp_files_left_by_kills": len(leftovers),
+            "campaign_seconds": round(campaign_seconds, 1),
             "total_seconds": round(time.monotonic() - t0, 1),
         }
         print("crash safety: " + json.dumps(summary), flush=True)
@@ -391,8 +471,9 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
     path.mkdir(parents=True, exist_ok=True)
-    out = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)], capture_output=True, text=True
+    )
     return out.returncode == 0
 
 
@@ -423,11 +504,17 @@ def test_disk_full_ends_with_a_clear_error_and_a_valid_log(tmp_path, leave):
     print(f"\ndisk full: {'tmpfs 4 MiB' if mounted else 'PROSPECTOR_WRITE_BUDGET'}; {leave} bytes left", flush=True)
     try:
         extra_env = {}
-        if not mounted:    # the fault seam: ENOSPC after this many bytes written by the trainer
+        if not mounted:  # the fault seam: ENOSPC after this many bytes written by the trainer
             extra_env["PROSPECTOR_WRITE_BUDGET"] = str(380_000 + leave)
-        proc = subprocess.Popen(train_cmd(root, "--windows", "1000", "--run-id", RUN), cwd=root,
-                                env=_env(**extra_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            train_cmd(root, "--windows", "1000", "--run-id", RUN),
+            cwd=root,
+            env=_env(**extra_env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         run_dir = root / RUN
         deadline = time.monotonic() + 120
         filler = None
@@ -461,18 +548,27 @@ def test_disk_full_ends_with_a_clear_error_and_a_valid_log(tmp_path, leave):
         assert not list(run_dir.glob("*/.*.tmp")), "a temporary file was left behind"
         assert events[0]["type"] == "run_started"
         closed = [e["window_id"] for e in events if e["type"] == "window_closed"]
-        print(f"disk full: log ends {[e['type'] for e in events[-3:]]}; "
-              f"{(run_dir / runs.EVENTS_FILE).stat().st_size} bytes, no torn tail", flush=True)
+        print(
+            f"disk full: log ends {[e['type'] for e in events[-3:]]}; "
+            f"{(run_dir / runs.EVENTS_FILE).stat().st_size} bytes, no torn tail",
+            flush=True,
+        )
         assert closed, "no window closed before the disk filled"
         finished = [e for e in events if e["type"] == "run_finished"]
-        if finished:   # written when it still fitted, naming the cause
+        if finished:  # written when it still fitted, naming the cause
             assert "No space left on device" in finished[-1]["reason"]
 
         # space back: the run resumes and closes another window
         if filler is not None:
             filler.unlink()
-        out = subprocess.run(train_cmd(root, "--resume", RUN, "--windows", "1"), cwd=root, env=_env(),
-                             capture_output=True, text=True, timeout=240)
+        out = subprocess.run(
+            train_cmd(root, "--resume", RUN, "--windows", "1"),
+            cwd=root,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         after = read_events(run_dir).events
         assert after[: len(events)] == events
@@ -495,8 +591,19 @@ def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tm
     from prospector.pipeline.config import make_train_config
     from prospector.pipeline.trainer import train
 
-    tiny = dict(envs=32, workers=1, backend="serial", bptt_horizon=16, minibatch_size=512, window_steps=1024,
-                hidden_size=32, time_max=400, dashboard=False, wandb=False, runs_dir=str(tmp_path))
+    tiny = dict(
+        envs=32,
+        workers=1,
+        backend="serial",
+        bptt_horizon=16,
+        minibatch_size=512,
+        window_steps=1024,
+        hidden_size=32,
+        time_max=400,
+        dashboard=False,
+        wandb=False,
+        runs_dir=str(tmp_path),
+    )
     run_dir = train(make_train_config(**tiny, windows=2, run_id="cut"))
     events = read_events(run_dir).events
     cut = next(i for i, e in enumerate(events) if e["type"] == "checkpoint_saved" and e["window_id"] == 1)
@@ -510,17 +617,17 @@ def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tm
     train(make_train_config(**{**tiny, "runs_dir": str(tmp_path)}, windows=1), resume="cut")
     after = read_events(run_dir).events
     assert after[: len(kept)] == kept
-    assert ckpt.read_bytes() == before                       # the file its event describes, untouched
+    assert ckpt.read_bytes() == before  # the file its event describes, untouched
     rows = [e for e in after if e["type"] == "window_closed"]
     assert [r["window_id"] for r in rows] == [0, 1, 2]
     recovered = rows[1]
-    assert recovered["recovered"] is True and recovered["seq"] == len(kept)   # before run_resumed
+    assert recovered["recovered"] is True and recovered["seq"] == len(kept)  # before run_resumed
     assert recovered["env_steps_total"] == 2048 and recovered["return_mean"] is None
     resumed = next(e for e in after if e["type"] == "run_resumed")
     assert resumed["from_window"] == 2 and resumed["env_steps_total"] == 2048
     assert rows[2]["env_steps_total"] > 2048
     replayed = {e["window_id"] for e in after if e["type"] == "replay_recorded" and "every_window" in e["tags"]}
-    assert replayed == {0, 1, 2}                             # window 1's evaluator ran on the resume
+    assert replayed == {0, 1, 2}  # window 1's evaluator ran on the resume
     assert len([e for e in after if e["type"] == "checkpoint_saved"]) == 3
     for e in after:
         if "sha256" in e:
@@ -535,14 +642,22 @@ def test_ctrl_c_ends_the_run_cleanly(tmp_path):
     "interrupted", exits 130, and leaves no evaluator behind. (pufferlib.pufferl, once
     imported, made SIGINT os._exit(0): none of that happened.)"""
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
-    proc = subprocess.Popen(train_cmd(tmp_path, "--windows", "1000", "--run-id", RUN), cwd=tmp_path, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        train_cmd(tmp_path, "--windows", "1000", "--run-id", RUN),
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     run_dir = tmp_path / RUN
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if (run_dir / runs.EVENTS_FILE).exists() and \
-                    any(e["type"] == "window_closed" for e in read_events(run_dir)):
+            if (run_dir / runs.EVENTS_FILE).exists() and any(
+                e["type"] == "window_closed" for e in read_events(run_dir)
+            ):
                 break
             time.sleep(0.1)
         assert proc.poll() is None, proc.stderr.read()

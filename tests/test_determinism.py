@@ -91,7 +91,7 @@ def test_reseeding_a_used_env_equals_a_fresh_env(cls):
 
 
 # ----------------------------------------------------------------- processes
-HASH_SCRIPT = r'''
+HASH_SCRIPT = r"""
 import hashlib, struct, sys
 import numpy as np
 
@@ -124,16 +124,23 @@ def trajectory_hash():
 
 if __name__ == "__main__":
     print(trajectory_hash())
-'''
+"""
 
 
 def test_identical_across_processes():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     procs = []
     for hash_seed in ("1", "2"):  # different str hashing: no dependence on dict/set order
-        procs.append(subprocess.Popen([sys.executable, "-c", HASH_SCRIPT], cwd=ROOT,
-                                      env=dict(env, PYTHONHASHSEED=hash_seed),
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", HASH_SCRIPT],
+                cwd=ROOT,
+                env=dict(env, PYTHONHASHSEED=hash_seed),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     namespace: dict = {}
     exec(compile(HASH_SCRIPT, "<hash script>", "exec"), namespace)
     here = namespace["trajectory_hash"]()

@@ -12,15 +12,20 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from prospector.pipeline import eventlog as el
-from prospector.pipeline.eventlog import (CorruptLogError, EventLog, EventLogWriteError, EventValidationError,
-                               RunLockedError, read_events)
 from prospector.pipeline import runs
+from prospector.pipeline.eventlog import (
+    CorruptLogError,
+    EventLog,
+    EventLogWriteError,
+    EventValidationError,
+    RunLockedError,
+    read_events,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_ID = "20250101-120000-abc1234"
@@ -35,8 +40,14 @@ def run_dir(tmp_path):
 def _py(script: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     """Run a Python snippet in a separate process with the repo importable."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _window_payload(window_id: int) -> dict:
@@ -47,10 +58,12 @@ def _window_payload(window_id: int) -> dict:
 
 # ---------------------------------------------------------------------------- basics
 
+
 def test_append_read_roundtrip(run_dir):
     with EventLog.open(run_dir) as log:
-        e0 = log.append("run_started", config={"lr": 3e-4}, git_sha="abc1234",
-                        versions={"python": "3.11"}, wandb_url=None)
+        e0 = log.append(
+            "run_started", config={"lr": 3e-4}, git_sha="abc1234", versions={"python": "3.11"}, wandb_url=None
+        )
         e1 = log.append("window_closed", **_window_payload(0))
         e2 = log.append("custom_note", text="héllo", nan=float("nan"))
     assert [e0["seq"], e1["seq"], e2["seq"]] == [0, 1, 2]
@@ -60,7 +73,7 @@ def test_append_read_roundtrip(run_dir):
     assert got.events == [e0, e1, e2]
     assert list(got.events[0])[:4] == ["seq", "ts", "run_id", "type"]
     assert all(TS_RE.match(e["ts"]) and e["run_id"] == RUN_ID for e in got)
-    assert got.events[2]["text"] == "héllo" and got.events[2]["nan"] is None   # strict JSON
+    assert got.events[2]["text"] == "héllo" and got.events[2]["nan"] is None  # strict JSON
     raw = runs.events_path(run_dir).read_bytes()
     assert raw.endswith(b"\n") and raw.count(b"\n") == 3
     assert all(json.loads(line)["seq"] == i for i, line in enumerate(raw.splitlines()))
@@ -88,14 +101,26 @@ def test_validation_rejects_bad_events(run_dir):
         with pytest.raises(EventValidationError, match="return_mean"):
             log.append("window_closed", **bad)
         with pytest.raises(EventValidationError, match="tags"):
-            log.append("replay_recorded", window_id=0, replay_id="r", tags="best_so_far", seed=1,
-                       net_profit=0, survival=True, steps=1, path="p", bytes=1, sha256="x",
-                       **{"return": 0.0})
-        assert log.append("note", ok=True)["seq"] == 0     # nothing was written before
+            log.append(
+                "replay_recorded",
+                window_id=0,
+                replay_id="r",
+                tags="best_so_far",
+                seed=1,
+                net_profit=0,
+                survival=True,
+                steps=1,
+                path="p",
+                bytes=1,
+                sha256="x",
+                **{"return": 0.0},
+            )
+        assert log.append("note", ok=True)["seq"] == 0  # nothing was written before
     assert len(read_events(run_dir)) == 1
 
 
 # ---------------------------------------------------------------------------- locking
+
 
 def test_second_writer_refused_in_process(run_dir):
     with EventLog.open(run_dir):
@@ -103,7 +128,7 @@ def test_second_writer_refused_in_process(run_dir):
             EventLog.open(run_dir)
         assert info.value.pid == os.getpid()
         assert RUN_ID in str(info.value) and f"pid {os.getpid()}" in str(info.value)
-    EventLog.open(run_dir).close()       # released on close
+    EventLog.open(run_dir).close()  # released on close
 
 
 def test_second_writer_refused_from_other_process(run_dir):
@@ -127,13 +152,22 @@ def test_second_writer_refused_from_other_process(run_dir):
 
 def test_lock_released_when_writer_process_dies(run_dir):
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
             import sys, time
             from prospector.pipeline.eventlog import EventLog
             log = EventLog.open(sys.argv[1]); log.append("note")
             print("ready", flush=True); time.sleep(60)
-        """), str(run_dir)],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
+        """),
+            str(run_dir),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(RunLockedError) as info:
@@ -142,7 +176,7 @@ def test_lock_released_when_writer_process_dies(run_dir):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    with EventLog.open(run_dir) as log:      # no stale lock after a crash
+    with EventLog.open(run_dir) as log:  # no stale lock after a crash
         assert log.append("note")["seq"] == 1
 
 
@@ -158,16 +192,20 @@ def test_concurrent_appends_from_processes_do_not_interleave(run_dir):
     """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with EventLog.open(run_dir) as trainer:
-        procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), str(run_dir), who,
-                                   str(n_each)], cwd=REPO, env=env) for who in ("a", "b")]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", textwrap.dedent(script), str(run_dir), who, str(n_each)], cwd=REPO, env=env
+            )
+            for who in ("a", "b")
+        ]
         n_trainer = 0
         while any(p.poll() is None for p in procs) and n_trainer < 5000:
-            trainer.append("probe", who="trainer", i=n_trainer)     # races with the evaluators
+            trainer.append("probe", who="trainer", i=n_trainer)  # races with the evaluators
             n_trainer += 1
             time.sleep(0.001)
         assert [p.wait(timeout=60) for p in procs] == [0, 0]
         assert trainer.append("probe", who="trainer", i=n_trainer)["seq"] == 2 * n_each + n_trainer
-    events = read_events(run_dir).events           # raises on any gap, duplicate or bad line
+    events = read_events(run_dir).events  # raises on any gap, duplicate or bad line
     assert [e["seq"] for e in events] == list(range(2 * n_each + n_trainer + 1))
     for who, n in (("a", n_each), ("b", n_each), ("trainer", n_trainer + 1)):
         assert [e["i"] for e in events if e["who"] == who] == list(range(n))
@@ -183,6 +221,7 @@ def test_append_once_requires_existing_run(tmp_path):
 
 
 # ---------------------------------------------------------------------------- crash repair / corruption
+
 
 def _write_log(run_dir, n=3):
     with EventLog.open(run_dir) as log:
@@ -217,13 +256,16 @@ def test_append_once_also_repairs_torn_tail(run_dir):
     assert [e["i"] for e in read_events(run_dir)] == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("mutate,reason", [
-    (lambda lines: lines.__setitem__(1, b'{"seq":1,"ts":"x","run_id'), "invalid JSON"),
-    (lambda lines: lines.__setitem__(1, b""), "invalid JSON"),
-    (lambda lines: lines.__setitem__(1, b"[1,2]"), "not a JSON object"),
-    (lambda lines: lines.__delitem__(1), "seq gap: expected seq 1, got 2"),
-    (lambda lines: lines.insert(2, lines[1]), "duplicate seq: expected seq 2, got 1"),
-])
+@pytest.mark.parametrize(
+    "mutate,reason",
+    [
+        (lambda lines: lines.__setitem__(1, b'{"seq":1,"ts":"x","run_id'), "invalid JSON"),
+        (lambda lines: lines.__setitem__(1, b""), "invalid JSON"),
+        (lambda lines: lines.__setitem__(1, b"[1,2]"), "not a JSON object"),
+        (lambda lines: lines.__delitem__(1), "seq gap: expected seq 1, got 2"),
+        (lambda lines: lines.insert(2, lines[1]), "duplicate seq: expected seq 2, got 1"),
+    ],
+)
 def test_corrupt_middle_line_is_an_error_naming_the_line(run_dir, mutate, reason):
     path = _write_log(run_dir, n=4)
     lines = path.read_bytes().split(b"\n")[:-1]
@@ -235,7 +277,7 @@ def test_corrupt_middle_line_is_an_error_naming_the_line(run_dir, mutate, reason
     assert err.line == (3 if "duplicate" in reason else 2)
     assert reason in str(err) and f"line {err.line}" in str(err) and str(path) in str(err)
     assert len(err.excerpt) <= 80
-    with pytest.raises(CorruptLogError):        # a writer never "repairs" the middle of a log
+    with pytest.raises(CorruptLogError):  # a writer never "repairs" the middle of a log
         EventLog.open(run_dir)
 
 
@@ -250,19 +292,22 @@ def test_run_id_mismatch_is_corruption(run_dir):
 
 # ---------------------------------------------------------------------------- write failures
 
+
 def test_injected_enospc_raises_and_log_stays_valid(run_dir, monkeypatch):
     path = _write_log(run_dir)
     before = path.read_bytes()
     with EventLog.open(run_dir) as log:
+
         def full_disk(fd, data):
             raise OSError(errno.ENOSPC, "No space left on device")
+
         with monkeypatch.context() as m:
             m.setattr(os, "write", full_disk)
             with pytest.raises(EventLogWriteError) as info:
                 log.append("note", i=3)
         assert info.value.errno == errno.ENOSPC and str(path) in str(info.value)
         assert path.read_bytes() == before
-        assert log.append("note", i=3)["seq"] == 3         # the failed seq is not burnt
+        assert log.append("note", i=3)["seq"] == 3  # the failed seq is not burnt
     assert [e["i"] for e in read_events(run_dir)] == [0, 1, 2, 3]
 
 
@@ -275,8 +320,8 @@ def test_partial_write_is_rolled_back(run_dir, monkeypatch):
             m.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[: len(data) // 2]))
             with pytest.raises(EventLogWriteError, match="No space|short write"):
                 log.append("note", i=3, pad="y" * 100)
-        assert path.read_bytes() == before                 # half line truncated away
-        with monkeypatch.context() as m:                   # fsync failure: same guarantee
+        assert path.read_bytes() == before  # half line truncated away
+        with monkeypatch.context() as m:  # fsync failure: same guarantee
             m.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
             with pytest.raises(EventLogWriteError):
                 log.append("note", i=3)
@@ -294,13 +339,14 @@ def test_torn_tail_left_by_failed_rollback_is_repaired_by_next_append(run_dir, m
             m.setattr(os, "ftruncate", lambda fd, size: (_ for _ in ()).throw(OSError(errno.EIO, "EIO")))
             with pytest.raises(EventLogWriteError):
                 log.append("note", i=3)
-        assert read_events(run_dir).torn_tail              # junk is there, readers skip it
-        assert log.append("note", i=3)["seq"] == 3         # and the next append repairs it
+        assert read_events(run_dir).torn_tail  # junk is there, readers skip it
+        assert log.append("note", i=3)["seq"] == 3  # and the next append repairs it
     got = read_events(run_dir)
     assert not got.torn_tail and [e["i"] for e in got] == [0, 1, 2, 3]
 
 
 # ---------------------------------------------------------------------------- runs helpers
+
 
 def test_atomic_write(tmp_path, monkeypatch):
     target = tmp_path / "ckpt.pt"
@@ -310,7 +356,7 @@ def test_atomic_write(tmp_path, monkeypatch):
     assert target.read_bytes() == data and runs.sha256_file(target) == digest
     assert os.listdir(tmp_path) == ["ckpt.pt"]
 
-    with monkeypatch.context() as m:                       # failure: old file kept, no temp left
+    with monkeypatch.context() as m:  # failure: old file kept, no temp left
         m.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
         with pytest.raises(OSError):
             runs.atomic_write(target, b"new")
@@ -321,7 +367,7 @@ def test_atomic_write(tmp_path, monkeypatch):
 
 
 def test_run_ids_and_paths(tmp_path):
-    when = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    when = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert runs.make_run_id(when, "abc1234") == "20250304-050607-abc1234"
     assert runs.make_run_id(when, use_git=False) == "20250304-050607-nogit"
     rid = runs.make_run_id()
@@ -332,7 +378,7 @@ def test_run_ids_and_paths(tmp_path):
     assert sorted(os.listdir(rd)) == ["checkpoints", "metrics", "replays"]
     with pytest.raises(FileExistsError):
         runs.create_run_dir(tmp_path, "20250304-050607-abc1234")
-    assert runs.list_runs(tmp_path) == []                 # no events yet
+    assert runs.list_runs(tmp_path) == []  # no events yet
     EventLog.append_once(rd, "note")
     assert runs.list_runs(tmp_path) == ["20250304-050607-abc1234"]
 

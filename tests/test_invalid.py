@@ -54,14 +54,42 @@ def assert_executed_as_hold(cls, bad_action, expected_event_action, prefix=PREFI
 
 # ------------------------------------------------------------ not an action at all
 BAD_VALUES = [
-    (-1, -1), (69, 69), (70, 70), (-70, -70), (10**12, -1), (-(10**12), -1), (2**31, -1),
-    (2**31 - 1, 2**31 - 1), (-(2**31), -(2**31)),
-    (6.0, -1), (0.5, -1), (float("nan"), -1), (float("inf"), -1),
-    (True, -1), (False, -1), (None, -1), ("6", -1), ("HOLD", -1), (b"\x06", -1),
-    (np.int64(69), 69), (np.int32(-5), -5), (np.uint64(2**63), -1), (np.int64(10**12), -1),
-    (np.float32(6), -1), (np.float64(3), -1), (np.bool_(True), -1),
-    (np.array(6.0), -1), (np.array(70), 70), (np.array(True), -1), (np.array(10**12), -1),
-    (np.array([6]), -1), ([6], -1), ((6,), -1), ({"a": 6}, -1), (object(), -1), (1 + 0j, -1),
+    (-1, -1),
+    (69, 69),
+    (70, 70),
+    (-70, -70),
+    (10**12, -1),
+    (-(10**12), -1),
+    (2**31, -1),
+    (2**31 - 1, 2**31 - 1),
+    (-(2**31), -(2**31)),
+    (6.0, -1),
+    (0.5, -1),
+    (float("nan"), -1),
+    (float("inf"), -1),
+    (True, -1),
+    (False, -1),
+    (None, -1),
+    ("6", -1),
+    ("HOLD", -1),
+    (b"\x06", -1),
+    (np.int64(69), 69),
+    (np.int32(-5), -5),
+    (np.uint64(2**63), -1),
+    (np.int64(10**12), -1),
+    (np.float32(6), -1),
+    (np.float64(3), -1),
+    (np.bool_(True), -1),
+    (np.array(6.0), -1),
+    (np.array(70), 70),
+    (np.array(True), -1),
+    (np.array(10**12), -1),
+    (np.array([6]), -1),
+    ([6], -1),
+    ((6,), -1),
+    ({"a": 6}, -1),
+    (object(), -1),
+    (1 + 0j, -1),
 ]
 
 
@@ -130,8 +158,20 @@ def test_invalid_actions_count_nothing_but_the_step(impl):
         assert info["invalid"] is True
     s1 = env.snapshot()
     assert s1["time_remaining"] == s0["time_remaining"] - 50
-    for key in ("fuel", "hull", "tool", "credits", "kits", "stabilizers", "decoys", "raw", "refined",
-                "node", "selected", "docked"):
+    for key in (
+        "fuel",
+        "hull",
+        "tool",
+        "credits",
+        "kits",
+        "stabilizers",
+        "decoys",
+        "raw",
+        "refined",
+        "node",
+        "selected",
+        "docked",
+    ):
         assert s1[key] == s0[key], key
     assert s1["stats"]["fuel_used"] == 0.0 and s1["stats"]["scan_count"] == 0
 
@@ -169,22 +209,29 @@ def test_step_before_reset_raises():
 @pytest.fixture(scope="module")
 def vec_cls():
     from prospector import VecProspector
+
     return VecProspector
 
 
-@pytest.mark.parametrize("actions,error", [
-    (np.zeros(8, np.float32), TypeError),
-    (np.zeros(8, np.float64), TypeError),
-    (np.zeros(8, bool), TypeError),
-    (np.array(["6"] * 8), TypeError),
-    ([6] * 8, TypeError),
-    (None, TypeError),
-    (np.zeros(7, np.int32), ValueError),
-    (np.zeros(9, np.int64), ValueError),
-    (np.zeros((8, 2), np.int32), ValueError),
-    (np.zeros((2, 2, 2), np.int32), ValueError),
-    (np.zeros((), np.int32), ValueError),
-], ids=lambda v: v.__name__ if isinstance(v, type) else f"{getattr(v, 'dtype', type(v).__name__)}{getattr(v, 'shape', '')}")
+@pytest.mark.parametrize(
+    "actions,error",
+    [
+        (np.zeros(8, np.float32), TypeError),
+        (np.zeros(8, np.float64), TypeError),
+        (np.zeros(8, bool), TypeError),
+        (np.array(["6"] * 8), TypeError),
+        ([6] * 8, TypeError),
+        (None, TypeError),
+        (np.zeros(7, np.int32), ValueError),
+        (np.zeros(9, np.int64), ValueError),
+        (np.zeros((8, 2), np.int32), ValueError),
+        (np.zeros((2, 2, 2), np.int32), ValueError),
+        (np.zeros((), np.int32), ValueError),
+    ],
+    ids=lambda v: (
+        v.__name__ if isinstance(v, type) else f"{getattr(v, 'dtype', type(v).__name__)}{getattr(v, 'shape', '')}"
+    ),
+)
 def test_vector_step_rejects_bad_action_arrays(vec_cls, actions, error):
     vec = vec_cls(8, seed=1)
     vec.reset()
@@ -251,6 +298,7 @@ BAD_CONFIGS = [
 
 def makers():
     from prospector import VecProspector
+
     return {
         "ProspectorEnv": lambda cfg: ProspectorEnv(**cfg),
         "ProspectorEnv(config=)": lambda cfg: ProspectorEnv(config=cfg),
@@ -262,13 +310,13 @@ def makers():
 
 @pytest.mark.parametrize("config,field", BAD_CONFIGS, ids=[f"{c}" for c, _ in BAD_CONFIGS])
 def test_bad_config_is_refused_by_name(config, field):
-    for name, make in makers().items():
+    for make in makers().values():
         with pytest.raises(ValueError, match=re.escape(repr(field))):
             make(config)
 
 
 def test_good_configs_are_accepted():
-    for name, make in makers().items():
+    for make in makers().values():
         make({"time_max": np.int64(50), "burn_fuel": np.float32(12.5), "node_count_min": 32})
         make({"node_count_min": 12, "node_count_max": 12, "pirate_base": -50})
     env = ProspectorEnv(time_max=np.int64(50))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from harness.invariants import check_reset, check_state, check_step
 
 from prospector import spec as S
 from prospector.bots import make_bot
 from prospector.envs import ProspectorEnv
-from harness.invariants import check_reset, check_state, check_step
 from prospector.parity import compare_seed
 from prospector.reference import ReferenceEnv
 
@@ -30,12 +30,33 @@ def _extreme(which: str) -> dict:
 
 
 HARSH = dict(
-    pirate_base=50, pirate_loss=1, pirate_loss_jitter=1, hazard_node_hazard_base=1, hazard_node_hazard_span=1,
-    hazard_node_pirate_base=1, hazard_node_pirate_span=1, fracture_base=50, mine_heat_2=100, slippage_cap=1,
-    slippage_coef=10, shock_rate=1, shock_base=10, price_min_frac=0, mine_yield_2=100, richness_factor_cap=100,
-    mine_sigma_2=5, comp_sigma=3, richness_sigma=3, dominant_weight=20, start_fuel=S.FUEL_MAX,
-    start_fuel_jitter=S.FUEL_MAX, start_tool=S.TOOL_MAX, start_tool_jitter=S.TOOL_MAX, depth_base=1e-3,
-    depth_per_inventory=0, slippage_exp=10,
+    pirate_base=50,
+    pirate_loss=1,
+    pirate_loss_jitter=1,
+    hazard_node_hazard_base=1,
+    hazard_node_hazard_span=1,
+    hazard_node_pirate_base=1,
+    hazard_node_pirate_span=1,
+    fracture_base=50,
+    mine_heat_2=100,
+    slippage_cap=1,
+    slippage_coef=10,
+    shock_rate=1,
+    shock_base=10,
+    price_min_frac=0,
+    mine_yield_2=100,
+    richness_factor_cap=100,
+    mine_sigma_2=5,
+    comp_sigma=3,
+    richness_sigma=3,
+    dominant_weight=20,
+    start_fuel=S.FUEL_MAX,
+    start_fuel_jitter=S.FUEL_MAX,
+    start_tool=S.TOOL_MAX,
+    start_tool_jitter=S.TOOL_MAX,
+    depth_base=1e-3,
+    depth_per_inventory=0,
+    slippage_exp=10,
 )
 
 CONFIGS = {
@@ -50,10 +71,26 @@ CONFIGS = {
 }
 
 EXTREME_ACTIONS = (-(2**31), -(2**31) + 1, -1000, -1, 69, 70, 255, 2**31 - 1)
-FAMILIES = (range(0, 6), (8, 9, 10, 11), range(12, 28), (28, 29, 30, 31), range(36, 42), range(43, 61),
-            (42, 61, 62, 63, 64, 65, 66, 67), (6, 7, 31, 32, 33, 34, 35))
-POLICIES = ("random", "adversarial", "invalid_heavy", "family_spam", "valid", "greedy_miner",
-            "cautious_scanner", "market_timer")
+FAMILIES = (
+    range(0, 6),
+    (8, 9, 10, 11),
+    range(12, 28),
+    (28, 29, 30, 31),
+    range(36, 42),
+    range(43, 61),
+    (42, 61, 62, 63, 64, 65, 66, 67),
+    (6, 7, 31, 32, 33, 34, 35),
+)
+POLICIES = (
+    "random",
+    "adversarial",
+    "invalid_heavy",
+    "family_spam",
+    "valid",
+    "greedy_miner",
+    "cautious_scanner",
+    "market_timer",
+)
 
 
 class Policy:
@@ -132,8 +169,9 @@ def test_edge_configs_bit_exact(config_name, policy):
 @pytest.mark.parametrize("env_cls", [ReferenceEnv, ProspectorEnv], ids=["reference", "native"])
 def test_edge_config_fixes(env_cls):
     """Start values and pirate losses stay within bounds when the config allows sums above them."""
-    env = env_cls(dict(start_fuel=S.FUEL_MAX, start_fuel_jitter=S.FUEL_MAX, start_tool=S.TOOL_MAX,
-                       start_tool_jitter=S.TOOL_MAX))
+    env = env_cls(
+        dict(start_fuel=S.FUEL_MAX, start_fuel_jitter=S.FUEL_MAX, start_tool=S.TOOL_MAX, start_tool_jitter=S.TOOL_MAX)
+    )
     for seed in range(20):
         env.reset(seed=seed)
         snap = env.snapshot()
@@ -178,6 +216,8 @@ def test_checker_catches_violations():
     assert check_step(snap, obs, reward, terminated, truncated, info, after) == []
     richer = dict(after, credits=after["credits"] + 1.0)
     assert "credits rose => a sell event" in check_step(snap, obs, reward, terminated, truncated, info, richer)
-    lying = dict(info, events=info["events"] + [{"type": "sell", "commodity": "iron", "qty": 1.0,
-                                                   "credits": 5.0, "slippage": 0.0}])
+    lying = dict(
+        info,
+        events=info["events"] + [{"type": "sell", "commodity": "iron", "qty": 1.0, "credits": 5.0, "slippage": 0.0}],
+    )
     assert "a sell event adds its credits" in check_step(snap, obs, reward, terminated, truncated, lying, after)

@@ -32,9 +32,14 @@ def installed_layout(dest: Path) -> Path:
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "lint-imports"), str(ROOT / "pyproject.toml"), "--no-cache"],
-                          cwd=tree, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(BIN / "lint-imports"), str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_import_contracts_hold(tmp_path):
@@ -54,8 +59,9 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
 
 def test_every_game_module_is_under_the_game_contract():
     game = next(c for c in CONTRACTS if c["type"] == "forbidden")
-    on_disk = {f"prospector.{p.stem}" for p in (ROOT / "prospector").glob("*.py")
-               if p.stem not in ("__init__", "__main__")}
+    on_disk = {
+        f"prospector.{p.stem}" for p in (ROOT / "prospector").glob("*.py") if p.stem not in ("__init__", "__main__")
+    }
     assert sorted(on_disk) == sorted(game["source_modules"]), "list new game modules in pyproject.toml"
 
 
@@ -78,8 +84,13 @@ def _anchors(page: Path) -> set[str]:
 def test_references_in_the_code_resolve():
     """Comments cite pages a reader of this repo can open, never files outside it or issue numbers."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    code = [f for f in files if re.search(r"\.(py|js|h|c|css|html|toml|sh)$|(^|/)Makefile$", f)
-            and (ROOT / f).is_file() and f != "tests/test_layers.py"]
+    code = [
+        f
+        for f in files
+        if re.search(r"\.(py|js|h|c|css|html|toml|sh)$|(^|/)Makefile$", f)
+        and (ROOT / f).is_file()
+        and f != "tests/test_layers.py"
+    ]
     bad = []
     for f in code:
         text = (ROOT / f).read_text(errors="replace")

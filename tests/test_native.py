@@ -32,8 +32,15 @@ SAN_ENV = {
     "ASAN_OPTIONS": "abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86",
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=87",
 }
-VALGRIND_ARGS = ["--tool=memcheck", "--error-exitcode=99", "--leak-check=full", "--show-leak-kinds=all",
-                 "--errors-for-leak-kinds=all", "--track-origins=yes", "-q"]
+VALGRIND_ARGS = [
+    "--tool=memcheck",
+    "--error-exitcode=99",
+    "--leak-check=full",
+    "--show-leak-kinds=all",
+    "--errors-for-leak-kinds=all",
+    "--track-origins=yes",
+    "-q",
+]
 
 
 def _tool(name: str) -> str:
@@ -51,8 +58,9 @@ def _build(variant: str, out: Path) -> None:
 
 
 def _run(cmd: list[str], timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **SAN_ENV, **(env or {})})
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **SAN_ENV, **(env or {})}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +84,15 @@ def test_stress_under_sanitizers(native):
     assert all(int(n) > 0 for n in counts.values()), counts  # and every kind of event happened
 
 
-@pytest.mark.parametrize("canary, expect", [
-    ("asan", "AddressSanitizer: heap-buffer-overflow"),
-    ("ubsan", "runtime error: index 16 out of bounds"),
-    ("invariant", "prospector invariant violated: 0 <= kits <= ITEM_CAP"),
-    ("leak", "LeakSanitizer: detected memory leaks"),
-])
+@pytest.mark.parametrize(
+    "canary, expect",
+    [
+        ("asan", "AddressSanitizer: heap-buffer-overflow"),
+        ("ubsan", "runtime error: index 16 out of bounds"),
+        ("invariant", "prospector invariant violated: 0 <= kits <= ITEM_CAP"),
+        ("leak", "LeakSanitizer: detected memory leaks"),
+    ],
+)
 def test_sanitizer_run_fails_on_a_finding(native, canary, expect):
     """Each deliberate mistake stops the run with a non-zero exit and names itself."""
     proc = _run([str(native / "stress-asan"), "--seeds", "2", "--steps-per-run", "20", "--canary", canary])
@@ -129,9 +140,18 @@ def test_fuzz_step(fuzzer):
     """Coverage-guided fuzzing of reset/step for a bounded time (longer: `make fuzz`)."""
     corpus = fuzzer / "corpus"
     corpus.mkdir()
-    proc = _run([str(fuzzer / "fuzz-step"), f"-max_total_time={FUZZ_SECONDS}", "-seed=1", "-rss_limit_mb=2048",
-                 "-print_final_stats=1", f"-artifact_prefix={fuzzer}/", str(corpus)],
-                timeout=FUZZ_SECONDS + 120)
+    proc = _run(
+        [
+            str(fuzzer / "fuzz-step"),
+            f"-max_total_time={FUZZ_SECONDS}",
+            "-seed=1",
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+            f"-artifact_prefix={fuzzer}/",
+            str(corpus),
+        ],
+        timeout=FUZZ_SECONDS + 120,
+    )
     assert proc.returncode == 0, proc.stderr[-6000:]
     runs = int(re.search(r"stat::number_of_executed_units:\s+(\d+)", proc.stderr).group(1))
     assert runs > 1000, proc.stderr[-2000:]
@@ -140,8 +160,11 @@ def test_fuzz_step(fuzzer):
 
 def test_fuzz_fails_on_a_finding(fuzzer, tmp_path):
     """With the canary on, the first long enough input breaks an invariant: the fuzzer must stop and fail."""
-    proc = _run([str(fuzzer / "fuzz-step"), "-max_total_time=60", "-seed=1", f"-artifact_prefix={tmp_path}/"],
-                env={"PROSPECTOR_FUZZ_CANARY": "1"}, timeout=180)
+    proc = _run(
+        [str(fuzzer / "fuzz-step"), "-max_total_time=60", "-seed=1", f"-artifact_prefix={tmp_path}/"],
+        env={"PROSPECTOR_FUZZ_CANARY": "1"},
+        timeout=180,
+    )
     assert proc.returncode != 0
     assert "prospector invariant violated: 0 <= kits <= ITEM_CAP" in proc.stderr
     assert list(tmp_path.glob("crash-*"))

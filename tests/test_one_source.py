@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "sitegen" / "static"
 
 # {a: 42, text: 'dock'}, {action: 6, what: 'hold'}, const CASH_OUT = 68: how the page's own copy looked.
-LITERAL_ACTION_ID = re.compile(r"\b(?:action|a)\s*:\s*\d+\s*,\s*(?:text|what|label)\b|\b(?:CASH_OUT|A_[A-Z_]+)\s*=\s*\d+")
+LITERAL_ACTION_ID = re.compile(
+    r"\b(?:action|a)\s*:\s*\d+\s*,\s*(?:text|what|label)\b|\b(?:CASH_OUT|A_[A-Z_]+)\s*=\s*\d+"
+)
 
 
 def js_sources() -> dict[str, str]:
@@ -42,8 +44,9 @@ def test_the_scan_catches_a_copy():
 def test_page_spec_is_the_spec():
     doc = json.loads(json.dumps(page_spec()))
     assert doc["action_names"] == list(S.ACTION_NAMES)
-    assert [(g["id"], [i["a"] for i in g["items"]]) for g in doc["groups"]] == \
-        [(family, list(actions)) for family, actions in S.ACTION_GROUPS]
+    assert [(g["id"], [i["a"] for i in g["items"]]) for g in doc["groups"]] == [
+        (family, list(actions)) for family, actions in S.ACTION_GROUPS
+    ]
     grouped = sorted(a for _, actions in S.ACTION_GROUPS for a in actions)
     assert grouped == list(range(S.N_ACTIONS)), "every action has exactly one button"
     keys = [(h["key"] or h["code"], h["shift"]) for h in doc["hotkeys"]]
@@ -53,9 +56,10 @@ def test_page_spec_is_the_spec():
 
 def test_the_built_site_serves_the_generated_spec(tmp_path):
     from prospector.sitegen.build import Builder
+
     (tmp_path / "runs").mkdir()
     Builder(tmp_path / "runs", tmp_path / "public", docs=False).build()
     text = (tmp_path / "public" / "static" / "spec.js").read_text()
     assert text.startswith("export const SPEC = ")
-    doc = json.loads(text[len("export const SPEC = "):].rstrip().rstrip(";"))
+    doc = json.loads(text[len("export const SPEC = ") :].rstrip().rstrip(";"))
     assert doc == json.loads(json.dumps(page_spec()))

@@ -25,8 +25,12 @@ PYTHONS = {v: Path.home() / ".pyenv" / "versions" / v / "bin" / "python3" for v 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return {"wheel": next(out.glob("*.whl")), "sdist": next(out.glob("*.tar.gz"))}
 
@@ -36,16 +40,24 @@ def test_wheel_has_one_import_name_and_its_data(dists):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"prospector"}, top
     files = set(names)
-    for needed in ("prospector/_core", "prospector/pipeline/trainer.py", "prospector/sitegen/build.py",
-                   "prospector/play/server.py", "prospector/play/openapi.py",
-                   "prospector/sitegen/templates/base.html", "prospector/sitegen/templates/play.html",
-                   "prospector/sitegen/static/play.js", "prospector/sitegen/static/site.css"):
+    for needed in (
+        "prospector/_core",
+        "prospector/pipeline/trainer.py",
+        "prospector/sitegen/build.py",
+        "prospector/play/server.py",
+        "prospector/play/openapi.py",
+        "prospector/sitegen/templates/base.html",
+        "prospector/sitegen/templates/play.html",
+        "prospector/sitegen/static/play.js",
+        "prospector/sitegen/static/site.css",
+    ):
         assert any(n.startswith(needed) for n in files), f"{needed} missing from the wheel"
     harness = ("abuse", "loadtest", "soak", "synth", "screenshots", "invariants", "testing", "site_bench")
     shipped = [n for n in files if Path(n).stem in harness]
     assert not shipped, f"test harness in the wheel: {shipped}"
-    entry_points = zipfile.ZipFile(dists["wheel"]).read(
-        next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    entry_points = (
+        zipfile.ZipFile(dists["wheel"]).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    )
     assert "prospector = prospector.cli:main" in entry_points
     assert "[prospector.commands]" in entry_points
 
@@ -78,19 +90,48 @@ def test_core_install_in_a_fresh_venv(version, dists, tmp_path):
         pytest.skip(f"Python {version} is not on this machine ({python})")
     venv = tmp_path / "venv"
     subprocess.run([str(python), "-m", "venv", str(venv)], check=True, timeout=300)
-    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--progress-bar", "off",
-                          "-c", str(ROOT / "requirements.txt"), str(dists["sdist"])],
-                         capture_output=True, text=True, timeout=900)
+    pip = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--progress-bar",
+            "off",
+            "-c",
+            str(ROOT / "requirements.txt"),
+            str(dists["sdist"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    game = subprocess.run([str(venv / "bin" / "python"), "-c", USE_THE_GAME], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    game = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", USE_THE_GAME],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert game.returncode == 0, game.stdout + game.stderr
     assert "game ok" in game.stdout
-    for command, extra in ((["train", "--windows", "1"], "train"), (["site", "build"], "site"),
-                           (["play-server"], "play")):
-        out = subprocess.run([str(venv / "bin" / "prospector"), *command], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)
+    for command, extra in (
+        (["train", "--windows", "1"], "train"),
+        (["site", "build"], "site"),
+        (["play-server"], "play"),
+    ):
+        out = subprocess.run(
+            [str(venv / "bin" / "prospector"), *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 2, (command, out.stdout, out.stderr)
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
         assert f"asteroid-prospector[{extra}]" in out.stderr, out.stderr

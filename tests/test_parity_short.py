@@ -19,7 +19,9 @@ SEEDS = range(20)
 STEPS = 300
 
 # The scripted bots live in prospector/bots.py; they join the check wherever it exists.
-BOT_POLICIES = [p for p in POLICIES if p not in ("random", "valid")] if (ROOT / "prospector" / "bots.py").exists() else []
+BOT_POLICIES = (
+    [p for p in POLICIES if p not in ("random", "valid")] if (ROOT / "prospector" / "bots.py").exists() else []
+)
 
 
 @pytest.mark.parametrize("policy", ["random", "valid", *BOT_POLICIES])
@@ -36,12 +38,30 @@ def test_policies_listed():
 
 CONFIGS = {
     "short_episodes": {"time_max": 60},
-    "dangerous": {"cluster_pirate_scale": 1.0, "cluster_hazard_scale": 1.0, "pirate_base": -3.0,
-                  "fracture_base": -2.0, "shock_rate": 0.2, "hazard_divisor": 1},
-    "small_worlds": {"node_count_min": 2, "node_count_max": 4, "cluster_asteroids_min": 16,
-                     "edge_time_min": 8, "extra_edge_divisor": 1, "start_credits": 5000},
-    "calm_rich": {"pirate_base": -50.0, "mine_yield_2": 60.0, "richness_risk_bonus": 10.0,
-                  "slippage_coef": 3.0, "refine_batch": 100.0, "start_kits": 12},
+    "dangerous": {
+        "cluster_pirate_scale": 1.0,
+        "cluster_hazard_scale": 1.0,
+        "pirate_base": -3.0,
+        "fracture_base": -2.0,
+        "shock_rate": 0.2,
+        "hazard_divisor": 1,
+    },
+    "small_worlds": {
+        "node_count_min": 2,
+        "node_count_max": 4,
+        "cluster_asteroids_min": 16,
+        "edge_time_min": 8,
+        "extra_edge_divisor": 1,
+        "start_credits": 5000,
+    },
+    "calm_rich": {
+        "pirate_base": -50.0,
+        "mine_yield_2": 60.0,
+        "richness_risk_bonus": 10.0,
+        "slippage_coef": 3.0,
+        "refine_batch": 100.0,
+        "start_kits": 12,
+    },
 }
 
 
@@ -65,8 +85,8 @@ def test_action_mask_and_state_parity():
         for t in range(400):
             mask_r, mask_n = ref.action_mask(), nat.action_mask()
             assert mask_r.tolist() == mask_n.tolist(), (
-                f"seed {seed} step {t}: masks differ at "
-                f"{[S.ACTION_NAMES[a] for a in np.flatnonzero(mask_r != mask_n)]}")
+                f"seed {seed} step {t}: masks differ at {[S.ACTION_NAMES[a] for a in np.flatnonzero(mask_r != mask_n)]}"
+            )
             if t % 10 == 0:
                 assert ref.snapshot() == nat.snapshot(), f"seed {seed} step {t}: state differs"
             mask_r[S.A_CASH_OUT] = False

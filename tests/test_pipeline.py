@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from prospector.pipeline import runs
 from prospector.pipeline.config import make_train_config
 from prospector.pipeline.eventlog import EventLog, RunLockedError, read_events
@@ -28,8 +27,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The masked policy never cashes out, so episodes end on their budget: 40 ticks lets
 # every window (32 steps per game) finish episodes and fill its metrics row.
-TINY = dict(envs=32, workers=1, backend="serial", bptt_horizon=16, minibatch_size=512, window_steps=1024,
-            hidden_size=32, time_max=40, dashboard=False)
+TINY = dict(
+    envs=32,
+    workers=1,
+    backend="serial",
+    bptt_horizon=16,
+    minibatch_size=512,
+    window_steps=1024,
+    hidden_size=32,
+    time_max=40,
+    dashboard=False,
+)
 
 
 def tiny_config(tmp: Path, **overrides):
@@ -63,7 +71,7 @@ def test_every_window_has_checkpoint_row_and_replay(trained):
             data = (trained / event["path"]).read_bytes()
             assert len(data) == event["bytes"]
             assert hashlib.sha256(data).hexdigest() == event["sha256"]
-    for event in events_of(trained, "replay_recorded"):    # the eval seed's, and the showcase seed's
+    for event in events_of(trained, "replay_recorded"):  # the eval seed's, and the showcase seed's
         assert ("every_window" in event["tags"]) != ("showcase" in event["tags"])
     assert events_of(trained, "run_finished")[-1]["reason"] == "completed"
 
@@ -81,6 +89,7 @@ def test_log_is_gapless_and_files_precede_their_events(trained):
 
 def test_replay_decodes_and_replays_deterministically(trained):
     from prospector.envs import ProspectorEnv
+
     event = events_of(trained, "replay_recorded")[-1]
     header, frames = read_replay(trained / event["path"])
     assert header["replay_id"] == event["replay_id"] and header["seed"] == event["seed"]
@@ -111,11 +120,19 @@ def test_reindex_rebuilds_identical_projections(trained):
 def test_wandb_offline_run_holds_history_and_artifacts(trained):
     wandb_files = list((trained / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(wandb_files) == 1
-    out = subprocess.run([sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(wandb_files[0])],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(wandb_files[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if out.returncode != 0:  # older CLIs: the binary next to python
-        out = subprocess.run([str(Path(sys.executable).parent / "wandb"), "leet", "inspect", "--json",
-                              str(wandb_files[0])], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "wandb"), "leet", "inspect", "--json", str(wandb_files[0])],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     history = [r for r in records if "history" in r]
     artifacts = [r["artifact"] for r in records if "artifact" in r]
@@ -136,12 +153,20 @@ def test_wandb_offline_run_holds_history_and_artifacts(trained):
 
 def test_cli_runs_show_and_list(trained):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    show = subprocess.run([sys.executable, "-m", "prospector.cli", "runs", "show", trained.name,
-                           "--runs-dir", str(trained.parent)], capture_output=True, text=True, env=env)
+    show = subprocess.run(
+        [sys.executable, "-m", "prospector.cli", "runs", "show", trained.name, "--runs-dir", str(trained.parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert show.returncode == 0, show.stderr
     assert "windows: 3" in show.stdout and "ckpt_000002.pt" in show.stdout
-    listing = subprocess.run([sys.executable, "-m", "prospector.cli", "runs", "list", "--runs-dir",
-                              str(trained.parent)], capture_output=True, text=True, env=env)
+    listing = subprocess.run(
+        [sys.executable, "-m", "prospector.cli", "runs", "list", "--runs-dir", str(trained.parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert trained.name in listing.stdout
 
 
@@ -192,8 +217,12 @@ def test_second_trainer_on_a_run_is_refused(tmp_path):
 
 def test_evaluator_failure_does_not_stop_training(tmp_path, monkeypatch):
     from prospector.pipeline import trainer as trainer_module
-    monkeypatch.setattr(trainer_module.EvaluatorPool, "command",
-                        lambda self, window_id: [sys.executable, "-c", "import sys; sys.exit(3)"])
+
+    monkeypatch.setattr(
+        trainer_module.EvaluatorPool,
+        "command",
+        lambda self, window_id: [sys.executable, "-c", "import sys; sys.exit(3)"],
+    )
     run_dir = train(tiny_config(tmp_path, windows=2, wandb=False))
     failed = events_of(run_dir, "eval_failed")
     assert [e["window_id"] for e in failed] == [0, 1]
@@ -206,17 +235,23 @@ def test_training_waits_for_evaluators_that_fall_behind(tmp_path, monkeypatch, c
     with eval_backlog_max 1, a window can only close once all but three of the earlier
     windows have their replay, so the backlog stays bounded and none is left behind."""
     from prospector.pipeline import trainer as trainer_module
+
     real_command = trainer_module.EvaluatorPool.command
-    monkeypatch.setattr(trainer_module.EvaluatorPool, "command", lambda self, window_id: [
-        "sh", "-c", 'sleep 1.5; exec "$@"', "slow-eval", *real_command(self, window_id)])
+    monkeypatch.setattr(
+        trainer_module.EvaluatorPool,
+        "command",
+        lambda self, window_id: ["sh", "-c", 'sleep 1.5; exec "$@"', "slow-eval", *real_command(self, window_id)],
+    )
     run_dir = train(tiny_config(tmp_path, windows=6, wandb=False, eval_backlog_max=1))
     events = list(read_events(run_dir))
     for close in (e for e in events if e["type"] == "window_closed"):
-        replayed = sum(e["type"] == "replay_recorded" and "every_window" in e["tags"] and e["seq"] < close["seq"]
-                       for e in events)
+        replayed = sum(
+            e["type"] == "replay_recorded" and "every_window" in e["tags"] and e["seq"] < close["seq"] for e in events
+        )
         assert replayed >= close["window_id"] - 3, (close["window_id"], replayed)
-    assert sorted(e["window_id"] for e in events if e["type"] == "replay_recorded"
-                  and "every_window" in e["tags"]) == list(range(6))
+    assert sorted(
+        e["window_id"] for e in events if e["type"] == "replay_recorded" and "every_window" in e["tags"]
+    ) == list(range(6))
     assert "waiting for the evaluators" in capfd.readouterr().err
 
 
@@ -225,12 +260,12 @@ def test_reward_scale_reaches_the_learner_only(tmp_path):
     steps, then 0.01); the episode infos (window metrics) are the env's own. Two
     identical real vector envs, one scaled."""
     import numpy as np
-
     from prospector.pipeline.trainer import EpisodeTap, make_vecenv
+
     from prospector import spec as S
+
     cfg = tiny_config(tmp_path, envs=8, time_max=30)
-    taps = [EpisodeTap(make_vecenv(cfg, S.make_config(time_max=30)), *scale)
-            for scale in ((1.0,), (1.0, 0.01, 320))]
+    taps = [EpisodeTap(make_vecenv(cfg, S.make_config(time_max=30)), *scale) for scale in ((1.0,), (1.0, 0.01, 320))]
     for tap in taps:
         tap.async_reset(7)
     rng = np.random.default_rng(0)
@@ -252,11 +287,33 @@ def test_reward_scale_reaches_the_learner_only(tmp_path):
 def test_kill_9_mid_window_then_resume_loses_nothing(tmp_path):
     """SIGKILL the trainer after its first window closed; resume continues the log."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
-    args = [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path), "--run-id", "killed",
-            "--windows", "50", "--envs", "32", "--workers", "1", "--backend", "serial", "--window-steps", "1024",
-            "--time-max", "400", "--no-wandb", "--no-dashboard", "--config", str(write_tiny_toml(tmp_path))]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    args = [
+        sys.executable,
+        "-m",
+        "prospector.cli",
+        "train",
+        "--runs-dir",
+        str(tmp_path),
+        "--run-id",
+        "killed",
+        "--windows",
+        "50",
+        "--envs",
+        "32",
+        "--workers",
+        "1",
+        "--backend",
+        "serial",
+        "--window-steps",
+        "1024",
+        "--time-max",
+        "400",
+        "--no-wandb",
+        "--no-dashboard",
+        "--config",
+        str(write_tiny_toml(tmp_path)),
+    ]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     run_dir = tmp_path / "killed"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -280,20 +337,23 @@ def test_kill_9_mid_window_then_resume_loses_nothing(tmp_path):
 
 def write_tiny_toml(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.toml"
-    path.write_text('bptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\n')
+    path.write_text("bptt_horizon = 16\nminibatch_size = 512\nhidden_size = 32\n")
     return path
 
 
-@pytest.mark.parametrize("text, message", [
-    ("windows = 0", "windows"),
-    ("envs = 33\nworkers = 2", "divisible"),
-    ("learning_rate = 'fast'", "learning_rate"),
-    ("no_such_setting = 1", "unknown setting"),
-    ("[[[", "not valid"),
-    ("reward_scale = 0", "reward_scale"),
-    ("eval_backlog_max = -1", "eval_backlog_max"),
-    ("reward_scale_end = -0.5", "reward_scale_end"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("windows = 0", "windows"),
+        ("envs = 33\nworkers = 2", "divisible"),
+        ("learning_rate = 'fast'", "learning_rate"),
+        ("no_such_setting = 1", "unknown setting"),
+        ("[[[", "not valid"),
+        ("reward_scale = 0", "reward_scale"),
+        ("eval_backlog_max = -1", "eval_backlog_max"),
+        ("reward_scale_end = -0.5", "reward_scale_end"),
+    ],
+)
 def test_bad_config_files_are_refused_with_the_field_named(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -303,10 +363,19 @@ def test_bad_config_files_are_refused_with_the_field_named(tmp_path, text, messa
 
 def test_cli_train_bad_input_exits_2_without_writing(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    for extra in (["--resume", "nope"], ["--config", str(tmp_path / "missing.toml")], ["--envs", "0"],
-                  ["--device", "tpu"]):
-        out = subprocess.run([sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path),
-                              "--no-wandb", *extra], capture_output=True, text=True, env=env, timeout=120)
+    for extra in (
+        ["--resume", "nope"],
+        ["--config", str(tmp_path / "missing.toml")],
+        ["--envs", "0"],
+        ["--device", "tpu"],
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path), "--no-wandb", *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert out.returncode == 2, (extra, out.stderr)
         assert "error" in out.stderr and "Traceback" not in out.stderr
     assert not any(tmp_path.glob("*/events.jsonl"))
@@ -321,7 +390,7 @@ def test_train_with_site_rebuilds_it_in_the_background(tmp_path):
 
     site = tmp_path / "public"
     cfg = tiny_config(tmp_path / "runs", windows=2, wandb=False, eval_episodes=1, site=str(site))
-    run_dir = train(cfg, after_replays=site_hook(cfg))     # what `train --site` passes
+    run_dir = train(cfg, after_replays=site_hook(cfg))  # what `train --site` passes
     replays = {e["replay_id"] for e in events_of(run_dir, "replay_recorded")}
     assert len(replays) >= 2
     deadline = time.monotonic() + 300
@@ -331,7 +400,7 @@ def test_train_with_site_rebuilds_it_in_the_background(tmp_path):
         if runs_json.is_file() and not (site / ".sitegen/build.pending").exists():
             with open(site / ".sitegen/build.lock", "a") as lock:
                 try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)   # no build running now
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no build running now
                     doc = json.loads(runs_json.read_text())
                 except BlockingIOError:
                     pass

@@ -19,13 +19,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from harness.testing import PlayServer, free_port
 from sanic_testing.reusable import ReusableClient
 
 from prospector import spec as S
 from prospector.envs import ProspectorEnv
 from prospector.play import openapi
 from prospector.play.server import create_app
-from harness.testing import PlayServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "https://prospector.example"
@@ -108,8 +108,19 @@ def test_create_step_get_reset_delete(client):
     created = client.new(seed=7)
     sid = created["session_id"]
     assert len(sid) == 32
-    assert set(created) >= {"session_id", "render_state", "obs", "valid_actions", "info", "seed", "step",
-                            "episode_return", "done", "ttl_seconds", "time_max"}
+    assert set(created) >= {
+        "session_id",
+        "render_state",
+        "obs",
+        "valid_actions",
+        "info",
+        "seed",
+        "step",
+        "episode_return",
+        "done",
+        "ttl_seconds",
+        "time_max",
+    }
     assert created["seed"] == 7 and created["step"] == 0 and created["done"] is False
     assert len(created["obs"]) == S.OBS_DIM
     assert created["valid_actions"] and all(0 <= a < S.N_ACTIONS for a in created["valid_actions"])
@@ -118,8 +129,18 @@ def test_create_step_get_reset_delete(client):
     r = client.step(sid, S.A_HOLD)
     assert r.status == 200, r.text
     body = r.json
-    assert set(body) >= {"render_state", "obs", "reward", "terminated", "truncated", "info", "events",
-                         "valid_actions", "step", "episode_return"}
+    assert set(body) >= {
+        "render_state",
+        "obs",
+        "reward",
+        "terminated",
+        "truncated",
+        "info",
+        "events",
+        "valid_actions",
+        "step",
+        "episode_return",
+    }
     assert isinstance(body["reward"], float) and body["terminated"] is False and body["truncated"] is False
     assert body["events"] == [{"type": "hold"}] and "events" not in body["info"]
     assert body["step"] == 1 and body["episode_return"] == body["reward"]
@@ -144,8 +165,9 @@ def test_create_step_get_reset_delete(client):
 def test_session_ids_are_unguessable(client):
     ids = {client.new()["session_id"] for _ in range(8)}
     assert len(ids) == 8
-    assert all(len(i) == 32 and set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-               for i in ids)
+    assert all(
+        len(i) == 32 and set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for i in ids
+    )
 
 
 def test_health_and_openapi(client):
@@ -231,42 +253,45 @@ def test_challenge_mode_same_seed_same_actions_same_rewards(client, seed):
 JSON = {"content-type": "application/json"}
 
 
-@pytest.mark.parametrize("raw, headers, status, code", [
-    (b"{not json", JSON, 400, "invalid_json"),
-    (b'{"action": 3', JSON, 400, "invalid_json"),
-    (b"\xff\xfe\x00garbage", JSON, 400, "invalid_json"),
-    (b"[" * 9000, JSON, 413, "body_too_large"),
-    (b"[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", JSON, 400, "invalid_body"),
-    (b'{"action": 3}', {"content-type": "text/plain"}, 415, "unsupported_media_type"),
-    (b'{"action": 3}', {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
-    (b'{"action": 3}', {}, 415, "unsupported_media_type"),
-    (b"action=3", {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
-    (b"3", JSON, 400, "invalid_body"),
-    (b'"step"', JSON, 400, "invalid_body"),
-    (b"null", JSON, 400, "invalid_body"),
-    (b"[3]", JSON, 400, "invalid_body"),
-    (b"{}", JSON, 400, "missing_action"),
-    (b"", JSON, 400, "missing_action"),
-    (b"", {}, 400, "missing_action"),
-    (b'{"act": 3}', JSON, 400, "unknown_field"),
-    (b'{"action": 3, "extra": 1}', JSON, 400, "unknown_field"),
-    (b'{"action": 3.0}', JSON, 400, "invalid_action"),
-    (b'{"action": 3.5}', JSON, 400, "invalid_action"),
-    (b'{"action": "3"}', JSON, 400, "invalid_action"),
-    (b'{"action": true}', JSON, 400, "invalid_action"),
-    (b'{"action": false}', JSON, 400, "invalid_action"),
-    (b'{"action": null}', JSON, 400, "invalid_action"),
-    (b'{"action": [3]}', JSON, 400, "invalid_action"),
-    (b'{"action": {"i": 3}}', JSON, 400, "invalid_action"),
-    (b'{"action": NaN}', JSON, 400, "invalid_action"),
-    (b'{"action": Infinity}', JSON, 400, "invalid_action"),
-    (b'{"action": 1e400}', JSON, 400, "invalid_action"),
-    (b'{"action": -1}', JSON, 400, "action_out_of_range"),
-    (b'{"action": -2147483649}', JSON, 400, "action_out_of_range"),
-    (b'{"action": 69}', JSON, 400, "action_out_of_range"),
-    (b'{"action": 4294967302}', JSON, 400, "action_out_of_range"),
-    (b'{"action": 100000000000000000000000000000000000000000}', JSON, 400, "action_out_of_range"),
-])
+@pytest.mark.parametrize(
+    "raw, headers, status, code",
+    [
+        (b"{not json", JSON, 400, "invalid_json"),
+        (b'{"action": 3', JSON, 400, "invalid_json"),
+        (b"\xff\xfe\x00garbage", JSON, 400, "invalid_json"),
+        (b"[" * 9000, JSON, 413, "body_too_large"),
+        (b"[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]", JSON, 400, "invalid_body"),
+        (b'{"action": 3}', {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+        (b'{"action": 3}', {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        (b'{"action": 3}', {}, 415, "unsupported_media_type"),
+        (b"action=3", {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        (b"3", JSON, 400, "invalid_body"),
+        (b'"step"', JSON, 400, "invalid_body"),
+        (b"null", JSON, 400, "invalid_body"),
+        (b"[3]", JSON, 400, "invalid_body"),
+        (b"{}", JSON, 400, "missing_action"),
+        (b"", JSON, 400, "missing_action"),
+        (b"", {}, 400, "missing_action"),
+        (b'{"act": 3}', JSON, 400, "unknown_field"),
+        (b'{"action": 3, "extra": 1}', JSON, 400, "unknown_field"),
+        (b'{"action": 3.0}', JSON, 400, "invalid_action"),
+        (b'{"action": 3.5}', JSON, 400, "invalid_action"),
+        (b'{"action": "3"}', JSON, 400, "invalid_action"),
+        (b'{"action": true}', JSON, 400, "invalid_action"),
+        (b'{"action": false}', JSON, 400, "invalid_action"),
+        (b'{"action": null}', JSON, 400, "invalid_action"),
+        (b'{"action": [3]}', JSON, 400, "invalid_action"),
+        (b'{"action": {"i": 3}}', JSON, 400, "invalid_action"),
+        (b'{"action": NaN}', JSON, 400, "invalid_action"),
+        (b'{"action": Infinity}', JSON, 400, "invalid_action"),
+        (b'{"action": 1e400}', JSON, 400, "invalid_action"),
+        (b'{"action": -1}', JSON, 400, "action_out_of_range"),
+        (b'{"action": -2147483649}', JSON, 400, "action_out_of_range"),
+        (b'{"action": 69}', JSON, 400, "action_out_of_range"),
+        (b'{"action": 4294967302}', JSON, 400, "action_out_of_range"),
+        (b'{"action": 100000000000000000000000000000000000000000}', JSON, 400, "action_out_of_range"),
+    ],
+)
 def test_bad_step_bodies(client, raw, headers, status, code):
     sid = client.new(seed=1)["session_id"]
     assert_error(client.post(f"/api/play/session/{sid}/step", raw=raw, headers=headers), status, code)
@@ -282,52 +307,67 @@ def test_huge_integer_text_is_refused_cleanly(client):
     assert err["code"] in ("action_out_of_range", "invalid_json")
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"seed": -1}, "invalid_seed"),
-    ({"seed": 2**64}, "invalid_seed"),
-    ({"seed": 1.5}, "invalid_seed"),
-    ({"seed": "42"}, "invalid_seed"),
-    ({"seed": True}, "invalid_seed"),
-    ({"seed": [1]}, "invalid_seed"),
-    ({"config": {"fuel_max": 10}}, "invalid_config"),
-    ({"config": {"pirate_base": -50}}, "invalid_config"),
-    ({"config": {**S.DEFAULT_CONFIG, "shock_rate": 0.0}}, "invalid_config"),
-    ({"config": {"time_max": 10**400}}, "invalid_config"),
-    ({"config": {"time_max": True}}, "invalid_config"),
-    ({"config": {"time_max": 0}}, "invalid_config"),
-    ({"config": {"time_max": 10**7}}, "invalid_config"),
-    ({"config": {"time_max": 10.5}}, "invalid_config"),
-    ({"config": {"time_max": "100"}}, "invalid_config"),
-    ({"config": {"time_max": None}}, "invalid_config"),
-    ({"config": [1]}, "invalid_config"),
-    ({"config": "time_max=5"}, "invalid_config"),
-    ({"session": "x"}, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"seed": -1}, "invalid_seed"),
+        ({"seed": 2**64}, "invalid_seed"),
+        ({"seed": 1.5}, "invalid_seed"),
+        ({"seed": "42"}, "invalid_seed"),
+        ({"seed": True}, "invalid_seed"),
+        ({"seed": [1]}, "invalid_seed"),
+        ({"config": {"fuel_max": 10}}, "invalid_config"),
+        ({"config": {"pirate_base": -50}}, "invalid_config"),
+        ({"config": {**S.DEFAULT_CONFIG, "shock_rate": 0.0}}, "invalid_config"),
+        ({"config": {"time_max": 10**400}}, "invalid_config"),
+        ({"config": {"time_max": True}}, "invalid_config"),
+        ({"config": {"time_max": 0}}, "invalid_config"),
+        ({"config": {"time_max": 10**7}}, "invalid_config"),
+        ({"config": {"time_max": 10.5}}, "invalid_config"),
+        ({"config": {"time_max": "100"}}, "invalid_config"),
+        ({"config": {"time_max": None}}, "invalid_config"),
+        ({"config": [1]}, "invalid_config"),
+        ({"config": "time_max=5"}, "invalid_config"),
+        ({"session": "x"}, "unknown_field"),
+    ],
+)
 def test_bad_create_bodies(client, body, code):
     assert_error(client.post("/api/play/session", body), 400, code)
     assert client.request("GET", "/api/health").json["live_sessions"] == 0
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"seed": -5}, "invalid_seed"), ({"seed": "x"}, "invalid_seed"), ({"config": {"time_max": 5}}, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"seed": -5}, "invalid_seed"),
+        ({"seed": "x"}, "invalid_seed"),
+        ({"config": {"time_max": 5}}, "unknown_field"),
+    ],
+)
 def test_bad_reset_bodies(client, body, code):
     sid = client.new()["session_id"]
     assert_error(client.post(f"/api/play/session/{sid}/reset", body), 400, code)
 
 
-@pytest.mark.parametrize("sid, status, code", [
-    ("A" * 32, 404, "unknown_session"),                   # well-formed, never created
-    ("short", 400, "malformed_session_id"),
-    ("A" * 33, 400, "malformed_session_id"),
-    ("A" * 31 + "!", 400, "malformed_session_id"),
-    ("%00" * 4, 400, "malformed_session_id"),
-    ("..%2F..%2Fetc%2Fpasswd", 400, "malformed_session_id"),
-    ("x" * 3000, 400, "malformed_session_id"),
-])
+@pytest.mark.parametrize(
+    "sid, status, code",
+    [
+        ("A" * 32, 404, "unknown_session"),  # well-formed, never created
+        ("short", 400, "malformed_session_id"),
+        ("A" * 33, 400, "malformed_session_id"),
+        ("A" * 31 + "!", 400, "malformed_session_id"),
+        ("%00" * 4, 400, "malformed_session_id"),
+        ("..%2F..%2Fetc%2Fpasswd", 400, "malformed_session_id"),
+        ("x" * 3000, 400, "malformed_session_id"),
+    ],
+)
 def test_unknown_and_malformed_session_ids(client, sid, status, code):
-    for method, suffix, body in (("POST", "/step", {"action": 6}), ("POST", "/reset", None),
-                                 ("GET", "", None), ("DELETE", "", None)):
+    for method, suffix, body in (
+        ("POST", "/step", {"action": 6}),
+        ("POST", "/reset", None),
+        ("GET", "", None),
+        ("DELETE", "", None),
+    ):
         assert_error(client.request(method, f"/api/play/session/{sid}{suffix}", body), status, code)
 
 
@@ -351,7 +391,9 @@ def test_routes_methods_and_big_bodies(client):
         async def chunks():
             for _ in range(n):
                 yield b" " * 500
+
         return chunks()
+
     for n in (20, 40):  # 10 KB (over the endpoint limit), 20 KB (over the transport limit)
         r = client.post(f"/api/play/session/{sid}/step", raw=chunked(n), headers=JSON)
         assert_error(r, 413, "body_too_large")
@@ -399,14 +441,14 @@ def test_idle_sessions_expire_with_410_and_the_sweeper_drops_them(client):
     a = client.new()["session_id"]
     b = client.new()["session_id"]
     client.clock.now += 600
-    assert client.step(b, 6).status == 200          # b is used: its idle time restarts
-    client.clock.now += 301                         # a idle 901 s > 900 s; b idle 301 s
+    assert client.step(b, 6).status == 200  # b is used: its idle time restarts
+    client.clock.now += 301  # a idle 901 s > 900 s; b idle 301 s
     assert_error(client.step(a, 6), 410, "session_expired")
-    assert_error(client.step(a, 6), 410, "session_expired")        # still 410, not 404
+    assert_error(client.step(a, 6), 410, "session_expired")  # still 410, not 404
     assert_error(client.request("DELETE", f"/api/play/session/{a}"), 410, "session_expired")
     assert client.step(b, 6).status == 200
     client.clock.now += 901
-    dropped = client.app.ctx.store.sweep()          # what the background sweeper calls
+    dropped = client.app.ctx.store.sweep()  # what the background sweeper calls
     assert dropped == 1
     health = client.request("GET", "/api/health").json
     assert health["live_sessions"] == 0 and health["sessions_expired"] == 2
@@ -420,11 +462,11 @@ def test_session_cap_429_and_recovery():
         r = c.post("/api/play/session", {"seed": 1})
         err = assert_error(r, 429, "too_many_sessions")
         assert "3" in err["message"] and int(r.headers["retry-after"]) >= 1
-        assert c.step(ids[0], 6).status == 200      # the others keep playing
+        assert c.step(ids[0], 6).status == 200  # the others keep playing
         assert c.request("DELETE", f"/api/play/session/{ids[1]}").status == 200
         assert c.post("/api/play/session", {}).status == 201
         assert_error(c.post("/api/play/session", {}), 429)
-        c.clock.now += 1000                         # all idle: expired sessions make room
+        c.clock.now += 1000  # all idle: expired sessions make room
         assert c.post("/api/play/session", {}).status == 201
         assert c.request("GET", "/api/health").json["live_sessions"] == 1
 
@@ -434,15 +476,23 @@ def test_session_cap_429_and_recovery():
 
 @pytest.mark.parametrize("origin", [SITE, "http://localhost:8000", "http://127.0.0.1:5173", "http://localhost"])
 def test_cors_preflight_and_headers_for_allowed_origins(client, origin):
-    r = client.request("OPTIONS", "/api/play/session", headers={
-        "origin": origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type"})
+    r = client.request(
+        "OPTIONS",
+        "/api/play/session",
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
     assert r.status == 204
     assert r.headers["access-control-allow-origin"] == origin
     assert "POST" in r.headers["access-control-allow-methods"]
     assert "content-type" in r.headers["access-control-allow-headers"].lower()
     sid = client.new()["session_id"]
-    r = client.request("OPTIONS", f"/api/play/session/{sid}/step",
-                       headers={"origin": origin, "access-control-request-method": "POST"})
+    r = client.request(
+        "OPTIONS", f"/api/play/session/{sid}/step", headers={"origin": origin, "access-control-request-method": "POST"}
+    )
     assert r.status == 204 and r.headers["access-control-allow-origin"] == origin
     r = client.request("POST", f"/api/play/session/{sid}/step", {"action": 6}, headers={"origin": origin})
     assert r.status == 200 and r.headers["access-control-allow-origin"] == origin
@@ -451,11 +501,14 @@ def test_cors_preflight_and_headers_for_allowed_origins(client, origin):
     assert r.status == 400 and r.headers["access-control-allow-origin"] == origin
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost.evil.example", "null",
-                                    "https://prospector.example.evil.example"])
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.example", "http://localhost.evil.example", "null", "https://prospector.example.evil.example"],
+)
 def test_cors_refuses_other_origins(client, origin):
-    r = client.request("OPTIONS", "/api/play/session", headers={"origin": origin,
-                                                                "access-control-request-method": "POST"})
+    r = client.request(
+        "OPTIONS", "/api/play/session", headers={"origin": origin, "access-control-request-method": "POST"}
+    )
     assert_error(r, 403, "origin_not_allowed")
     assert "access-control-allow-origin" not in r.headers
     r = client.request("GET", "/api/health", headers={"origin": origin})
@@ -465,8 +518,11 @@ def test_cors_refuses_other_origins(client, origin):
 def test_localhost_origins_can_be_turned_off():
     c = Client(allow_localhost=False)
     with c.client:
-        r = c.request("OPTIONS", "/api/health", headers={"origin": "http://localhost:8000",
-                                                         "access-control-request-method": "GET"})
+        r = c.request(
+            "OPTIONS",
+            "/api/health",
+            headers={"origin": "http://localhost:8000", "access-control-request-method": "GET"},
+        )
         assert_error(r, 403, "origin_not_allowed")
         r = c.request("OPTIONS", "/api/health", headers={"origin": SITE, "access-control-request-method": "GET"})
         assert r.status == 204
@@ -522,10 +578,10 @@ def test_an_unexpected_exception_is_a_json_500_without_traceback(client, caplog)
     client.app.ctx.store.live[sid].env = Broken()
     with caplog.at_level(logging.ERROR, logger="prospector.play"):
         r = client.step(sid, 6)
-    err = assert_error(r, 500, "internal_error")
+    assert_error(r, 500, "internal_error")
     assert "boom" not in r.text and "secret" not in r.text
     assert any("RuntimeError" in rec.getMessage() and rec.exc_info for rec in caplog.records)
-    assert client.request("GET", "/api/health").status == 200       # and it keeps serving
+    assert client.request("GET", "/api/health").status == 200  # and it keeps serving
 
 
 def test_create_app_rejects_bad_settings():
@@ -569,8 +625,9 @@ def test_real_server_process(server):
     assert server.request("POST", f"/api/play/session/{sid}/step", {"action": "x"})[0] == 400
     assert server.request("GET", "/nowhere")[0] == 404
     assert server.request("DELETE", "/api/health")[0] == 405
-    status, _, headers = server.request("OPTIONS", "/api/play/session",
-                                        headers={"origin": SITE, "access-control-request-method": "POST"})
+    status, _, headers = server.request(
+        "OPTIONS", "/api/play/session", headers={"origin": SITE, "access-control-request-method": "POST"}
+    )
     assert status == 204 and headers["access-control-allow-origin"] == SITE
     # cap
     for _ in range(2):
@@ -592,16 +649,31 @@ def test_real_server_process(server):
 
 
 def test_play_server_cli_errors():
-    for args in (["--port", "0"], ["--port", "70000"], ["--ttl", "-1"], ["--max-sessions", "0"],
-                 ["--max-body-bytes", "10"]):
-        out = subprocess.run([sys.executable, "-m", "prospector.cli", "play-server", *args], cwd=REPO,
-                             capture_output=True, text=True, timeout=30)
+    for args in (
+        ["--port", "0"],
+        ["--port", "70000"],
+        ["--ttl", "-1"],
+        ["--max-sessions", "0"],
+        ["--max-body-bytes", "10"],
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "prospector.cli", "play-server", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert out.returncode == 2, (args, out.stderr)
         assert "Traceback" not in out.stderr and "error" in out.stderr
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "prospector.cli", "play-server", "--port", str(port)],
-                             cwd=REPO, capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [sys.executable, "-m", "prospector.cli", "play-server", "--port", str(port)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert out.returncode == 2 and "cannot serve" in out.stderr and "Traceback" not in out.stderr

@@ -15,20 +15,22 @@ from __future__ import annotations
 import re
 
 import pytest
-
+from harness.testing import BrowserPage, PlayServer, chromium_path, free_port, train_tiny_run
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
-from prospector import spec as S
-from prospector.envs import ProspectorEnv
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
-from harness.testing import BrowserPage, PlayServer, chromium_path, free_port, train_tiny_run
+
+from prospector import spec as S
+from prospector.envs import ProspectorEnv
 
 pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
 if chromium_path() is None:
-    pytest.fail("Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
-                pytrace=False)
+    pytest.fail(
+        "Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
+        pytrace=False,
+    )
 
 SEED = 7
 
@@ -83,8 +85,11 @@ def press_and_answer(pg, key=None, action=None) -> dict:
         else:
             pg.click(f'.action-pad button[data-action="{action}"]')
     body = info.value.json()
-    pg.wait_for_function(f"Number(document.querySelector('#play').dataset.step) === {before + 1}"
-                         " && document.querySelector('#play').dataset.busy === '0'", timeout=10000)
+    pg.wait_for_function(
+        f"Number(document.querySelector('#play').dataset.step) === {before + 1}"
+        " && document.querySelector('#play').dataset.busy === '0'",
+        timeout=10000,
+    )
     return body
 
 
@@ -93,7 +98,7 @@ def greyed(pg) -> set[int]:
 
 
 def hud_number(pg, bar: str) -> float:
-    text = pg.text_content(f'.hud .bar-{bar} .bar-value')
+    text = pg.text_content(f".hud .bar-{bar} .bar-value")
     return float(text.split("/")[0].replace(",", "").strip())
 
 
@@ -108,6 +113,7 @@ def check_hud(pg, rs: dict) -> None:
 
 
 # ------------------------------------------------------------------ free play
+
 
 def test_free_play_hotkeys_hud_invalid_cash_out_and_reset(page, play, shots):
     pg = page.goto(f"play/?seed={SEED}")
@@ -166,11 +172,16 @@ def test_free_play_hotkeys_hud_invalid_cash_out_and_reset(page, play, shots):
     pg.wait_for_selector(".end-panel:not([hidden])")
     assert state(pg) == "over"
     assert pg.text_content('.end-panel [data-stat="ended_by"]') == "cash out"
-    assert pg.text_content('.end-panel [data-stat="return"]') == f"{'+' if r['episode_return'] >= 0 else ''}{r['episode_return']:.2f}"
+    assert (
+        pg.text_content('.end-panel [data-stat="return"]')
+        == f"{'+' if r['episode_return'] >= 0 else ''}{r['episode_return']:.2f}"
+    )
     profit = r["info"]["net_profit"]
     shown = pg.text_content('.end-panel [data-stat="net_profit"]')
-    assert shown.startswith("−" if profit < 0 else "$") and abs(float(re.sub(r"[^0-9.]", "", shown)) - abs(profit)) <= 0.5
-    assert greyed(pg) == set(range(S.N_ACTIONS))           # nothing to play after the end
+    assert (
+        shown.startswith("−" if profit < 0 else "$") and abs(float(re.sub(r"[^0-9.]", "", shown)) - abs(profit)) <= 0.5
+    )
+    assert greyed(pg) == set(range(S.N_ACTIONS))  # nothing to play after the end
     pg.screenshot(path=str(shots / "play-end.png"))
 
     # Enter: the same world again from the start
@@ -190,13 +201,15 @@ def test_free_play_hotkeys_hud_invalid_cash_out_and_reset(page, play, shots):
 
 def test_clicks_select_rocks_and_the_help_overlay(page):
     pg = page.goto(f"play/?seed={SEED}")
-    press_and_answer(pg, "1")                       # to a cluster
+    press_and_answer(pg, "1")  # to a cluster
     rs = pg.evaluate("window.__play.s.rs")
     assert rs["asteroids"], "seed 7's exit 0 leads to a cluster with rocks"
     # a click on a rock's button selects it; a click on the rock in the sector view too
     r = press_and_answer(pg, action=12 + rs["asteroids"][-1]["slot"])
     assert r["render_state"]["selected"] == rs["asteroids"][-1]["slot"]
-    assert "selected" in pg.get_attribute(f'.action-pad button[data-action="{12 + rs["asteroids"][-1]["slot"]}"]', "class")
+    assert "selected" in pg.get_attribute(
+        f'.action-pad button[data-action="{12 + rs["asteroids"][-1]["slot"]}"]', "class"
+    )
     box = pg.query_selector("canvas.sector").bounding_box()
     target = pg.evaluate("""() => { const rs = window.__play.s.rs;
         return import(document.querySelector('meta[name=site-base]').content + 'static/render.js')
@@ -215,7 +228,7 @@ def test_clicks_select_rocks_and_the_help_overlay(page):
     for k in ("1", "W", "A", "Z", "X", "C", "K", "Shift+1…6", "Q Q", "?"):
         assert k in keys, k
     steps = step_of(pg)
-    pg.keyboard.press("h")                         # keys do nothing while the help is open
+    pg.keyboard.press("h")  # keys do nothing while the help is open
     pg.keyboard.press("Escape")
     pg.wait_for_selector("#play-help", state="hidden")
     assert step_of(pg) == steps
@@ -235,6 +248,7 @@ def test_a_lost_session_gives_a_message_and_a_way_back(page, play):
 
 
 # ------------------------------------------------------------------ challenge mode
+
 
 def test_challenge_mode_from_a_replay_shows_both_returns(page, site, shots):
     run = site["run"]
@@ -258,7 +272,7 @@ def test_challenge_mode_from_a_replay_shows_both_returns(page, site, shots):
     exact = 0.0
     for t in range(1, n + 1):
         action = frames[t]["action"]
-        if action == 68:                         # cash out: the first click only arms it
+        if action == 68:  # cash out: the first click only arms it
             pg.click('.action-pad button[data-action="68"]')
         r = press_and_answer(pg, action=action)
         exact += frames[t]["reward"]
@@ -279,16 +293,20 @@ def test_challenge_mode_from_a_replay_shows_both_returns(page, site, shots):
 
 # ------------------------------------------------------------------ bad input
 
-@pytest.mark.parametrize("query, text", [
-    ("?seed=abc", 'seed "abc" is not a whole number'),
-    ("?seed=18446744073709551616", "is not a whole number 0..2^64-1"),
-    ("?time_max=0", 'time_max "0" is not a whole number'),
-    ("?run=only-a-run", "needs both run and replay"),
-    ("?run=no-such-run&replay=w000000-0-x", 'Unknown run "no-such-run"'),
-    ("?bogus=1", 'Unknown URL parameter "bogus"'),
-    ("?run=RUN&replay=no-such-replay", 'has no replay "no-such-replay"'),
-    ("?seed=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", 'seed "<img src=x onerror=alert(1)>"'),
-])
+
+@pytest.mark.parametrize(
+    "query, text",
+    [
+        ("?seed=abc", 'seed "abc" is not a whole number'),
+        ("?seed=18446744073709551616", "is not a whole number 0..2^64-1"),
+        ("?time_max=0", 'time_max "0" is not a whole number'),
+        ("?run=only-a-run", "needs both run and replay"),
+        ("?run=no-such-run&replay=w000000-0-x", 'Unknown run "no-such-run"'),
+        ("?bogus=1", 'Unknown URL parameter "bogus"'),
+        ("?run=RUN&replay=no-such-replay", 'has no replay "no-such-replay"'),
+        ("?seed=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", 'seed "<img src=x onerror=alert(1)>"'),
+    ],
+)
 def test_bad_urls_give_a_message_and_a_game(browser, site, query, text):
     p = Page(browser, site["base"], allow=("404",))
     try:

@@ -16,31 +16,49 @@ import string
 
 import httpx
 import pytest
+from test_play_api import TRUTH_KEYS, Client, Server, walk_keys
 
 from prospector import spec as S
 
-from test_play_api import Client, Server, walk_keys, TRUTH_KEYS
-
 SEED = 20261124
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE"]
-CONTENT_TYPES = ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain", "",
-                 "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/jsonx",
-                 "application/json;;;", "*/*"]
-ORIGINS = [None, "http://localhost:8000", "https://prospector.example", "https://evil.example", "null", "",
-           "http://127.0.0.1:1", "javascript:alert(1)"]
+CONTENT_TYPES = [
+    "application/json",
+    "application/json; charset=utf-8",
+    "APPLICATION/JSON",
+    "text/plain",
+    "",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "application/jsonx",
+    "application/json;;;",
+    "*/*",
+]
+ORIGINS = [
+    None,
+    "http://localhost:8000",
+    "https://prospector.example",
+    "https://evil.example",
+    "null",
+    "",
+    "http://127.0.0.1:1",
+    "javascript:alert(1)",
+]
 KEYS = ["action", "seed", "config", "time_max", "", "ACTION", "action ", "__proto__", "constructor"]
 
 
 def random_scalar(rng: random.Random):
-    return rng.choice([
-        lambda: rng.randint(-5, 80),
-        lambda: rng.choice([S.N_ACTIONS, -1, 2**31, 2**31 - 1, -2**31 - 1, 2**63, 2**64, 2**64 - 1, 10**30]),
-        lambda: rng.uniform(-1e3, 1e3),
-        lambda: rng.choice([0.0, -0.0, 1e308, 5e-324, float("inf"), float("-inf"), float("nan")]),
-        lambda: rng.choice([True, False, None]),
-        lambda: "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 20))),
-        lambda: rng.choice(["3", "", "\u0000", "\u2603", "a" * 300]),
-    ])()
+    return rng.choice(
+        [
+            lambda: rng.randint(-5, 80),
+            lambda: rng.choice([S.N_ACTIONS, -1, 2**31, 2**31 - 1, -(2**31) - 1, 2**63, 2**64, 2**64 - 1, 10**30]),
+            lambda: rng.uniform(-1e3, 1e3),
+            lambda: rng.choice([0.0, -0.0, 1e308, 5e-324, float("inf"), float("-inf"), float("nan")]),
+            lambda: rng.choice([True, False, None]),
+            lambda: "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 20))),
+            lambda: rng.choice(["3", "", "\u0000", "\u2603", "a" * 300]),
+        ]
+    )()
 
 
 def random_value(rng: random.Random, depth: int = 0):
@@ -49,8 +67,10 @@ def random_value(rng: random.Random, depth: int = 0):
         return random_scalar(rng)
     if roll < 0.75:
         return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    return {rng.choice(KEYS) if rng.random() < 0.8 else random_scalar(rng).__repr__()[:10]:
-            random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    return {
+        rng.choice(KEYS) if rng.random() < 0.8 else random_scalar(rng).__repr__()[:10]: random_value(rng, depth + 1)
+        for _ in range(rng.randint(0, 4))
+    }
 
 
 def random_body(rng: random.Random) -> bytes | None:
@@ -72,23 +92,47 @@ def random_body(rng: random.Random) -> bytes | None:
 
 
 def random_path(rng: random.Random, ids: list[str]) -> str:
-    sid = rng.choice([
-        lambda: rng.choice(ids),
-        lambda: "".join(rng.choice(string.ascii_letters + "-_") for _ in range(32)),
-        lambda: "".join(rng.choice(string.ascii_letters + string.digits + "%.~!$&'()*+,;=:@") for _ in
-                        range(rng.randint(0, 80))),
-        lambda: rng.choice(["..", "%2e%2e", "%00", "%ff%fe", "%", "%zz", "x" * 5000, "é", "\u2603", ""]),
-    ])()
+    sid = rng.choice(
+        [
+            lambda: rng.choice(ids),
+            lambda: "".join(rng.choice(string.ascii_letters + "-_") for _ in range(32)),
+            lambda: "".join(
+                rng.choice(string.ascii_letters + string.digits + "%.~!$&'()*+,;=:@") for _ in range(rng.randint(0, 80))
+            ),
+            lambda: rng.choice(["..", "%2e%2e", "%00", "%ff%fe", "%", "%zz", "x" * 5000, "é", "\u2603", ""]),
+        ]
+    )()
     if rng.random() < 0.5:  # the real endpoints, with a live session id
         sid = rng.choice(ids)
-        return rng.choice(["/api/play/session", f"/api/play/session/{sid}", f"/api/play/session/{sid}/step",
-                           f"/api/play/session/{sid}/step", f"/api/play/session/{sid}/reset", "/api/health"])
-    path = rng.choice([
-        "/api/play/session", f"/api/play/session/{sid}", f"/api/play/session/{sid}/step",
-        f"/api/play/session/{sid}/reset", "/api/health", "/api/openapi.json", "/", "/api", "/api/play",
-        f"/api/play/session/{sid}/{sid}", f"//api//play//session//{sid}", f"/{sid}", "/api/health/",
-        "/static/../../etc/passwd", "/api/play/session/" + "a/" * 200,
-    ])
+        return rng.choice(
+            [
+                "/api/play/session",
+                f"/api/play/session/{sid}",
+                f"/api/play/session/{sid}/step",
+                f"/api/play/session/{sid}/step",
+                f"/api/play/session/{sid}/reset",
+                "/api/health",
+            ]
+        )
+    path = rng.choice(
+        [
+            "/api/play/session",
+            f"/api/play/session/{sid}",
+            f"/api/play/session/{sid}/step",
+            f"/api/play/session/{sid}/reset",
+            "/api/health",
+            "/api/openapi.json",
+            "/",
+            "/api",
+            "/api/play",
+            f"/api/play/session/{sid}/{sid}",
+            f"//api//play//session//{sid}",
+            f"/{sid}",
+            "/api/health/",
+            "/static/../../etc/passwd",
+            "/api/play/session/" + "a/" * 200,
+        ]
+    )
     if rng.random() < 0.2:
         path += "?" + rng.choice(["a=1", "seed=5&action=3", "%%%", "x=" + "y" * 500, "&&=="])
     return path
@@ -185,7 +229,7 @@ def raw_exchange(port: int, data: bytes, half_close: bool = False) -> tuple[int 
                             length = int(value)
                     if len(rest) >= length:
                         break
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     if not buf.startswith(b"HTTP/1.1 "):
         return None, b""
@@ -251,7 +295,8 @@ def test_fuzz_raw_http_against_a_real_server(fuzz_server):
         headers = headers_for(rng, body)
         if rng.random() < 0.05:  # a Content-Length that lies
             raw = build_request(method, path, headers, body or b"").replace(
-                b"Content-Length: ", b"Content-Length: 1", 1)
+                b"Content-Length: ", b"Content-Length: 1", 1
+            )
             status, resp = raw_exchange(port, raw, half_close=True)
         else:
             status, resp = raw_exchange(port, build_request(method, path, headers, body))
@@ -267,8 +312,9 @@ def test_fuzz_raw_http_against_a_real_server(fuzz_server):
         fuzz_server.request("DELETE", f"/api/play/session/{ids[0]}")
         status, created, _ = fuzz_server.request("POST", "/api/play/session", {"seed": 3})
     assert status == 201
-    status, stepped, _ = fuzz_server.request("POST", f"/api/play/session/{created['session_id']}/step",
-                                             {"action": S.A_HOLD})
+    status, stepped, _ = fuzz_server.request(
+        "POST", f"/api/play/session/{created['session_id']}/step", {"action": S.A_HOLD}
+    )
     assert status == 200
     rc, output = fuzz_server.stop()
     assert rc == 0

@@ -21,13 +21,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
+from harness.synth import SyntheticRun
+from harness.testing import PlayServer, free_port, train_tiny_run
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen import replaydata
 from prospector.sitegen.build import build_site
-from harness.synth import SyntheticRun
-from harness.testing import PlayServer, free_port, train_tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +44,7 @@ def play():
 
 # ------------------------------------------------------------------ challenge mode is exact
 
+
 def test_replays_reproduce_exactly_through_the_play_api(real_run, play, tmp_path):
     out = tmp_path / "public"
     report = build_site(real_run.parent, out, docs=False)
@@ -57,8 +57,7 @@ def test_replays_reproduce_exactly_through_the_play_api(real_run, play, tmp_path
         doc = json.loads((out / f"data/runs/{real_run.name}/replays/{ev['replay_id']}.json").read_text())
         assert doc["seed"] == header["seed"] == ev["seed"]
         assert doc["env_config"] == header["env_config"] and len(doc["env_config"]) > 100
-        status, created = play.request("POST", "/api/play/session",
-                                       {"seed": doc["seed"], "config": doc["env_config"]})
+        status, created = play.request("POST", "/api/play/session", {"seed": doc["seed"], "config": doc["env_config"]})
         assert status == 201, created
         assert created["time_max"] == header["env_config"]["time_max"]
         assert created["render_state"] == frames[0]["render_state"]
@@ -90,6 +89,7 @@ def test_replays_reproduce_exactly_through_the_play_api(real_run, play, tmp_path
 
 def test_a_replay_with_changed_game_settings_is_refused_clearly(play):
     from prospector import spec as S
+
     config = dict(S.make_config(time_max=2000))
     config["pirate_base"] = config["pirate_base"] + 1.0
     status, body = play.request("POST", "/api/play/session", {"seed": 3, "config": config})
@@ -98,6 +98,7 @@ def test_a_replay_with_changed_game_settings_is_refused_clearly(play):
 
 
 # ------------------------------------------------------------------ site serve --with-play
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -133,9 +134,25 @@ def small_site(tmp_path_factory):
 
 
 def _start_demo(out: Path, site_port: int, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "prospector.cli", "site", "serve", "--with-play", "--out", str(out),
-                             "--port", str(site_port), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=ROOT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "site",
+            "serve",
+            "--with-play",
+            "--out",
+            str(out),
+            "--port",
+            str(site_port),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def _wait_line(proc: subprocess.Popen, text: str, timeout: float = 90) -> list[str]:
@@ -191,7 +208,7 @@ def test_site_serve_with_play_killed_hard_leaves_no_orphan(small_site):
     try:
         _wait_line(proc, "Ctrl-C stops both.")
         child = json.loads(_get(f"http://127.0.0.1:{play_port}/api/health")[1])["pid"]
-        proc.kill()           # SIGKILL: no chance to clean up; the child must still go (PR_SET_PDEATHSIG)
+        proc.kill()  # SIGKILL: no chance to clean up; the child must still go (PR_SET_PDEATHSIG)
         proc.wait()
     finally:
         if proc.poll() is None:
@@ -202,7 +219,7 @@ def test_site_serve_with_play_killed_hard_leaves_no_orphan(small_site):
         time.sleep(0.1)
     orphaned = _alive(child)
     if orphaned:
-        os.kill(child, signal.SIGKILL)   # do not leave it behind when the test fails
+        os.kill(child, signal.SIGKILL)  # do not leave it behind when the test fails
     assert not orphaned, "the play service was orphaned"
 
 
@@ -213,13 +230,46 @@ def test_site_serve_with_play_busy_ports_fail_clearly(small_site):
         busy.listen()
         port = busy.getsockname()[1]
         # the site's port is taken: nothing starts
-        r = subprocess.run([sys.executable, "-m", "prospector.cli", "site", "serve", "--with-play", "--out", str(out),
-                            "--port", str(port)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "prospector.cli",
+                "site",
+                "serve",
+                "--with-play",
+                "--out",
+                str(out),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
         assert r.returncode == 2 and "site serve: error" in r.stderr and "Traceback" not in r.stderr
         # the play service's port is taken: a clear error, the site stops again
-        r = subprocess.run([sys.executable, "-m", "prospector.cli", "site", "serve", "--with-play", "--out", str(out),
-                            "--port", str(free_port()), "--play-port", str(port)],
-                           capture_output=True, text=True, timeout=90, cwd=ROOT)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "prospector.cli",
+                "site",
+                "serve",
+                "--with-play",
+                "--out",
+                str(out),
+                "--port",
+                str(free_port()),
+                "--play-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=ROOT,
+        )
         assert r.returncode == 2, r.stderr
         assert "play service exited" in r.stderr and f"port {play_port}, not {port}" in r.stderr
         assert "Traceback" not in r.stderr

@@ -6,11 +6,17 @@ import shutil
 
 import pyarrow as pa
 import pytest
-
 from prospector.pipeline import runs
 from prospector.pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS, EventLog
-from prospector.pipeline.projections import (WINDOW_COLUMNS, WINDOWS_SCHEMA, projection_snapshot, read_replays,
-                                  read_windows, rebuild_projections, update_projections)
+from prospector.pipeline.projections import (
+    WINDOW_COLUMNS,
+    WINDOWS_SCHEMA,
+    projection_snapshot,
+    read_replays,
+    read_windows,
+    rebuild_projections,
+    update_projections,
+)
 
 RUN_ID = "20250101-120000-abc1234"
 
@@ -24,7 +30,7 @@ def _metrics(w: int) -> dict:
     m = {k: round(0.5 * w + i / 10, 3) for i, k in enumerate(WINDOW_METRICS + LOSS_KEYS)}
     m.update(window_id=w, env_steps_total=4096 * (w + 1), episodes=10 + w)
     if w == 1:
-        m["approx_kl"] = None            # null stays null
+        m["approx_kl"] = None  # null stays null
         m["return_median"] = float("nan")  # NaN becomes null
     return m
 
@@ -34,8 +40,7 @@ def _simulate_window(log: EventLog, run_dir, w: int) -> list[dict]:
     out = []
     ckpt = runs.checkpoint_path(run_dir, w)
     n, sha = runs.atomic_write(ckpt, f"weights {w}".encode())
-    out.append(log.append("checkpoint_saved", window_id=w, path=runs.rel_to_run(run_dir, ckpt),
-                          bytes=n, sha256=sha))
+    out.append(log.append("checkpoint_saved", window_id=w, path=runs.rel_to_run(run_dir, ckpt), bytes=n, sha256=sha))
     out.append(log.append("window_closed", **_metrics(w)))
     for k in range(2):
         rid = runs.make_replay_id(w, k, f"seed={100 * w + k}")
@@ -45,10 +50,22 @@ def _simulate_window(log: EventLog, run_dir, w: int) -> list[dict]:
         if w == 2 and k == 1:
             tags.append("milestone:profit_1k")
         n, sha = runs.atomic_write(runs.replay_path(run_dir, rid), b"zstd bytes")
-        out.append(log.append("replay_recorded", window_id=w, replay_id=rid, tags=tags,
-                              seed=100 * w + k, net_profit=10.0 * w - k, survival=(k == 0),
-                              steps=50 + k, path=runs.rel_to_run(run_dir, runs.replay_path(run_dir, rid)),
-                              bytes=n, sha256=sha, **{"return": 1.5 * w}))
+        out.append(
+            log.append(
+                "replay_recorded",
+                window_id=w,
+                replay_id=rid,
+                tags=tags,
+                seed=100 * w + k,
+                net_profit=10.0 * w - k,
+                survival=(k == 0),
+                steps=50 + k,
+                path=runs.rel_to_run(run_dir, runs.replay_path(run_dir, rid)),
+                bytes=n,
+                sha256=sha,
+                **{"return": 1.5 * w},
+            )
+        )
     if w == 1:
         out.append(log.append("eval_failed", window_id=w, error="demo failure"))
     return out
@@ -57,8 +74,9 @@ def _simulate_window(log: EventLog, run_dir, w: int) -> list[dict]:
 def _build_run(run_dir, windows=4, incremental=True) -> list[dict]:
     events = []
     with EventLog.open(run_dir) as log:
-        events.append(log.append("run_started", config={"window_env_steps": 4096}, git_sha="abc1234",
-                                 versions={}, wandb_url=None))
+        events.append(
+            log.append("run_started", config={"window_env_steps": 4096}, git_sha="abc1234", versions={}, wandb_url=None)
+        )
         for w in range(windows):
             new = _simulate_window(log, run_dir, w)
             events += new
@@ -112,7 +130,7 @@ def test_incremental_equals_rebuild(run_dir, tmp_path):
     result = rebuild_projections(run_dir)
     assert result.rebuilt == ["windows", "replays"] and result.windows_added == 5
     assert projection_snapshot(run_dir) == incremental
-    assert runs.windows_parquet_path(run_dir).read_bytes() == parquet_bytes   # deterministic writer
+    assert runs.windows_parquet_path(run_dir).read_bytes() == parquet_bytes  # deterministic writer
 
     # ... and in a copy that only has the log.
     copy = tmp_path / "copy" / RUN_ID
@@ -128,7 +146,7 @@ def test_reindex_after_deleting_projections(run_dir):
     before = projection_snapshot(run_dir)
     runs.windows_parquet_path(run_dir).unlink()
     runs.replay_index_path(run_dir).unlink()
-    result = update_projections(run_dir)                  # missing -> rebuilt from the log
+    result = update_projections(run_dir)  # missing -> rebuilt from the log
     assert sorted(result.rebuilt) == ["replays", "windows"]
     assert projection_snapshot(run_dir) == before
     runs.replay_index_path(run_dir).unlink()
@@ -151,11 +169,11 @@ def test_update_is_idempotent_and_fills_gaps_from_the_log(run_dir):
         log.append("run_started", config={}, git_sha=None, versions={}, wandb_url=None)
         first = _simulate_window(log, run_dir, 0)
         update_projections(run_dir, first)
-        update_projections(run_dir, first)                # repeated: no duplicate rows
+        update_projections(run_dir, first)  # repeated: no duplicate rows
         assert read_windows(run_dir).num_rows == 1 and len(read_replays(run_dir)) == 2
-        _simulate_window(log, run_dir, 1)                 # never handed to update_projections
+        _simulate_window(log, run_dir, 1)  # never handed to update_projections
         third = _simulate_window(log, run_dir, 2)
-        result = update_projections(run_dir, third)       # gap -> the missing events come from the log
+        result = update_projections(run_dir, third)  # gap -> the missing events come from the log
     assert result.rebuilt == [] and result.windows_added == 2 and result.replays_added == 4
     assert result.last_seq == third[-1]["seq"]
     assert read_windows(run_dir).column("window_id").to_pylist() == [0, 1, 2]
@@ -168,7 +186,7 @@ def test_projection_ahead_of_log_is_rebuilt(run_dir):
     _build_run(run_dir, windows=3)
     path = runs.events_path(run_dir)
     lines = path.read_bytes().splitlines(keepends=True)
-    path.write_bytes(b"".join(lines[:8]))                 # a shorter log (e.g. restored copy)
+    path.write_bytes(b"".join(lines[:8]))  # a shorter log (e.g. restored copy)
     result = update_projections(run_dir)
     assert sorted(result.rebuilt) == ["replays", "windows"] and result.last_seq == 7
     assert read_windows(run_dir).num_rows == 2 and len(read_replays(run_dir)) == 3

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
+from harness.synth import SyntheticRun
+from harness.testing import train_tiny_run
 from prospector.pipeline.eventlog import EventLog, read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen import assets as A
@@ -20,14 +21,13 @@ from prospector.sitegen import deploy as D
 from prospector.sitegen import replaydata
 from prospector.sitegen.build import Builder, build_site, safe_url
 from prospector.sitegen.metrics import CHARTED, COLUMNS
-from harness.synth import SyntheticRun
-from harness.testing import train_tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
 KENNEY = A.default_assets_dir()
 
 
 # ------------------------------------------------------------------ fixtures
+
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
@@ -72,31 +72,85 @@ def check(value, schema, where="$"):
         for i, item in enumerate(value):
             check(item, schema[0], f"{where}[{i}]")
     else:
-        assert isinstance(value, schema) and not (isinstance(value, bool) and schema in (NUM, NUM_OR_NULL)), \
+        assert isinstance(value, schema) and not (isinstance(value, bool) and schema in (NUM, NUM_OR_NULL)), (
             f"{where}: {value!r} is not {schema}"
+        )
 
 
 PROBLEM = {"kind": str, "message": str}
 RUNS_SCHEMA = {
-    "schema": int, "base_url": str, "play_url": STR_OR_NULL,
+    "schema": int,
+    "base_url": str,
+    "play_url": STR_OR_NULL,
     "latest": (dict, type(None)),
-    "runs": [{"run_id": str, "started": STR_OR_NULL, "wandb_url": STR_OR_NULL, "status": str,
-              "n_windows": int, "n_replays": int, "windows_url": str, "replays_url": str, "page_url": str,
-              "latest_replay": (dict, type(None)), "problems": [PROBLEM], "last_seq": int}],
+    "runs": [
+        {
+            "run_id": str,
+            "started": STR_OR_NULL,
+            "wandb_url": STR_OR_NULL,
+            "status": str,
+            "n_windows": int,
+            "n_replays": int,
+            "windows_url": str,
+            "replays_url": str,
+            "page_url": str,
+            "latest_replay": (dict, type(None)),
+            "problems": [PROBLEM],
+            "last_seq": int,
+        }
+    ],
 }
-REPLAYS_SCHEMA = {"schema": int, "run_id": str, "tags": [str],
-                  "replays": [{"replay_id": str, "window_id": int, "tags": [str], "status": str,
-                               "url": STR_OR_NULL, "return": NUM_OR_NULL, "steps": (int, type(None))}]}
+REPLAYS_SCHEMA = {
+    "schema": int,
+    "run_id": str,
+    "tags": [str],
+    "replays": [
+        {
+            "replay_id": str,
+            "window_id": int,
+            "tags": [str],
+            "status": str,
+            "url": STR_OR_NULL,
+            "return": NUM_OR_NULL,
+            "steps": (int, type(None)),
+        }
+    ],
+}
 WINDOWS_SCHEMA = {"schema": int, "run_id": str, "n": int, "metrics": [str], "labels": dict, "columns": dict}
 FRAME_SCHEMA = {"t": int, "action": (int, type(None)), "reward": NUM, "dt": int, "rs": dict}
-REPLAY_SCHEMA = {"schema": int, "run_id": str, "replay_id": str, "window_id": int, "tags": [str],
-                 "totals": dict, "action_names": [str], "commodities": [str], "n_frames": int,
-                 "frames": [FRAME_SCHEMA]}
-RENDER_STATE_KEYS = {"t", "time_remaining", "time_max", "ship", "limits", "cargo", "docked", "node", "neighbors",
-                     "asteroids", "selected", "market", "map", "done", "end_reason"}
+REPLAY_SCHEMA = {
+    "schema": int,
+    "run_id": str,
+    "replay_id": str,
+    "window_id": int,
+    "tags": [str],
+    "totals": dict,
+    "action_names": [str],
+    "commodities": [str],
+    "n_frames": int,
+    "frames": [FRAME_SCHEMA],
+}
+RENDER_STATE_KEYS = {
+    "t",
+    "time_remaining",
+    "time_max",
+    "ship",
+    "limits",
+    "cargo",
+    "docked",
+    "node",
+    "neighbors",
+    "asteroids",
+    "selected",
+    "market",
+    "map",
+    "done",
+    "end_reason",
+}
 
 
 # ------------------------------------------------------------------ real run
+
 
 def test_build_from_real_run_writes_the_json_api(real_run, real_site):
     out, report = real_site
@@ -109,7 +163,7 @@ def test_build_from_real_run_writes_the_json_api(real_run, real_site):
     events = read_events(real_run).events
     closed = [e for e in events if e["type"] == "window_closed"]
     recorded = [e for e in events if e["type"] == "replay_recorded"]
-    assert len(closed) == 3 and len(recorded) == 3 * 2     # per window: the eval seed's and the showcase seed's
+    assert len(closed) == 3 and len(recorded) == 3 * 2  # per window: the eval seed's and the showcase seed's
     # the home pick is the latest window's every_window replay
     latest = max((e for e in recorded if "every_window" in e["tags"]), key=lambda e: e["window_id"])
     assert runs["latest"]["replay_id"] == latest["replay_id"]
@@ -142,8 +196,9 @@ def test_replay_json_round_trips_the_replay_file(real_run, real_site):
             assert same_render_state(b["render_state"], a["render_state"])
             assert b["truth"] == a["truth"]
             assert b["valid"] == a["valid"]
-            assert b.get("events", []) == [{k: round(v, 4) if isinstance(v, float) else v for k, v in e.items()}
-                                           for e in a["events"]]
+            assert b.get("events", []) == [
+                {k: round(v, 4) if isinstance(v, float) else v for k, v in e.items()} for e in a["events"]
+            ]
             assert b["action"] == a["action"]
             assert (doc["action_names"][b["action"]] if b["action"] is not None else None) == a["action_name"]
             assert b.get("probs") == a["probs"]
@@ -154,8 +209,13 @@ def test_replay_json_round_trips_the_replay_file(real_run, real_site):
 
 def same_render_state(got: dict, want: dict) -> bool:
     """Equal, but for the asteroids' value_est, which the reader recomputes (within 0.05)."""
-    strip = lambda rs: {**rs, "asteroids": [{k: v for k, v in a.items() if k != "value_est"}  # noqa: E731
-                                            for a in rs["asteroids"]]}
+    strip = lambda rs: {
+        **rs,
+        "asteroids": [
+            {k: v for k, v in a.items() if k != "value_est"}  # noqa: E731
+            for a in rs["asteroids"]
+        ],
+    }
     assert strip(got) == strip(want)
     for a, b in zip(got["asteroids"], want["asteroids"]):
         assert abs(a["value_est"] - b["value_est"]) <= 0.05, (a, b)
@@ -164,6 +224,7 @@ def same_render_state(got: dict, want: dict) -> bool:
 
 def test_long_replays_come_in_parts(tmp_path, monkeypatch):
     from prospector.sitegen import build as B
+
     monkeypatch.setattr(B, "CHUNK_FRAMES", 100)
     run = SyntheticRun(tmp_path / "runs", run_id="long", frames=250, keep_going=True)
     run.create(1)
@@ -173,7 +234,7 @@ def test_long_replays_come_in_parts(tmp_path, monkeypatch):
     main = load(out / f"data/runs/long/replays/{rec['replay_id']}.json")
     assert main["n_frames"] == 251 and len(main["frames"]) == 100 and main["chunk"] == 100
     assert main["parts"] == [f"{rec['replay_id']}.1.json", f"{rec['replay_id']}.2.json"]
-    assert len(main["events"]) == 251                       # the whole timeline's event types
+    assert len(main["events"]) == 251  # the whole timeline's event types
     parts = [load(out / f"data/runs/long/replays/{p}") for p in main["parts"]]
     assert [p["first"] for p in parts] == [100, 200] and len(parts[1]["frames"]) == 51
     _, frames = read_replay(run.dir / rec["path"])
@@ -184,17 +245,23 @@ def test_long_replays_come_in_parts(tmp_path, monkeypatch):
     # an unchanged rebuild keeps all three files; the manifest lists the parts
     again = build_site(run.runs_dir, out, docs=False)
     assert again.rendered == []
-    assert load(out / ".sitegen/manifest.json")["outputs"][f"data/runs/long/replays/{rec['replay_id']}.json"]["files"] \
-        == [f"data/runs/long/replays/{p}" for p in main["parts"]]
+    assert load(out / ".sitegen/manifest.json")["outputs"][f"data/runs/long/replays/{rec['replay_id']}.json"][
+        "files"
+    ] == [f"data/runs/long/replays/{p}" for p in main["parts"]]
 
 
 def test_pages_of_real_run(real_run, real_site):
     out, _ = real_site
     home = (out / "index.html").read_text()
     assert real_run.name in home and 'id="player"' in home
-    assert 'href="/docs/"' in home                         # docs link on every page
-    for page in ("replays/index.html", "analytics/index.html", "runs/index.html", f"runs/{real_run.name}/index.html",
-                 "404.html"):
+    assert 'href="/docs/"' in home  # docs link on every page
+    for page in (
+        "replays/index.html",
+        "analytics/index.html",
+        "runs/index.html",
+        f"runs/{real_run.name}/index.html",
+        "404.html",
+    ):
         text = (out / page).read_text()
         assert 'href="/docs/"' in text, page
     # the window summary: every section 5 metric with its change vs the previous window
@@ -219,6 +286,7 @@ def test_assets_are_only_the_manifest_files(real_site):
 
 # ------------------------------------------------------------------ synthetic runs + incremental
 
+
 def test_synthetic_run_build_and_incremental_rebuild(tmp_path):
     run = synth(tmp_path, windows=5, wandb_url="https://wandb.ai/team/asteroid-prospector/runs/abc")
     out = tmp_path / "public"
@@ -227,17 +295,23 @@ def test_synthetic_run_build_and_incremental_rebuild(tmp_path):
     assert len(first.rendered) > 20
 
     again = build_site(run.runs_dir, out, docs=False)
-    assert again.rendered == [], again.rendered                      # nothing changed, nothing rendered
+    assert again.rendered == [], again.rendered  # nothing changed, nothing rendered
     assert again.skipped == len(first.rendered)
 
-    window_id = run.append_window()                                     # one new window
+    window_id = run.append_window()  # one new window
     new_id = [e for e in read_events(run.dir).events if e["type"] == "replay_recorded"][-1]["replay_id"]
     third = build_site(run.runs_dir, out, docs=False)
     rid = run.run_id
     assert set(third.rendered) == {
-        f"data/runs/{rid}/replays/{new_id}.json", f"data/runs/{rid}/windows.json", f"data/runs/{rid}/replays.json",
-        f"data/runs/{rid}/policies.json", f"data/runs/{rid}/obs/{new_id}.v1.bin",
-        "data/runs.json", "index.html", "runs/index.html", f"runs/{rid}/index.html",
+        f"data/runs/{rid}/replays/{new_id}.json",
+        f"data/runs/{rid}/windows.json",
+        f"data/runs/{rid}/replays.json",
+        f"data/runs/{rid}/policies.json",
+        f"data/runs/{rid}/obs/{new_id}.v1.bin",
+        "data/runs.json",
+        "index.html",
+        "runs/index.html",
+        f"runs/{rid}/index.html",
     }
     assert load(out / f"data/runs/{rid}/windows.json")["n"] == window_id + 1
     # the manifest says which events rendered which outputs
@@ -259,12 +333,16 @@ def test_replays_converted_in_a_process_pool_match_the_serial_build(tmp_path):
     raw = bad.read_bytes()
     # same sha256 recorded, so only the conversion (in a worker) can find it broken
     import zstandard
+
     body = zstandard.ZstdDecompressor().decompress(raw).split(b"\n")
     body[2] = b"{not json"
     broken = zstandard.ZstdCompressor().compress(b"\n".join(body))
     bad.write_bytes(broken)
-    log = (run.dir / "events.jsonl").read_text().replace(hashlib.sha256(raw).hexdigest(),
-                                                          hashlib.sha256(broken).hexdigest())
+    log = (
+        (run.dir / "events.jsonl")
+        .read_text()
+        .replace(hashlib.sha256(raw).hexdigest(), hashlib.sha256(broken).hexdigest())
+    )
     (run.dir / "events.jsonl").write_text(log)
 
     outs = {}
@@ -284,6 +362,7 @@ def test_removed_run_removes_its_outputs(tmp_path):
     build_site(a.runs_dir, out, docs=False)
     assert (out / "data/runs/run-b/windows.json").is_file()
     import shutil
+
     shutil.rmtree(a.runs_dir / "run-b")
     report = build_site(a.runs_dir, out, docs=False)
     assert "data/runs/run-b/windows.json" in report.removed
@@ -296,6 +375,7 @@ def test_clean_refuses_a_foreign_directory(tmp_path):
     foreign.mkdir()
     (foreign / "precious.txt").write_text("keep me")
     from prospector.sitegen.build import BuildError
+
     with pytest.raises(BuildError, match="refusing"):
         Builder(tmp_path / "runs", foreign, clean=True, docs=False).build()
     assert (foreign / "precious.txt").is_file()
@@ -311,8 +391,15 @@ def test_base_url_and_play_url(tmp_path):
     runs = load(out / "data/runs.json")
     assert runs["base_url"] == "/prospector/" and runs["play_url"] == "https://play.example.org"
     # every page links /play; the play page talks to the play service named at build time
-    for page in ("index.html", "replays/index.html", "analytics/index.html", "runs/index.html", "404.html",
-                 f"runs/{run.run_id}/index.html", "play/index.html"):
+    for page in (
+        "index.html",
+        "replays/index.html",
+        "analytics/index.html",
+        "runs/index.html",
+        "404.html",
+        f"runs/{run.run_id}/index.html",
+        "play/index.html",
+    ):
         assert '<a href="/prospector/play/"' in (out / page).read_text(), page
     play = (out / "play/index.html").read_text()
     assert 'data-play-url="https://play.example.org"' in play and 'src="/prospector/static/play.js"' in play
@@ -326,6 +413,7 @@ def test_play_url_default_and_bad_values(tmp_path):
     assert 'data-play-url="http://127.0.0.1:8001"' in (out / "play/index.html").read_text()
     assert load(out / "data/runs.json")["play_url"] == "http://127.0.0.1:8001"
     from prospector.sitegen.build import BuildError
+
     for bad in ("javascript:alert(1)", "/play", "ftp://x.example", "https://x.example/?a=1", 'http://a" onload="x'):
         with pytest.raises(BuildError, match="--play-url"):
             build_site(run.runs_dir, tmp_path / "other", docs=False, play_url=bad)
@@ -335,9 +423,27 @@ def test_play_url_default_and_bad_values(tmp_path):
 
 # ------------------------------------------------------------------ bad input
 
+
 def _cli_build(runs, out, *extra):
-    return subprocess.run([sys.executable, "-m", "prospector.cli", "site", "build", "--runs", str(runs), "--out",
-                           str(out), "--no-docs", *extra], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prospector.cli",
+            "site",
+            "build",
+            "--runs",
+            str(runs),
+            "--out",
+            str(out),
+            "--no-docs",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_bad_input_is_reported_skipped_and_marked(tmp_path):
@@ -363,14 +469,17 @@ def test_bad_input_is_reported_skipped_and_marked(tmp_path):
     proc = _cli_build(good.runs_dir, out)
     assert proc.returncode == 0, proc.stderr
     assert "problem:" in proc.stderr and "site:" in proc.stdout.splitlines()[-1]
-    kinds = {p["kind"] for p in load(out / "data/runs.json")["runs"][0]["problems"] +
-             load(out / "data/runs.json")["runs"][1]["problems"]}
+    kinds = {
+        p["kind"]
+        for p in load(out / "data/runs.json")["runs"][0]["problems"]
+        + load(out / "data/runs.json")["runs"][1]["problems"]
+    }
     assert kinds == {"missing_file", "sha_mismatch", "bad_replay", "torn_log"}
     catalog = {r["replay_id"]: r for r in load(out / "data/runs/bad/replays.json")["replays"]}
     assert catalog[recs[0]["replay_id"]]["status"] == "missing_file"
     assert catalog[recs[1]["replay_id"]]["status"] == "sha_mismatch"
     assert catalog[recs[2]["replay_id"]]["status"] == "bad_replay"
-    assert catalog[recs[3]["replay_id"]]["status"] == "ok"            # only the bad items are skipped
+    assert catalog[recs[3]["replay_id"]]["status"] == "ok"  # only the bad items are skipped
     assert (out / f"data/runs/bad/replays/{recs[3]['replay_id']}.json").is_file()
     assert not (out / f"data/runs/bad/replays/{recs[0]['replay_id']}.json").exists()
     page = (out / "runs/bad/index.html").read_text()
@@ -392,7 +501,7 @@ def test_corrupt_log_keeps_the_events_before_the_bad_line(tmp_path):
     assert [p.kind for p in report.problems] == ["corrupt_log"]
     assert f"line {bad_seq + 1}" in report.problems[0].message
     windows = load(out / "data/runs/corrupt/windows.json")
-    assert windows["columns"]["window_id"] == [0, 1]                 # what came before the bad line
+    assert windows["columns"]["window_id"] == [0, 1]  # what came before the bad line
     assert "corrupt_log" in (out / "runs/corrupt/index.html").read_text()
     assert _cli_build(run.runs_dir, out, "--strict").returncode == 1
     assert _cli_build(run.runs_dir, out).returncode == 0
@@ -406,7 +515,7 @@ def test_sha_mismatch_found_after_an_incremental_build(tmp_path):
     p = run.dir / rec["path"]
     data = bytearray(p.read_bytes())
     data[-1] ^= 0xFF
-    p.write_bytes(bytes(data))                         # same size, new mtime: re-hashed
+    p.write_bytes(bytes(data))  # same size, new mtime: re-hashed
     report = build_site(run.runs_dir, out, docs=False)
     assert [pr.kind for pr in report.problems] == ["sha_mismatch"]
     assert not (out / f"data/runs/later/replays/{rec['replay_id']}.json").exists()
@@ -415,14 +524,27 @@ def test_sha_mismatch_found_after_an_incremental_build(tmp_path):
 def test_html_from_run_data_is_escaped(tmp_path):
     run = SyntheticRun(tmp_path / "runs", run_id="evil", frames=30, wandb_url="javascript:alert(1)")
     started = run.run_started
-    run.run_started = lambda: {**started(), "git_sha": "<script>alert('sha')</script>",
-                               "config": {"train": {"experiment": "<img src=x onerror=alert(1)>",
-                                                    "policy": '"><script>alert(2)</script>'}}}
+    run.run_started = lambda: {
+        **started(),
+        "git_sha": "<script>alert('sha')</script>",
+        "config": {"train": {"experiment": "<img src=x onerror=alert(1)>", "policy": '"><script>alert(2)</script>'}},
+    }
     run.create(2)
     with EventLog(run.dir, exclusive=False, create=False) as log:
-        log.append("replay_recorded", window_id=1, replay_id="w000001-9-evil", tags=["<b>bold</b>", "milestone:<i>x</i>"],
-                   seed=1, steps=1, path="replays/../../../etc/passwd", bytes=1, sha256="0" * 64,
-                   net_profit=0, survival=1, **{"return": 0.0})
+        log.append(
+            "replay_recorded",
+            window_id=1,
+            replay_id="w000001-9-evil",
+            tags=["<b>bold</b>", "milestone:<i>x</i>"],
+            seed=1,
+            steps=1,
+            path="replays/../../../etc/passwd",
+            bytes=1,
+            sha256="0" * 64,
+            net_profit=0,
+            survival=1,
+            **{"return": 0.0},
+        )
     out = tmp_path / "public"
     report = build_site(run.runs_dir, out, docs=False)
     assert {p.kind for p in report.problems} == {"bad_path"}
@@ -447,6 +569,7 @@ def test_player_scripts_never_inject_html():
 
 # ------------------------------------------------------------------ art manifest
 
+
 def test_no_pack_file_name_outside_the_manifest():
     files = [Path(rel) for _, rel in A.MANIFEST.values()]
     # whole file names, and stems distinctive enough not to be plain words ("speed", "black")
@@ -457,8 +580,11 @@ def test_no_pack_file_name_outside_the_manifest():
     offenders = []
     for base in ("sitegen", "prospector", "pipeline", "docs"):
         for p in (ROOT / base).rglob("*"):
-            if not p.is_file() or p.suffix not in (".py", ".js", ".css", ".html", ".md", ".json", ".yml") \
-                    or p.resolve() == Path(A.__file__).resolve():
+            if (
+                not p.is_file()
+                or p.suffix not in (".py", ".js", ".css", ".html", ".md", ".json", ".yml")
+                or p.resolve() == Path(A.__file__).resolve()
+            ):
                 continue
             m = pattern.search(p.read_text(errors="replace"))
             if m:
@@ -491,13 +617,14 @@ def test_assets_copied_once_and_kept(tmp_path):
 
 # ------------------------------------------------------------------ vercel + deploy
 
+
 def test_vercel_json():
     cfg = load(ROOT / "vercel.json")
     assert cfg["cleanUrls"] is True
     rules = {h["source"]: h["headers"][0]["value"] for h in cfg["headers"]}
     assert "immutable" in rules["/data/runs/:run/replays/(.*)"] and "31536000" in rules["/data/runs/:run/replays/(.*)"]
     assert "max-age=30" in rules["/data/runs.json"]
-    assert "max-age=0" in rules["/(.*)"]                 # pages
+    assert "max-age=0" in rules["/(.*)"]  # pages
 
 
 def test_deploy_dry_run_and_cli_call(tmp_path, monkeypatch, capsys):
@@ -519,10 +646,13 @@ def test_deploy_dry_run_and_cli_call(tmp_path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(D, "VERCEL_BIN", tmp_path / "vercel")
     (tmp_path / "vercel").write_text("#!/bin/sh\n")
-    monkeypatch.setattr(D.subprocess, "run", lambda cmd, env, cwd: calls.append((cmd, env)) or
-                        subprocess.CompletedProcess(cmd, 0))
-    assert D.deploy(out, prod=False, env={"VERCEL_TOKEN": "tok-456", "PATH": os.environ["PATH"]}, echo=lines.append) == 0
-    (cmd, env), = calls
+    monkeypatch.setattr(
+        D.subprocess, "run", lambda cmd, env, cwd: calls.append((cmd, env)) or subprocess.CompletedProcess(cmd, 0)
+    )
+    assert (
+        D.deploy(out, prod=False, env={"VERCEL_TOKEN": "tok-456", "PATH": os.environ["PATH"]}, echo=lines.append) == 0
+    )
+    ((cmd, env),) = calls
     assert cmd[1:] == ["deploy", str(out), "--yes"] and env["VERCEL_TOKEN"] == "tok-456"
     assert all("tok-456" not in c for c in cmd)
     # an unbuilt or broken site is refused before any CLI call
@@ -536,12 +666,19 @@ def test_deploy_cli_without_token(tmp_path):
     out = tmp_path / "public"
     build_site(run.runs_dir, out, docs=False)
     env = {k: v for k, v in os.environ.items() if k != "VERCEL_TOKEN"}
-    proc = subprocess.run([sys.executable, "-m", "prospector.cli", "deploy", "--out", str(out)], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "prospector.cli", "deploy", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "VERCEL_TOKEN is not set" in proc.stderr
 
 
 # ------------------------------------------------------------------ pieces
+
 
 def test_replay_delta_round_trip():
     a = {"ship": {"fuel": 1.0, "hull": 2.0}, "map": {"nodes": [1, 2]}, "gone": 1, "same": [1]}
@@ -554,14 +691,16 @@ def test_replay_delta_round_trip():
 
 def test_summary_metrics_cover_section_5():
     from prospector.pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS
+
     assert set(CHARTED) == set(WINDOW_METRICS + LOSS_KEYS) - {"window_id"}
 
 
 def test_background_rebuild_hook(tmp_path):
     from prospector.sitegen.hook import rebuild_in_background
+
     run = synth(tmp_path, windows=2)
     out = tmp_path / "public"
-    procs = [rebuild_in_background(run.runs_dir, out) for _ in range(3)]   # a burst: no overlap, no loss
+    procs = [rebuild_in_background(run.runs_dir, out) for _ in range(3)]  # a burst: no overlap, no loss
     for p in procs:
         assert p.wait(timeout=300) == 0
     assert load(out / "data/runs.json")["runs"][0]["n_windows"] == 2

@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-
+from harness.synth import SyntheticRun
 from prospector.pipeline import benchmark as B
 from prospector.pipeline.eventlog import EventLog
 from prospector.sitegen.build import build_site
-from harness.synth import SyntheticRun
 
 BOTS = ("random", "greedy_miner", "cautious_scanner", "market_timer")
 NUM = (int, float)
@@ -20,9 +19,20 @@ NUM = (int, float)
 
 def fake_infos(mean: float, n: int = 50, seed: int = 0):
     rng = np.random.default_rng(seed)
-    return [{"net_profit": float(v), "survival": 1.0, "profit_per_tick": float(v) / 1e4, "overheat_ticks": 3.0,
-             "pirate_encounters": 4.0, "end_reason": "timeout", "episode_length": 100, "time_remaining": 0,
-             "episode_return": 1.0} for v in rng.normal(mean, 1000, n)]
+    return [
+        {
+            "net_profit": float(v),
+            "survival": 1.0,
+            "profit_per_tick": float(v) / 1e4,
+            "overheat_ticks": 3.0,
+            "pirate_encounters": 4.0,
+            "end_reason": "timeout",
+            "episode_length": 100,
+            "time_remaining": 0,
+            "episode_return": 1.0,
+        }
+        for v in rng.normal(mean, 1000, n)
+    ]
 
 
 def benchmark_payload(window_id: int = 2) -> dict:
@@ -30,11 +40,22 @@ def benchmark_payload(window_id: int = 2) -> dict:
     for i, name in enumerate(BOTS):
         rows.append({"policy": name, "kind": "bot", **B.bootstrap_rows(fake_infos(10_000 * (i + 1), seed=i + 1))})
     beats = {r["policy"]: rows[0]["mean_net_profit_ci95"][0] > r["mean_net_profit_ci95"][1] for r in rows[1:]}
-    return {"window_id": window_id, "checkpoint": f"checkpoints/ckpt_{window_id:06d}.pt", "checkpoint_sha256": "0" * 64,
-            "env_steps_total": 65536 * (window_id + 1), "episodes": 50, "time_max": 20000,
-            "seeds_file": "benchmarks/eval_seeds.txt", "seeds_sha256": "a" * 64, "policy_eval": "seeded sampling",
-            "ci_method": B.CI_METHOD, "columns": [c[0] for c in B.COLUMNS], "rows": rows, "ppo_beats": beats,
-            "ppo_beats_all_bots": all(beats.values())}
+    return {
+        "window_id": window_id,
+        "checkpoint": f"checkpoints/ckpt_{window_id:06d}.pt",
+        "checkpoint_sha256": "0" * 64,
+        "env_steps_total": 65536 * (window_id + 1),
+        "episodes": 50,
+        "time_max": 20000,
+        "seeds_file": "benchmarks/eval_seeds.txt",
+        "seeds_sha256": "a" * 64,
+        "policy_eval": "seeded sampling",
+        "ci_method": B.CI_METHOD,
+        "columns": [c[0] for c in B.COLUMNS],
+        "rows": rows,
+        "ppo_beats": beats,
+        "ppo_beats_all_bots": all(beats.values()),
+    }
 
 
 def make_run(tmp_path: Path, windows: int = 3) -> SyntheticRun:
@@ -65,7 +86,7 @@ def test_benchmark_json_reference_lines_and_run_page(tmp_path):
     payload = benchmark_payload()
     append(run, "benchmark", payload)
     report = build_site(run.runs_dir, out, docs=False)
-    assert f"data/runs/{run.run_id}/windows.json" in report.rendered       # the key covers the benchmark
+    assert f"data/runs/{run.run_id}/windows.json" in report.rendered  # the key covers the benchmark
     assert f"data/runs/{run.run_id}/benchmark.json" in report.rendered
 
     doc = load(data / "benchmark.json")
@@ -80,16 +101,21 @@ def test_benchmark_json_reference_lines_and_run_page(tmp_path):
     assert doc["ppo_beats_all_bots"] is True and set(doc["ppo_beats"]) == set(BOTS)
 
     ref = load(data / "windows.json")["reference"]
-    assert set(ref) == {"net_profit_mean", "survival_rate", "profit_per_tick_mean", "overheat_ticks_mean",
-                        "pirate_encounters_mean"}
+    assert set(ref) == {
+        "net_profit_mean",
+        "survival_rate",
+        "profit_per_tick_mean",
+        "overheat_ticks_mean",
+        "pirate_encounters_mean",
+    }
     lines = ref["net_profit_mean"]
-    assert [r["label"] for r in lines] == list(BOTS)                         # bots only, not PPO
+    assert [r["label"] for r in lines] == list(BOTS)  # bots only, not PPO
     by_policy = {r["policy"]: r for r in payload["rows"]}
     for line in lines:
         assert line["value"] == by_policy[line["label"]]["mean_net_profit"]
     windows_doc = load(data / "windows.json")
     for metric in ref:
-        assert metric in windows_doc["metrics"]                              # each line has a chart
+        assert metric in windows_doc["metrics"]  # each line has a chart
 
     entry = load(out / "data" / "runs.json")["runs"][0]
     assert entry["benchmark_url"] == f"data/runs/{run.run_id}/benchmark.json"

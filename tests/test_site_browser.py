@@ -12,17 +12,18 @@ import json
 import time
 
 import pytest
-
-from prospector.sitegen.build import build_site
-from prospector.sitegen.serve import serve_in_thread
 from harness.synth import SyntheticRun
 from harness.testing import BrowserPage, chromium_path, train_tiny_run
+from prospector.sitegen.build import build_site
+from prospector.sitegen.serve import serve_in_thread
 
 pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
 
 if chromium_path() is None:
-    pytest.fail("Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
-                pytrace=False)
+    pytest.fail(
+        "Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
+        pytrace=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +69,7 @@ def canvas_pixels(pg) -> str:
 
 # ------------------------------------------------------------------ home
 
+
 def test_home_plays_the_latest_replay_without_console_errors(page, site, shots):
     pg = page.goto("/")
     wait_ready(pg)
@@ -82,20 +84,24 @@ def test_home_plays_the_latest_replay_without_console_errors(page, site, shots):
     # Kenney art is loaded and drawn (the packs are on this machine)
     manifest = json.loads((site["out"] / "assets/manifest.json").read_text())
     if manifest["packs"]:
-        pg.wait_for_function("(n) => [...window.__player.assets.images.values()]"
-                             ".filter(i => i.complete && i.naturalWidth > 0).length === n",
-                             arg=len(manifest["images"]), timeout=15000)
+        pg.wait_for_function(
+            "(n) => [...window.__player.assets.images.values()]"
+            ".filter(i => i.complete && i.naturalWidth > 0).length === n",
+            arg=len(manifest["images"]),
+            timeout=15000,
+        )
         assert pg.locator(".hud img.icon").count() >= 5
     # the window summary beside it, with changes vs the previous window
     assert pg.locator("table.summary tr[data-metric]").count() == 23
     assert "vs window 1" in pg.inner_text("table.summary caption")
-    assert pg.locator(".tg-sound").is_checked() is False          # sound muted by default
+    assert pg.locator(".tg-sound").is_checked() is False  # sound muted by default
     time.sleep(0.5)
     pg.screenshot(path=str(shots / "home.png"))
     assert not page.errors, page.errors
 
 
 # ------------------------------------------------------------------ replay player
+
 
 def replay_url(site, frame=None):
     cat = json.loads((site["out"] / f"data/runs/{site['synthetic']}/replays.json").read_text())
@@ -168,12 +174,15 @@ def test_truth_toggle_changes_the_view(page, site, shots):
     assert not page.errors, page.errors
 
 
-@pytest.mark.parametrize("query, text", [
-    ("?run=no-such-run", "Unknown run"),
-    ("?run={syn}&replay=w999999-0-deadbeef", "Unknown replay"),
-    ("?run={syn}&replay={rid}&frame=99999", "past the end"),
-    ("?run={syn}&replay={rid}&frame=abc", "not a frame number"),
-])
+@pytest.mark.parametrize(
+    "query, text",
+    [
+        ("?run=no-such-run", "Unknown run"),
+        ("?run={syn}&replay=w999999-0-deadbeef", "Unknown replay"),
+        ("?run={syn}&replay={rid}&frame=99999", "past the end"),
+        ("?run={syn}&replay={rid}&frame=abc", "not a frame number"),
+    ],
+)
 def test_bad_urls_give_a_clear_message(page, site, query, text):
     _, rid = replay_url(site)
     pg = page.goto("/replays/" + query.format(syn=site["synthetic"], rid=rid))
@@ -188,6 +197,7 @@ def test_bad_urls_give_a_clear_message(page, site, query, text):
 
 # ------------------------------------------------------------------ analytics
 
+
 def test_analytics_charts_one_point_per_window_and_overlay(page, site, shots):
     pg = page.goto(f"/analytics/?run={site['synthetic']}")
     pg.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
@@ -195,14 +205,18 @@ def test_analytics_charts_one_point_per_window_and_overlay(page, site, shots):
     assert charts.count() == 23
     for i in range(charts.count()):
         assert charts.nth(i).get_attribute("data-points") == "8"
-    lengths = pg.evaluate("() => window.__charts.map(c => [c.data.length, c.data[0].length, c.data[1].filter(v => v !== null).length])")
+    lengths = pg.evaluate(
+        "() => window.__charts.map(c => [c.data.length, c.data[0].length, c.data[1].filter(v => v !== null).length])"
+    )
     assert all(x == [2, 8, 8] for x in lengths), lengths
     pg.screenshot(path=str(shots / "analytics.png"), full_page=False)
     # overlay the real run (3 windows): a third series on a shared x axis
     pg.evaluate("() => { document.body.dataset.chartsReady = '0'; }")
     pg.select_option("#run-b", site["real"])
     pg.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
-    got = pg.evaluate("() => window.__charts.map(c => [c.metric, c.data.length, c.data[2].filter(v => v !== null).length])")
+    got = pg.evaluate(
+        "() => window.__charts.map(c => [c.metric, c.data.length, c.data[2].filter(v => v !== null).length])"
+    )
     # a real run may leave a metric empty in a window (no episode ended there): null, not a point
     cols = json.loads((site["out"] / f"data/runs/{site['real']}/windows.json").read_text())["columns"]
     want = [[m, 3, sum(v is not None for v in cols[m])] for m, _, _ in got]
@@ -232,6 +246,7 @@ def test_long_replay_in_parts_plays_across_them(browser, tmp_path, monkeypatch):
     """A replay split into parts: a frame in a later part is reached once it arrives,
     and playback runs across part boundaries."""
     from prospector.sitegen import build as B
+
     monkeypatch.setattr(B, "CHUNK_FRAMES", 100)
     run = SyntheticRun(tmp_path / "runs", run_id="long", frames=250, keep_going=True)
     run.create(1)
@@ -258,9 +273,11 @@ def test_analytics_draws_the_benchmark_bots_as_lines(browser, tmp_path):
     """A run with a `prospector benchmark` event: the net profit chart gets one dashed,
     constant series per bot (windows.json `reference`), and the run page shows the table."""
     from test_site_benchmark import BOTS, benchmark_payload
+
     run = SyntheticRun(tmp_path / "runs", run_id="bench", frames=30)
     run.create(4)
     from prospector.pipeline.eventlog import EventLog
+
     payload = benchmark_payload(window_id=3)
     with EventLog(run.dir, exclusive=False, create=False) as log:
         log.append("benchmark", **payload)
@@ -274,7 +291,8 @@ def test_analytics_draws_the_benchmark_bots_as_lines(browser, tmp_path):
         card = pg.locator('.chart[data-metric="net_profit_mean"]')
         assert card.get_attribute("data-references") == str(len(BOTS))
         got = pg.evaluate("""() => { const c = window.__charts.find(c => c.metric === 'net_profit_mean');
-            return [c.data.length, c.series.slice(2).map(s => s.label), c.data.slice(2).map(d => [...new Set(d)])]; }""")
+            return [c.data.length, c.series.slice(2).map(s => s.label),
+                    c.data.slice(2).map(d => [...new Set(d)])]; }""")
         want = {r["policy"]: r["mean_net_profit"] for r in payload["rows"]}
         assert got[0] == 2 + len(BOTS)
         assert got[1] == [f"{b} (benchmark)" for b in BOTS]

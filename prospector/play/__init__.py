@@ -13,5 +13,6 @@ __all__ = ["create_app", "serve"]
 def __getattr__(name):
     if name in __all__:
         from . import server
+
         return getattr(server, name)
     raise AttributeError(f"module 'prospector.play' has no attribute {name!r}")

@@ -79,8 +79,7 @@ class ApiError(Exception):
 class Session:
     """One player's game: a ProspectorEnv plus the episode bookkeeping."""
 
-    __slots__ = ("id", "env", "seed", "time_max", "last_used", "step", "episode_return", "done",
-                 "episodes", "obs")
+    __slots__ = ("id", "env", "seed", "time_max", "last_used", "step", "episode_return", "done", "episodes", "obs")
 
     def __init__(self, session_id: str, env: ProspectorEnv, now: float):
         self.id = session_id
@@ -154,10 +153,13 @@ class SessionStore:
         if len(self.live) >= self.max_sessions:
             oldest = next(iter(self.live.values()))
             retry = max(1, int(self.ttl - (now - oldest.last_used)) + 1)
-            raise ApiError(429, "too_many_sessions",
-                           f"the service holds its maximum of {self.max_sessions} live sessions; "
-                           f"try again in about {retry} s, or DELETE a session you no longer need",
-                           {"retry-after": str(retry)})
+            raise ApiError(
+                429,
+                "too_many_sessions",
+                f"the service holds its maximum of {self.max_sessions} live sessions; "
+                f"try again in about {retry} s, or DELETE a session you no longer need",
+                {"retry-after": str(retry)},
+            )
 
     def add(self, session: Session) -> None:
         self.check_capacity()
@@ -167,14 +169,20 @@ class SessionStore:
 
     def get(self, sid: str) -> Session:
         if SESSION_ID_RE.fullmatch(sid) is None:
-            raise ApiError(400, "malformed_session_id",
-                           "session ids are the 32-character session_id that POST /api/play/session returned")
+            raise ApiError(
+                400,
+                "malformed_session_id",
+                "session ids are the 32-character session_id that POST /api/play/session returned",
+            )
         session = self.live.get(sid)
         if session is None:
             if sid in self.expired:
                 raise _expired(self.ttl)
-            raise ApiError(404, "unknown_session",
-                           "no such session (never created, or deleted); POST /api/play/session starts a new one")
+            raise ApiError(
+                404,
+                "unknown_session",
+                "no such session (never created, or deleted); POST /api/play/session starts a new one",
+            )
         now = self.clock()
         if now - session.last_used > self.ttl:
             self._forget(sid)
@@ -189,8 +197,11 @@ class SessionStore:
 
 
 def _expired(ttl: float) -> ApiError:
-    return ApiError(410, "session_expired",
-                    f"the session expired after {ttl:g} s without a request; POST /api/play/session starts a new one")
+    return ApiError(
+        410,
+        "session_expired",
+        f"the session expired after {ttl:g} s without a request; POST /api/play/session starts a new one",
+    )
 
 
 # ------------------------------------------------------------------- input
@@ -205,8 +216,11 @@ def _read_json(request, max_body: int, allowed: tuple[str, ...]) -> dict:
         return {}
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/json":
-        raise ApiError(415, "unsupported_media_type",
-                       f"send the body as JSON with Content-Type: application/json (got {media or 'none'!r})")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with Content-Type: application/json (got {media or 'none'!r})",
+        )
     try:
         data = stdjson.loads(body)
     except (ValueError, RecursionError):
@@ -243,8 +257,9 @@ def parse_action(data: dict) -> int:
         raise ApiError(400, "missing_action", f'send {{"action": N}} with N an integer 0..{S.N_ACTIONS - 1}')
     action = data["action"]
     if not _is_int(action):
-        raise ApiError(400, "invalid_action",
-                       f"action must be an integer 0..{S.N_ACTIONS - 1}, got {_type_name(action)}")
+        raise ApiError(
+            400, "invalid_action", f"action must be an integer 0..{S.N_ACTIONS - 1}, got {_type_name(action)}"
+        )
     if not 0 <= action < S.N_ACTIONS:
         shown = str(action) if abs(action) < 10**12 else "a huge number"
         raise ApiError(400, "action_out_of_range", f"action must be 0..{S.N_ACTIONS - 1}, got {shown}")
@@ -274,8 +289,12 @@ def parse_config(data: dict) -> dict:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ApiError(400, "invalid_config", f"config field {name!r} must be a number, got {_type_name(value)}")
         if name not in CONFIG_OVERRIDES and value != S.DEFAULT_CONFIG[name]:
-            raise ApiError(400, "invalid_config", f"config field {name!r} cannot be changed here (only "
-                           f"{', '.join(CONFIG_OVERRIDES)}); its default is {S.DEFAULT_CONFIG[name]:g}")
+            raise ApiError(
+                400,
+                "invalid_config",
+                f"config field {name!r} cannot be changed here (only "
+                f"{', '.join(CONFIG_OVERRIDES)}); its default is {S.DEFAULT_CONFIG[name]:g}",
+            )
     overrides = {name: config[name] for name in CONFIG_OVERRIDES if name in config}
     try:
         S.make_config(overrides)
@@ -302,8 +321,13 @@ def _state(session: Session) -> dict:
 
 
 def _session_fields(session: Session) -> dict:
-    return {"seed": session.seed, "time_max": session.time_max, "step": session.step,
-            "episode_return": session.episode_return, "done": session.done}
+    return {
+        "seed": session.seed,
+        "time_max": session.time_max,
+        "step": session.step,
+        "episode_return": session.episode_return,
+        "done": session.done,
+    }
 
 
 # --------------------------------------------------------------------- CORS
@@ -317,25 +341,41 @@ class Cors:
 
     def allowed(self, origin: str) -> bool:
         origin = origin.rstrip("/").lower()
-        return (self.any or origin in self.origins
-                or (self.allow_localhost and LOCAL_ORIGIN_RE.fullmatch(origin) is not None))
+        return (
+            self.any
+            or origin in self.origins
+            or (self.allow_localhost and LOCAL_ORIGIN_RE.fullmatch(origin) is not None)
+        )
 
     def headers(self, request) -> dict:
         origin = request.headers.get("origin")
         if not origin:
             return {}
         if self.allowed(origin):
-            return {"access-control-allow-origin": origin, "access-control-expose-headers": "Retry-After",
-                    "vary": "Origin"}
+            return {
+                "access-control-allow-origin": origin,
+                "access-control-expose-headers": "Retry-After",
+                "vary": "Origin",
+            }
         return {"vary": "Origin"}
 
 
 # ----------------------------------------------------------------- errors
 
-_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-                 413: "body_too_large", 414: "uri_too_long", 415: "unsupported_media_type",
-                 416: "range_not_satisfiable", 417: "expectation_failed", 429: "too_many_requests",
-                 431: "headers_too_large", 503: "service_unavailable"}
+_STATUS_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "body_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    417: "expectation_failed",
+    429: "too_many_requests",
+    431: "headers_too_large",
+    503: "service_unavailable",
+}
 
 
 def error_body(code: str, message: str) -> dict:
@@ -366,7 +406,9 @@ class JsonErrorHandler(ErrorHandler):
                 message = f"no such endpoint: {method} {path[:200]}; see GET /api/openapi.json"
             elif status == 405:
                 allowed = sorted(getattr(exception, "allowed_methods", None) or ())
-                message = f"{method} is not allowed on {path[:200]}" + (f"; use {', '.join(allowed)}" if allowed else "")
+                message = f"{method} is not allowed on {path[:200]}" + (
+                    f"; use {', '.join(allowed)}" if allowed else ""
+                )
                 if allowed:
                     headers["allow"] = ", ".join(allowed)
             elif status == 413:
@@ -380,12 +422,21 @@ class JsonErrorHandler(ErrorHandler):
         elif isinstance(exception, SanicException) and int(exception.status_code or 500) == 503:
             status, code = 503, "service_unavailable"  # a response timeout, or shutting down
             message = "the service is busy or shutting down; try again"
-            log.warning("%s while handling %s %s", type(exception).__name__, getattr(request, "method", "?"),
-                        getattr(request, "path", "?"))
+            log.warning(
+                "%s while handling %s %s",
+                type(exception).__name__,
+                getattr(request, "method", "?"),
+                getattr(request, "path", "?"),
+            )
         else:
             status, code, message = 500, "internal_error", "internal error; it has been logged"
-            log.error("%s while handling %s %s", type(exception).__name__, getattr(request, "method", "?"),
-                      getattr(request, "path", "?"), exc_info=exception)
+            log.error(
+                "%s while handling %s %s",
+                type(exception).__name__,
+                getattr(request, "method", "?"),
+                getattr(request, "path", "?"),
+                exc_info=exception,
+            )
         if request is not None:
             cors = getattr(request.app.ctx, "cors", None)
             if cors is not None:
@@ -419,9 +470,15 @@ class PlayRequest(Request):
             super().__init__(b"*", headers, version, method, transport, app, *args, **kwargs)
 
 
-def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEFAULT_MAX_SESSIONS,
-               allow_origins=(), max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, allow_localhost: bool = True,
-               name: str | None = None, clock=time.monotonic) -> Sanic:
+def create_app(
+    ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    allow_origins=(),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    allow_localhost: bool = True,
+    name: str | None = None,
+    clock=time.monotonic,
+) -> Sanic:
     """The play service as a Sanic app (each call a fresh app with its own sessions).
 
     ``allow_origins``: site origins that may call the API from a browser ("*" for any);
@@ -471,8 +528,17 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
         session = Session(store.new_id(), ProspectorEnv(config or None), store.clock())
         obs, info = session.reset(secrets.randbits(63) if seed is None else seed)
         store.add(session)
-        return reply(request, {"session_id": session.id, **_state(session), "info": info,
-                               **_session_fields(session), "ttl_seconds": store.ttl}, 201)
+        return reply(
+            request,
+            {
+                "session_id": session.id,
+                **_state(session),
+                "info": info,
+                **_session_fields(session),
+                "ttl_seconds": store.ttl,
+            },
+            201,
+        )
 
     async def get_session(request, session_id: str):
         session = store.get(session_id)
@@ -490,18 +556,31 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
         action = parse_action(data)
         session = store.get(session_id)
         if session.done:
-            raise ApiError(409, "episode_over",
-                           f"the episode ended at step {session.step}; POST /api/play/session/{session_id}/reset "
-                           "(optionally with {\"seed\": N}) to play another")
+            raise ApiError(
+                409,
+                "episode_over",
+                f"the episode ended at step {session.step}; POST /api/play/session/{session_id}/reset "
+                '(optionally with {"seed": N}) to play another',
+            )
         obs, reward, terminated, truncated, info = session.env.step(action)
         events = info.pop("events")
         session.obs = obs
         session.step += 1
         session.episode_return += reward
         session.done = bool(terminated or truncated)
-        return reply(request, {**_state(session), "reward": reward, "terminated": bool(terminated),
-                               "truncated": bool(truncated), "info": info, "events": events,
-                               "step": session.step, "episode_return": session.episode_return})
+        return reply(
+            request,
+            {
+                **_state(session),
+                "reward": reward,
+                "terminated": bool(terminated),
+                "truncated": bool(truncated),
+                "info": info,
+                "events": events,
+                "step": session.step,
+                "episode_return": session.episode_return,
+            },
+        )
 
     async def delete_session(request, session_id: str):
         store.remove(session_id)
@@ -509,14 +588,25 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
 
     async def health(request):
         store.sweep()
-        return reply(request, {"status": "ok", "version": __version__, "live_sessions": len(store),
-                               "max_sessions": store.max_sessions, "ttl_seconds": store.ttl,
-                               "sessions_created": store.created_total, "sessions_expired": store.expired_total,
-                               "uptime_seconds": round(time.monotonic() - started, 3), "pid": os.getpid()})
+        return reply(
+            request,
+            {
+                "status": "ok",
+                "version": __version__,
+                "live_sessions": len(store),
+                "max_sessions": store.max_sessions,
+                "ttl_seconds": store.ttl,
+                "sessions_created": store.created_total,
+                "sessions_expired": store.expired_total,
+                "uptime_seconds": round(time.monotonic() - started, 3),
+                "pid": os.getpid(),
+            },
+        )
 
     async def openapi(request):
         if getattr(app.ctx, "openapi", None) is None:
             from .openapi import build_openapi
+
             app.ctx.openapi = build_openapi()
         return reply(request, app.ctx.openapi)
 
@@ -534,8 +624,9 @@ def create_app(ttl_seconds: float = DEFAULT_TTL_SECONDS, max_sessions: int = DEF
             app.add_route(delete_session, path, methods=["DELETE"], name=f"r{index}_delete")
         else:
             app.add_route(handler, path, methods=list(methods), name=f"r{index}")
-        app.add_route(partial(_preflight, cors=cors, methods=methods), path, methods=["OPTIONS"],
-                      name=f"r{index}_options")
+        app.add_route(
+            partial(_preflight, cors=cors, methods=methods), path, methods=["OPTIONS"], name=f"r{index}_options"
+        )
 
     # --------------------------------------------------------- the sweeper
 
@@ -570,16 +661,22 @@ async def _preflight(request, *, cors: Cors, methods, **_params):
     if not origin:  # a plain OPTIONS, not a CORS preflight
         return HTTPResponse(status=204, headers={"allow": allow})
     if not cors.allowed(origin):
-        raise ApiError(403, "origin_not_allowed",
-                       f"origin {origin[:100]!r} may not call this API; start the server with --allow-origin {origin[:100]}")
-    return HTTPResponse(status=204, headers={
-        "allow": allow,
-        "access-control-allow-origin": origin,
-        "access-control-allow-methods": allow,
-        "access-control-allow-headers": "Content-Type",
-        "access-control-max-age": "600",
-        "vary": "Origin",
-    })
+        raise ApiError(
+            403,
+            "origin_not_allowed",
+            f"origin {origin[:100]!r} may not call this API; start the server with --allow-origin {origin[:100]}",
+        )
+    return HTTPResponse(
+        status=204,
+        headers={
+            "allow": allow,
+            "access-control-allow-origin": origin,
+            "access-control-allow-methods": allow,
+            "access-control-allow-headers": "Content-Type",
+            "access-control-max-age": "600",
+            "vary": "Origin",
+        },
+    )
 
 
 # ------------------------------------------------------------------- serving
@@ -600,12 +697,14 @@ def serve(host: str = "127.0.0.1", port: int = 8001, workers: int = 1, **app_kwa
         log.setLevel(logging.INFO)
     loader = AppLoader(factory=partial(create_app, name=APP_NAME, **app_kwargs))
     app = loader.load()
-    app.prepare(host=host, port=port, workers=workers, single_process=workers == 1, access_log=False,
-                motd=False)
+    app.prepare(host=host, port=port, workers=workers, single_process=workers == 1, access_log=False, motd=False)
     shown_host = f"[{host}]" if ":" in host else host
-    print(f"play service: http://{shown_host}:{port}/api/health ({workers} worker"
-          f"{'s' if workers > 1 else ''}, session TTL {app_kwargs.get('ttl_seconds', DEFAULT_TTL_SECONDS):g} s, "
-          f"at most {app_kwargs.get('max_sessions', DEFAULT_MAX_SESSIONS)} sessions)", flush=True)
+    print(
+        f"play service: http://{shown_host}:{port}/api/health ({workers} worker"
+        f"{'s' if workers > 1 else ''}, session TTL {app_kwargs.get('ttl_seconds', DEFAULT_TTL_SECONDS):g} s, "
+        f"at most {app_kwargs.get('max_sessions', DEFAULT_MAX_SESSIONS)} sessions)",
+        flush=True,
+    )
     if workers == 1:
         Sanic.serve_single(primary=app)
     else:

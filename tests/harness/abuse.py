@@ -27,15 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 from prospector.spec import A_CASH_OUT, A_HOLD
 
@@ -46,10 +41,23 @@ MAX_SECONDS = 3600
 
 # scenario -> relative weight. "play" is the valid traffic; the others are the abuse.
 SCENARIOS = {
-    "play": 30, "churn": 3, "expired": 3, "after_end": 3,
-    "non_json": 3, "wrong_type": 3, "missing_action": 3, "float_action": 3, "string_action": 3,
-    "bool_action": 3, "negative_action": 3, "huge_action": 3, "action_69": 3, "unknown_session": 3,
-    "malformed_session": 3, "too_large": 2, "too_large_transport": 1,
+    "play": 30,
+    "churn": 3,
+    "expired": 3,
+    "after_end": 3,
+    "non_json": 3,
+    "wrong_type": 3,
+    "missing_action": 3,
+    "float_action": 3,
+    "string_action": 3,
+    "bool_action": 3,
+    "negative_action": 3,
+    "huge_action": 3,
+    "action_69": 3,
+    "unknown_session": 3,
+    "malformed_session": 3,
+    "too_large": 2,
+    "too_large_transport": 1,
 }
 
 
@@ -61,8 +69,9 @@ class Conn(Connection):
     """One keep-alive connection that reopens itself when the server closes it, and
     sends any content type (bad input included)."""
 
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      content_type: str | None = "application/json") -> tuple[int, bytes, float]:
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = "application/json"
+    ) -> tuple[int, bytes, float]:
         if self.writer is None:
             await self.open()
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
@@ -105,9 +114,17 @@ class Client:
         self.conn = Conn(host, port)
         self.rng, self.stats, self.ttl, self.index = rng, stats, ttl, index
 
-    async def call(self, scenario: str, method: str, path: str, body: bytes | None = None,
-                   expect: tuple[int, ...] = (200,), code: str | None = None,
-                   content_type: str | None = "application/json", may_close: bool = False):
+    async def call(
+        self,
+        scenario: str,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        expect: tuple[int, ...] = (200,),
+        code: str | None = None,
+        content_type: str | None = "application/json",
+        may_close: bool = False,
+    ):
         """One request; checks the status (and the error code) against what the API promises."""
         st = self.stats
         try:
@@ -136,8 +153,9 @@ class Client:
         return status, doc
 
     async def new_session(self, scenario: str, **body) -> dict | None:
-        status, doc = await self.call(scenario, "POST", "/api/play/session", json.dumps(body).encode(),
-                                      expect=(201, 429))
+        status, doc = await self.call(
+            scenario, "POST", "/api/play/session", json.dumps(body).encode(), expect=(201, 429)
+        )
         return doc if status == 201 else None
 
     async def run(self, deadline: float) -> None:
@@ -163,8 +181,9 @@ class Client:
             if time.monotonic() >= deadline:
                 break
             action = self.rng.choice([a for a in valid if a != A_CASH_OUT] or [A_HOLD])
-            status, doc = await self.call("play", "POST", f"/api/play/session/{sid}/step",
-                                          b'{"action":%d}' % action, expect=(200,))
+            status, doc = await self.call(
+                "play", "POST", f"/api/play/session/{sid}/step", b'{"action":%d}' % action, expect=(200,)
+            )
             if doc is None or status != 200:
                 return
             if doc["terminated"] or doc["truncated"]:
@@ -172,7 +191,7 @@ class Client:
                 if doc is None or status != 200:
                     return
             valid = doc["valid_actions"]
-        if self.rng.random() < 0.7:      # the rest are abandoned: the TTL reclaims them
+        if self.rng.random() < 0.7:  # the rest are abandoned: the TTL reclaims them
             await self.call("play", "DELETE", f"/api/play/session/{sid}")
 
     async def s_churn(self, deadline):
@@ -185,8 +204,14 @@ class Client:
         if doc is None:
             return
         await asyncio.sleep(self.ttl + 0.3 + self.rng.random() * 0.5)
-        await self.call("expired", "POST", f"/api/play/session/{doc['session_id']}/step", b'{"action":6}',
-                        expect=(410,), code="session_expired")
+        await self.call(
+            "expired",
+            "POST",
+            f"/api/play/session/{doc['session_id']}/step",
+            b'{"action":6}',
+            expect=(410,),
+            code="session_expired",
+        )
 
     async def s_after_end(self, deadline):
         doc = await self.new_session("after_end")
@@ -198,20 +223,34 @@ class Client:
             await self.call("after_end", "POST", path, b'{"action":6}', expect=(409,), code="episode_over")
         await self.call("after_end", "DELETE", f"/api/play/session/{doc['session_id']}")
 
-    async def _bad_step(self, scenario: str, body: bytes, status: int, code: str,
-                        content_type: str | None = "application/json"):
+    async def _bad_step(
+        self, scenario: str, body: bytes, status: int, code: str, content_type: str | None = "application/json"
+    ):
         # the body is checked before the session: a random well-formed id does not matter
         sid = secrets.token_urlsafe(24)
-        await self.call(scenario, "POST", f"/api/play/session/{sid}/step", body, expect=(status,), code=code,
-                        content_type=content_type)
+        await self.call(
+            scenario,
+            "POST",
+            f"/api/play/session/{sid}/step",
+            body,
+            expect=(status,),
+            code=code,
+            content_type=content_type,
+        )
 
     async def s_non_json(self, deadline):
-        await self._bad_step("non_json", self.rng.choice([b"{action: 6}", b"\xff\xfe", b"[1,", b"nul"]),
-                             400, "invalid_json")
+        await self._bad_step(
+            "non_json", self.rng.choice([b"{action: 6}", b"\xff\xfe", b"[1,", b"nul"]), 400, "invalid_json"
+        )
 
     async def s_wrong_type(self, deadline):
-        await self._bad_step("wrong_type", b'{"action":6}', 415, "unsupported_media_type",
-                             content_type=self.rng.choice(["text/plain", "application/x-www-form-urlencoded", None]))
+        await self._bad_step(
+            "wrong_type",
+            b'{"action":6}',
+            415,
+            "unsupported_media_type",
+            content_type=self.rng.choice(["text/plain", "application/x-www-form-urlencoded", None]),
+        )
 
     async def s_missing_action(self, deadline):
         await self._bad_step("missing_action", b"{}", 400, "missing_action")
@@ -235,13 +274,20 @@ class Client:
         await self._bad_step("action_69", b'{"action":69}', 400, "action_out_of_range")
 
     async def s_unknown_session(self, deadline):
-        await self.call("unknown_session", "POST", f"/api/play/session/{secrets.token_urlsafe(24)}/step",
-                        b'{"action":6}', expect=(404,), code="unknown_session")
+        await self.call(
+            "unknown_session",
+            "POST",
+            f"/api/play/session/{secrets.token_urlsafe(24)}/step",
+            b'{"action":6}',
+            expect=(404,),
+            code="unknown_session",
+        )
 
     async def s_malformed_session(self, deadline):
         sid = self.rng.choice(["x", "a" * 31, "a" * 33, "%00" * 8, "..%2F..%2Fetc", "a" * 300])
-        await self.call("malformed_session", "POST", f"/api/play/session/{sid}/step", b'{"action":6}',
-                        expect=(400, 404), code=None)
+        await self.call(
+            "malformed_session", "POST", f"/api/play/session/{sid}/step", b'{"action":6}', expect=(400, 404), code=None
+        )
 
     async def s_too_large(self, deadline):
         body = b'{"action":6,"pad":"' + b"x" * self.rng.randint(8200, 15000) + b'"}'
@@ -251,8 +297,9 @@ class Client:
         """Bigger than the transport takes: a 413, or the connection closed mid-upload."""
         body = b'{"action":6,"pad":"' + b"x" * self.rng.randint(20_000, 200_000) + b'"}'
         sid = secrets.token_urlsafe(24)
-        await self.call("too_large_transport", "POST", f"/api/play/session/{sid}/step", body, expect=(413,),
-                        may_close=True)
+        await self.call(
+            "too_large_transport", "POST", f"/api/play/session/{sid}/step", body, expect=(413,), may_close=True
+        )
 
 
 # ------------------------------------------------------------------- a round
@@ -298,28 +345,38 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
         deadline = time.monotonic() + seconds
         peak = [0]
 
-        async def sample_peak():
+        async def sample_peak(deadline=deadline, peak=peak):
             while time.monotonic() < deadline:
                 peak[0] = max(peak[0], rss_bytes(pid))
                 await asyncio.sleep(0.25)
 
         t0 = time.perf_counter()
-        await asyncio.gather(sample_peak(), *(Client(i, host, port, random.Random(rng.random()), stats, ttl)
-                                              .run(deadline) for i in range(clients)))
+        await asyncio.gather(
+            sample_peak(),
+            *(Client(i, host, port, random.Random(rng.random()), stats, ttl).run(deadline) for i in range(clients)),
+        )
         wall = time.perf_counter() - t0
         live_at_end = (await _get(host, port, "/api/health"))["live_sessions"]
         waited = await wait_expired(host, port, ttl)
         rss_after = rss_bytes(pid)
         lat = sorted(stats.latencies)
-        per_round.append({
-            "round": r + 1, "seconds": round(wall, 2), "requests": stats.requests,
-            "requests_per_s": round(stats.requests / wall, 1),
-            "p50_ms": round(percentile(lat, 0.5) * 1000, 2), "p99_ms": round(percentile(lat, 0.99) * 1000, 2),
-            "server_errors": stats.server_errors, "unexpected": stats.problem_count,
-            "status_429": stats.statuses.get(429, 0), "live_sessions_at_end": live_at_end,
-            "expired_after_s": round(waited, 2), "rss_peak_mib": round(peak[0] / 2**20, 1),
-            "rss_after_expiry_mib": round(rss_after / 2**20, 1),
-        })
+        per_round.append(
+            {
+                "round": r + 1,
+                "seconds": round(wall, 2),
+                "requests": stats.requests,
+                "requests_per_s": round(stats.requests / wall, 1),
+                "p50_ms": round(percentile(lat, 0.5) * 1000, 2),
+                "p99_ms": round(percentile(lat, 0.99) * 1000, 2),
+                "server_errors": stats.server_errors,
+                "unexpected": stats.problem_count,
+                "status_429": stats.statuses.get(429, 0),
+                "live_sessions_at_end": live_at_end,
+                "expired_after_s": round(waited, 2),
+                "rss_peak_mib": round(peak[0] / 2**20, 1),
+                "rss_after_expiry_mib": round(rss_after / 2**20, 1),
+            }
+        )
         wall_total += wall
         total.latencies += stats.latencies
         total.requests += stats.requests
@@ -335,18 +392,30 @@ async def run_abuse(url: str, clients: int, seconds: float, rounds: int, seed: i
     after = [r["rss_after_expiry_mib"] for r in per_round]
     end = await _get(host, port, "/api/health")
     return {
-        "url": url, "clients": clients, "rounds": rounds, "seconds_per_round": seconds, "seed": seed,
-        "ttl_seconds": ttl, "max_sessions": cap, "server_pid": pid,
-        "requests": total.requests, "requests_per_s": round(total.requests / wall_total, 1),
-        "latency_ms": {name: round(percentile(lat, q) * 1000, 2)
-                       for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))},
+        "url": url,
+        "clients": clients,
+        "rounds": rounds,
+        "seconds_per_round": seconds,
+        "seed": seed,
+        "ttl_seconds": ttl,
+        "max_sessions": cap,
+        "server_pid": pid,
+        "requests": total.requests,
+        "requests_per_s": round(total.requests / wall_total, 1),
+        "latency_ms": {
+            name: round(percentile(lat, q) * 1000, 2)
+            for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
+        },
         "statuses": {str(k): v for k, v in sorted(total.statuses.items())},
         "scenarios": dict(sorted(total.scenarios.items())),
-        "server_errors": total.server_errors, "unexpected": total.problem_count, "problems": total.problems,
+        "server_errors": total.server_errors,
+        "unexpected": total.problem_count,
+        "problems": total.problems,
         "connections_closed_by_server": total.closed,
         "sessions_created": end["sessions_created"] - health["sessions_created"],
         "sessions_expired": end["sessions_expired"] - health["sessions_expired"],
-        "rss_start_mib": round(rss_start / 2**20, 1), "rss_after_expiry_mib": after,
+        "rss_start_mib": round(rss_start / 2**20, 1),
+        "rss_after_expiry_mib": after,
         "rss_growth_first_to_last_round_mib": round(after[-1] - after[0], 1),
         "per_round": per_round,
     }
@@ -375,8 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.spawn:
             server = PlayServer("--ttl", str(args.ttl), "--max-sessions", str(args.max_sessions))
-        result = asyncio.run(run_abuse(server.url if server else args.url, args.clients, args.seconds,
-                                       args.rounds, seed))
+        result = asyncio.run(
+            run_abuse(server.url if server else args.url, args.clients, args.seconds, args.rounds, seed)
+        )
     except (LoadError, OSError) as exc:
         print(f"abuse: error: {exc}", file=sys.stderr)
         return 2
@@ -393,15 +463,21 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
     else:
         lat = result["latency_ms"]
-        print(f"abuse: {result['requests']:,} requests from {result['clients']} clients in {result['rounds']} x "
-              f"{result['seconds_per_round']:g} s (seed {seed}): {result['requests_per_s']:,.0f} req/s; latency ms "
-              f"p50 {lat['p50']} p99 {lat['p99']} max {lat['max']}; statuses {result['statuses']}; "
-              f"5xx {result['server_errors']}; unexpected {result['unexpected']}; server RSS after expiry per "
-              f"round {result['rss_after_expiry_mib']} MiB (start {result['rss_start_mib']})")
+        print(
+            f"abuse: {result['requests']:,} requests from {result['clients']} clients in {result['rounds']} x "
+            f"{result['seconds_per_round']:g} s (seed {seed}): {result['requests_per_s']:,.0f} req/s; latency ms "
+            f"p50 {lat['p50']} p99 {lat['p99']} max {lat['max']}; statuses {result['statuses']}; "
+            f"5xx {result['server_errors']}; unexpected {result['unexpected']}; server RSS after expiry per "
+            f"round {result['rss_after_expiry_mib']} MiB (start {result['rss_start_mib']})"
+        )
         for problem in result["problems"]:
             print(f"  problem: {problem}")
-    bad = result["server_errors"] or result["unexpected"] or result.get("server_tracebacks") \
+    bad = (
+        result["server_errors"]
+        or result["unexpected"]
+        or result.get("server_tracebacks")
         or result.get("server_exit", 0) not in (0,)
+    )
     return 1 if bad else 0
 
 

@@ -70,8 +70,10 @@ def check_state(obs: np.ndarray, snap: dict) -> list[str]:
             need(all(_in(x, 0.0, 1.0) for x in rock["comp_est"]), "composition estimate in [0, 1]")
     market = snap["market"]
     for k in range(S.N_COMMODITIES):
-        need(_in(market["price"][k], market["price_min"][k], market["price_max"][k]),
-             "price within [price_min, price_max]")
+        need(
+            _in(market["price"][k], market["price_min"][k], market["price_max"][k]),
+            "price within [price_min, price_max]",
+        )
         need(market["inventory"][k] >= 0.0 and market["recent_sales"][k] >= 0.0, "inventory and recent sales >= 0")
     return sorted(set(bad), key=bad.index)
 
@@ -83,8 +85,9 @@ def check_reset(obs: np.ndarray, info: dict, snap: dict) -> list[str]:
     return bad
 
 
-def check_step(before: dict, obs: np.ndarray, reward: float, terminated: bool, truncated: bool,
-               info: dict, after: dict) -> list[str]:
+def check_step(
+    before: dict, obs: np.ndarray, reward: float, terminated: bool, truncated: bool, info: dict, after: dict
+) -> list[str]:
     """State bounds, and the step's events against the change from `before` to `after`."""
     bad = check_state(obs, after)
 
@@ -105,20 +108,26 @@ def check_step(before: dict, obs: np.ndarray, reward: float, terminated: bool, t
 
     need(math.isfinite(reward), "reward finite")
     need(len(events) <= S.MAX_EVENTS, "event count in range")
-    need(info["invalid"] == (bool(events) and events[0]["type"] == "invalid"),
-         "invalid <=> the step's first event is invalid")
+    need(
+        info["invalid"] == (bool(events) and events[0]["type"] == "invalid"),
+        "invalid <=> the step's first event is invalid",
+    )
     done = terminated or truncated
     need(done == has("end") and done == after["done"], "episode end <=> an end event")
     if done:
-        need(events[-1]["type"] == "end" and events[-1]["reason"] == info.get("end_reason") == after["end_reason"],
-             "the end event is last and names the reason")
+        need(
+            events[-1]["type"] == "end" and events[-1]["reason"] == info.get("end_reason") == after["end_reason"],
+            "the end event is last and names the reason",
+        )
         need(terminated != truncated, "exactly one of terminated, truncated")
         need(truncated == (after["end_reason"] == "timeout"), "truncated <=> timeout")
     else:
         need(after["end_reason"] is None and "end_reason" not in info, "no end reason while running")
     need(after["time_remaining"] == max(0, before["time_remaining"] - info["dt"]), "time_remaining falls by dt")
-    need(info["time_remaining"] == after["time_remaining"] and info["credits"] == after["credits"],
-         "info agrees with the state")
+    need(
+        info["time_remaining"] == after["time_remaining"] and info["credits"] == after["credits"],
+        "info agrees with the state",
+    )
 
     credits0, credits1 = before["credits"], after["credits"]
     sale, buy, overhaul = find("sell"), find("buy"), find("repair", kind="overhaul")
@@ -143,28 +152,50 @@ def check_step(before: dict, obs: np.ndarray, reward: float, terminated: bool, t
     need(after["fuel"] <= before["fuel"] or fuel_buy is not None, "fuel rose => a fuel purchase")
     if fuel_buy:
         need(after["fuel"] == before["fuel"] + fuel_buy["qty"], "a fuel purchase adds its quantity")
-    need(after["hull"] >= before["hull"] or has("hazard_damage", "pirate", "fracture", "overheat"),
-         "hull fell => a damage event")
-    need(after["hull"] <= before["hull"] or find("repair", kind="hull") is not None or overhaul is not None,
-         "hull rose => a repair event")
+    need(
+        after["hull"] >= before["hull"] or has("hazard_damage", "pirate", "fracture", "overheat"),
+        "hull fell => a damage event",
+    )
+    need(
+        after["hull"] <= before["hull"] or find("repair", kind="hull") is not None or overhaul is not None,
+        "hull rose => a repair event",
+    )
     need(after["tool"] >= before["tool"] or has("mine"), "tool fell => a mine event")
-    need(after["tool"] <= before["tool"] or find("repair", kind="tool") is not None or overhaul is not None,
-         "tool rose => a repair event")
+    need(
+        after["tool"] <= before["tool"] or find("repair", kind="tool") is not None or overhaul is not None,
+        "tool rose => a repair event",
+    )
     for k, name in enumerate(S.COMMODITIES):
         raw0, raw1 = before["raw"][k], after["raw"][k]
         ref0, ref1 = before["refined"][k], after["refined"][k]
         need(raw1 <= raw0 or has("mine"), "raw cargo rose => a mine event")
         need(ref1 <= ref0 or find("refine", commodity=name) is not None, "refined cargo rose => a refine event")
-        need(raw1 >= raw0 or find("sell", commodity=name) is not None or find("jettison", commodity=name) is not None
-             or find("refine", commodity=name) is not None or has("pirate"),
-             "raw cargo fell => sell, jettison, refine or pirate")
-        need(ref1 >= ref0 or find("sell", commodity=name) is not None or find("jettison", commodity=name) is not None
-             or has("pirate"), "refined cargo fell => sell, jettison or pirate")
+        need(
+            raw1 >= raw0
+            or find("sell", commodity=name) is not None
+            or find("jettison", commodity=name) is not None
+            or find("refine", commodity=name) is not None
+            or has("pirate"),
+            "raw cargo fell => sell, jettison, refine or pirate",
+        )
+        need(
+            ref1 >= ref0
+            or find("sell", commodity=name) is not None
+            or find("jettison", commodity=name) is not None
+            or has("pirate"),
+            "refined cargo fell => sell, jettison or pirate",
+        )
     need(after["kits"] <= before["kits"] or find("buy", item="repair_kit") is not None, "kits rose => a kit purchase")
-    need(after["kits"] >= before["kits"] or find("repair", kind="tool") is not None
-         or find("repair", kind="hull") is not None, "kits fell => a kit repair")
-    need(after["stabilizers"] <= before["stabilizers"] or find("buy", item="stabilizer") is not None,
-         "stabilizers rose => a purchase")
+    need(
+        after["kits"] >= before["kits"]
+        or find("repair", kind="tool") is not None
+        or find("repair", kind="hull") is not None,
+        "kits fell => a kit repair",
+    )
+    need(
+        after["stabilizers"] <= before["stabilizers"] or find("buy", item="stabilizer") is not None,
+        "stabilizers rose => a purchase",
+    )
     need(after["stabilizers"] >= before["stabilizers"] or has("stabilize"), "stabilizers fell => a stabilize event")
     need(after["decoys"] <= before["decoys"] or find("buy", item="decoy") is not None, "decoys rose => a purchase")
     need(after["decoys"] >= before["decoys"] or has("pirate"), "decoys fell => a pirate event")
@@ -175,6 +206,8 @@ def check_step(before: dict, obs: np.ndarray, reward: float, terminated: bool, t
         need(d1 >= d0, "depletion never falls")
         need(d1 == d0 or has("mine"), "depletion rose => a mine event")
     if travel is None:
-        need(after["nodes"][after["node"]]["hazard"] >= before["nodes"][before["node"]]["hazard"],
-             "a node's hazard never falls")
+        need(
+            after["nodes"][after["node"]]["hazard"] >= before["nodes"][before["node"]]["hazard"],
+            "a node's hazard never falls",
+        )
     return sorted(set(bad), key=bad.index)

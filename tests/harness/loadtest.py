@@ -127,14 +127,21 @@ def _episode_over(body: bytes) -> bool:
     return b'"terminated":true' in body or b'"truncated":true' in body
 
 
-async def _client(index: int, host: str, port: int, deadline: float, budget: list[int], seed: int,
-                  latencies: list[float], counts: dict):
+async def _client(
+    index: int,
+    host: str,
+    port: int,
+    deadline: float,
+    budget: list[int],
+    seed: int,
+    latencies: list[float],
+    counts: dict,
+):
     rng = random.Random(seed * 1_000_003 + index)
     conn = Connection(host, port)
     await conn.open()
     try:
-        status, body = await conn.request("POST", "/api/play/session",
-                                          json.dumps({"seed": seed + index}).encode())
+        status, body = await conn.request("POST", "/api/play/session", json.dumps({"seed": seed + index}).encode())
         if status != 201:
             raise LoadError(f"creating a session answered {status}: {body[:200]!r}")
         sid = json.loads(body)["session_id"]
@@ -160,8 +167,7 @@ async def _client(index: int, host: str, port: int, deadline: float, budget: lis
         await conn.close()
 
 
-async def run_steps(url: str, sessions: int, seconds: float, max_requests: int, seed: int,
-                    warmup: float) -> dict:
+async def run_steps(url: str, sessions: int, seconds: float, max_requests: int, seed: int, warmup: float) -> dict:
     host, port = loopback_target(url)
     if warmup > 0:
         await _run_clients(host, port, sessions, warmup, max_requests, seed + 7919)
@@ -171,10 +177,15 @@ async def run_steps(url: str, sessions: int, seconds: float, max_requests: int, 
     latencies.sort()
     n = len(latencies)
     return {
-        "url": url, "sessions": sessions, "seconds": round(wall, 3), "step_requests": n,
+        "url": url,
+        "sessions": sessions,
+        "seconds": round(wall, 3),
+        "step_requests": n,
         "step_requests_per_s": round(n / wall, 1) if wall > 0 else 0.0,
-        "latency_ms": {name: round(percentile(latencies, q) * 1000, 3)
-                       for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("max", 1.0))},
+        "latency_ms": {
+            name: round(percentile(latencies, q) * 1000, 3)
+            for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("max", 1.0))
+        },
         "statuses": {str(k): v for k, v in counts.items()},
     }
 
@@ -184,8 +195,7 @@ async def _run_clients(host, port, sessions, seconds, max_requests, seed):
     budget = [max_requests]
     latencies: list[float] = []
     counts: dict = {}
-    await asyncio.gather(*(_client(i, host, port, deadline, budget, seed, latencies, counts)
-                           for i in range(sessions)))
+    await asyncio.gather(*(_client(i, host, port, deadline, budget, seed, latencies, counts) for i in range(sessions)))
     return latencies, counts
 
 
@@ -221,9 +231,16 @@ async def run_memory(url: str, sessions: int, seed: int) -> dict:
     finally:
         await conn.close()
     per = (rss1 - rss0) / max(1, sessions - 1)
-    return {"url": url, "sessions": sessions, "live_sessions_seen": live, "sessions_before": before_sessions,
-            "rss_before_mib": round(rss0 / 2**20, 1), "rss_after_mib": round(rss1 / 2**20, 1),
-            "bytes_per_session": round(per), "kib_per_session": round(per / 1024, 1)}
+    return {
+        "url": url,
+        "sessions": sessions,
+        "live_sessions_seen": live,
+        "sessions_before": before_sessions,
+        "rss_before_mib": round(rss0 / 2**20, 1),
+        "rss_after_mib": round(rss1 / 2**20, 1),
+        "bytes_per_session": round(per),
+        "kib_per_session": round(per / 1024, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,8 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
     p.add_argument("--max-requests", type=int, default=10_000_000, help="stop after this many step requests")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--memory-sessions", type=int, default=0, metavar="N",
-                   help="instead: create N sessions and report resident memory per session")
+    p.add_argument(
+        "--memory-sessions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: create N sessions and report resident memory per session",
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if not 1 <= args.sessions <= MAX_SESSIONS or not 0 <= args.memory_sessions <= MAX_SESSIONS:
@@ -246,21 +268,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.memory_sessions:
             result = asyncio.run(run_memory(args.url, args.memory_sessions, args.seed))
         else:
-            result = asyncio.run(run_steps(args.url, args.sessions, args.seconds, args.max_requests,
-                                           args.seed, args.warmup))
+            result = asyncio.run(
+                run_steps(args.url, args.sessions, args.seconds, args.max_requests, args.seed, args.warmup)
+            )
     except (LoadError, OSError) as exc:
         print(f"loadtest: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, indent=2))
     elif "bytes_per_session" in result:
-        print(f"{result['sessions']} live sessions: server RSS {result['rss_before_mib']} MiB with one, "
-              f"{result['rss_after_mib']} MiB with all; {result['kib_per_session']} KiB per session")
+        print(
+            f"{result['sessions']} live sessions: server RSS {result['rss_before_mib']} MiB with one, "
+            f"{result['rss_after_mib']} MiB with all; {result['kib_per_session']} KiB per session"
+        )
     else:
         lat = result["latency_ms"]
-        print(f"{result['step_requests']:,} step requests in {result['seconds']} s with {result['sessions']} "
-              f"sessions: {result['step_requests_per_s']:,.0f} req/s; latency ms p50 {lat['p50']} "
-              f"p90 {lat['p90']} p99 {lat['p99']} max {lat['max']}; statuses {result['statuses']}")
+        print(
+            f"{result['step_requests']:,} step requests in {result['seconds']} s with {result['sessions']} "
+            f"sessions: {result['step_requests_per_s']:,.0f} req/s; latency ms p50 {lat['p50']} "
+            f"p90 {lat['p90']} p99 {lat['p99']} max {lat['max']}; statuses {result['statuses']}"
+        )
     return 0
 
 

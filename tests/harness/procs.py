@@ -54,8 +54,14 @@ class PlayServer:
         cmd = [sys.executable, "-m", "prospector.cli", "play-server", "--port", str(self.port), *args]
         # a file, not a pipe: a full pipe would block the server
         self.log = open(log_path, "w+") if log_path else tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True,
-                                     cwd=REPO, env={**(env or os.environ), "PYTHONUNBUFFERED": "1"})  # output() is current
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+            env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},
+        )  # output() is current
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -69,8 +75,15 @@ class PlayServer:
                 raise RuntimeError(f"play-server did not come up: {self.output()}")
             time.sleep(0.1)
 
-    def request(self, method: str, path: str, body=None, timeout: float = 10, headers: dict | None = None,
-                with_headers: bool = False):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        timeout: float = 10,
+        headers: dict | None = None,
+        with_headers: bool = False,
+    ):
         """(status, JSON body or None) of one request on a fresh connection.
 
         ``headers`` are sent along (a JSON ``body`` adds content-type unless given);

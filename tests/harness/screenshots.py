@@ -17,11 +17,13 @@ from pathlib import Path
 
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
+
 from .testing import launch_chromium
 
 
 def take(runs: Path, out: Path, replay_run: str | None = None, frame: int = 30) -> list[Path]:
     from playwright.sync_api import sync_playwright
+
     out.mkdir(parents=True, exist_ok=True)
     site = Path(tempfile.mkdtemp(prefix="site-shots-"))
     build_site(runs, site, docs=False)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from prospector.sitegen.build import Builder
+
 from .synth import SyntheticRun
 
 
@@ -46,19 +47,26 @@ def bench_builds(work: Path, windows: int, frames: int) -> dict:
         run.append_window()
         s, rep = _build(runs, out)
         incr.append((s, len(rep.rendered)))
-    return {"windows": windows, "frames_per_replay": frames, "make_run_s": round(make_s, 2),
-            "full_build_s": round(full_s, 3), "full_rendered": len(full.rendered),
-            "noop_rebuild_s": round(noop_s, 3),
-            "incremental_s": [round(s, 3) for s, _ in incr], "incremental_rendered": [n for _, n in incr],
-            "incremental_median_s": round(statistics.median(s for s, _ in incr), 3),
-            "site_bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())}
+    return {
+        "windows": windows,
+        "frames_per_replay": frames,
+        "make_run_s": round(make_s, 2),
+        "full_build_s": round(full_s, 3),
+        "full_rendered": len(full.rendered),
+        "noop_rebuild_s": round(noop_s, 3),
+        "incremental_s": [round(s, 3) for s, _ in incr],
+        "incremental_rendered": [n for _, n in incr],
+        "incremental_median_s": round(statistics.median(s for s, _ in incr), 3),
+        "site_bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file()),
+    }
 
 
 def bench_browser(work: Path, frames: int, seconds: float = 4.0) -> dict:
     from playwright.sync_api import sync_playwright
-
     from prospector.sitegen.serve import serve_in_thread
+
     from .testing import launch_chromium
+
     runs = work / "runs_long"
     out = work / "public_long"
     shutil.rmtree(runs, ignore_errors=True)
@@ -72,8 +80,12 @@ def bench_browser(work: Path, frames: int, seconds: float = 4.0) -> dict:
     n_frames = main["n_frames"]
     size = sum((replay.parent / p).stat().st_size for p in main.get("parts", [])) + replay.stat().st_size
     server, base = serve_in_thread(out)
-    results = {"frames": n_frames, "replay_json_bytes": size, "first_part_bytes": replay.stat().st_size,
-               "parts": 1 + len(main.get("parts", []))}
+    results = {
+        "frames": n_frames,
+        "replay_json_bytes": size,
+        "first_part_bytes": replay.stat().st_size,
+        "parts": 1 + len(main.get("parts", [])),
+    }
     try:
         with sync_playwright() as p:
             browser = launch_chromium(p)
@@ -81,14 +93,18 @@ def bench_browser(work: Path, frames: int, seconds: float = 4.0) -> dict:
             for _ in range(3):
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 page.goto(base + "/")
-                page.wait_for_function("() => window.__player && window.__player.stats.firstAdvanceAt !== undefined",
-                                       timeout=30000)
-                page.wait_for_function(f"() => document.querySelector('#player').dataset.loaded === '{n_frames}'",
-                                       timeout=30000)
-                stats = page.evaluate("() => ({ready: window.__player.stats.readyAt, advance: window.__player.stats.firstAdvanceAt,"
-                                      " fetchDecode: window.__player.stats.loadedAt, fetched: window.__player.stats.fetchedAt,"
-                                      " allParts: performance.now(),"
-                                      " frames: window.__player.frames.length})")
+                page.wait_for_function(
+                    "() => window.__player && window.__player.stats.firstAdvanceAt !== undefined", timeout=30000
+                )
+                page.wait_for_function(
+                    f"() => document.querySelector('#player').dataset.loaded === '{n_frames}'", timeout=30000
+                )
+                stats = page.evaluate(
+                    "() => ({ready: window.__player.stats.readyAt, advance: window.__player.stats.firstAdvanceAt,"
+                    " fetchDecode: window.__player.stats.loadedAt, fetched: window.__player.stats.fetchedAt,"
+                    " allParts: performance.now(),"
+                    " frames: window.__player.frames.length})"
+                )
                 loads.append(stats)
                 page.close()
             results["load"] = loads
@@ -98,17 +114,25 @@ def bench_browser(work: Path, frames: int, seconds: float = 4.0) -> dict:
             page.goto(base + "/")
             page.wait_for_function("() => window.__player && window.__player.stats.firstAdvanceAt !== undefined")
             for fps in (8, 60):
-                page.evaluate(f"() => {{ const p = window.__player; p.setSpeed({fps}); p.seek(0); p.play();"
-                              " p.stats.intervals = []; p.stats.drawMs = []; }")
+                page.evaluate(
+                    f"() => {{ const p = window.__player; p.setSpeed({fps}); p.seek(0); p.play();"
+                    " p.stats.intervals = []; p.stats.drawMs = []; }"
+                )
                 time.sleep(seconds)
-                s = page.evaluate("() => ({i: window.__player.stats.intervals.slice(), d: window.__player.stats.drawMs.slice()})")
+                s = page.evaluate(
+                    "() => ({i: window.__player.stats.intervals.slice(), d: window.__player.stats.drawMs.slice()})"
+                )
                 iv = sorted(s["i"])
                 dm = sorted(s["d"])
                 results[f"render_{fps}fps"] = {
-                    "rafs": len(iv), "fps": round(1000 / statistics.mean(iv), 1),
+                    "rafs": len(iv),
+                    "fps": round(1000 / statistics.mean(iv), 1),
                     "interval_p95_ms": round(iv[int(0.95 * (len(iv) - 1))], 2),
-                    "over_20ms": sum(x > 20 for x in iv), "draw_ms_median": round(statistics.median(dm), 2),
-                    "draw_ms_p95": round(dm[int(0.95 * (len(dm) - 1))], 2), "draw_ms_max": round(dm[-1], 2)}
+                    "over_20ms": sum(x > 20 for x in iv),
+                    "draw_ms_median": round(statistics.median(dm), 2),
+                    "draw_ms_p95": round(dm[int(0.95 * (len(dm) - 1))], 2),
+                    "draw_ms_max": round(dm[-1], 2),
+                }
             browser.close()
     finally:
         server.shutdown()
@@ -127,8 +151,10 @@ def main(argv=None) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="sitebench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        result = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                             f"Python {platform.python_version()}"}
+        result = {
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}"
+        }
         if not args.skip_builds:
             result["builds"] = bench_builds(work, args.windows, args.frames_per_replay)
             print(json.dumps(result["builds"], indent=1), flush=True)

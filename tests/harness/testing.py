@@ -22,14 +22,26 @@ from prospector.pipeline.eventlog import read_events
 
 from .procs import PlayServer, free_port  # noqa: F401  (re-exported for the tests)
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TINY_TRAIN = {"bptt_horizon": 16, "minibatch_size": 512}
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("PROSPECTOR_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("PROSPECTOR_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -105,12 +117,34 @@ def _train(runs_dir: Path, windows: int, timeout: float) -> Path:
     runs_dir.mkdir(parents=True, exist_ok=True)
     cfg = runs_dir / "tiny-train.json"
     cfg.write_text(json.dumps(TINY_TRAIN))
-    cmd = [sys.executable, "-m", "prospector.cli", "train", "--config", str(cfg), "--runs-dir", str(runs_dir),
-           "--windows", str(windows), "--window-steps", "4096", "--envs", "64", "--workers", "1",
-           "--backend", "serial", "--no-wandb", "--no-dashboard", "--time-max", "2000"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "prospector.cli",
+        "train",
+        "--config",
+        str(cfg),
+        "--runs-dir",
+        str(runs_dir),
+        "--windows",
+        str(windows),
+        "--window-steps",
+        "4096",
+        "--envs",
+        "64",
+        "--workers",
+        "1",
+        "--backend",
+        "serial",
+        "--no-wandb",
+        "--no-dashboard",
+        "--time-max",
+        "2000",
+    ]
     env = {**os.environ, "WANDB_MODE": "disabled"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                            cwd=Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parents[1]
+    )
     deadline = time.monotonic() + timeout
     finished_at = None
     run_dir = None
@@ -127,7 +161,7 @@ def _train(runs_dir: Path, windows: int, timeout: float) -> Path:
             if done and replays >= windows:
                 finished_at = time.monotonic()
         if finished_at is not None and time.monotonic() - finished_at > 60:
-            proc.kill()       # the run is complete; the process just did not exit
+            proc.kill()  # the run is complete; the process just did not exit
             break
         time.sleep(0.5)
     out = proc.stdout.read().decode("utf-8", "replace") if proc.stdout else ""
@@ -137,4 +171,3 @@ def _train(runs_dir: Path, windows: int, timeout: float) -> Path:
     if not names:
         raise RuntimeError(f"training made no run:\n{out[-3000:]}")
     return runs_dir / names[-1]
-
