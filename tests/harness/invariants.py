@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from . import spec as S
+from prospector import spec as S
 
 # Cargo sums of six products may round past CARGO_MAX by a few ulps when mining
 # fills the hold exactly (design choice 17); anything beyond this is a bug.
