@@ -23,6 +23,7 @@ import io
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -237,6 +238,10 @@ def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[
             raise RankStopped(f"rank {world.rank}: another rank is gone ({first[:200]})") from None
         raise
     finally:
+        if world.distributed:
+            # The rank's work is over (rank 0 has closed the log): a SIGTERM from the launcher
+            # now only ends the process, instead of raising into the interpreter's shutdown.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         world.leave()
 
 

@@ -50,7 +50,7 @@ def test_replays_reproduce_exactly_through_the_play_api(real_run, play, tmp_path
     report = build_site(real_run.parent, out, docs=False)
     assert not report.problems, [str(p) for p in report.problems]
     recorded = [e for e in read_events(real_run).events if e["type"] == "replay_recorded"]
-    assert len(recorded) == 3
+    assert len(recorded) == 6  # 3 windows x (eval seed, showcase seed)
     for ev in recorded:
         header, frames = read_replay(real_run / ev["path"])
         # the site's replay JSON carries what the /play page sends: the seed and the whole env config
