@@ -10,13 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness.testing import chromium_path, train_tiny_run
+from harness.testing import require_chromium, train_tiny_run
 from prospector.pipeline.eventlog import read_events
 
 av = pytest.importorskip("av", reason="PyAV (requirements.txt) is not installed")
-pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
-if chromium_path() is None:
-    pytest.fail("Debian's chromium is not installed (apt-get install chromium)", pytrace=False)
+require_chromium()
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from harness.testing import BrowserPage, PlayServer, chromium_path, free_port, train_tiny_run
+from harness.testing import BrowserPage, PlayServer, free_port, require_chromium, train_tiny_run
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen.build import build_site
@@ -24,13 +24,7 @@ from prospector.sitegen.serve import serve_in_thread
 from prospector import spec as S
 from prospector.envs import ProspectorEnv
 
-pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
-
-if chromium_path() is None:
-    pytest.fail(
-        "Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
-        pytrace=False,
-    )
+require_chromium()
 
 SEED = 7
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from harness.observations import real_observations
-from harness.testing import BrowserPage, PlayServer, chromium_path, train_tiny_run
+from harness.testing import BrowserPage, PlayServer, require_chromium, train_tiny_run
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
@@ -30,13 +30,7 @@ from prospector.sitegen.serve import serve_in_thread
 
 from prospector import spec as S
 
-pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
-
-if chromium_path() is None:
-    pytest.fail(
-        "Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
-        pytrace=False,
-    )
+require_chromium()
 
 SEED = 7
 PANEL = ".agent-panel"

@@ -13,17 +13,11 @@ import time
 
 import pytest
 from harness.synth import SyntheticRun
-from harness.testing import BrowserPage, chromium_path, train_tiny_run
+from harness.testing import BrowserPage, require_chromium, train_tiny_run
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
 
-pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
-
-if chromium_path() is None:
-    pytest.fail(
-        "Debian's chromium is not installed: `make site-test-deps` (apt-get install chromium) installs it",
-        pytrace=False,
-    )
+require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -47,10 +47,23 @@ def chromium_path() -> str | None:
     return None
 
 
+CHROMIUM_MISSING = "Debian's chromium is not installed: `make test-deps` (apt-get install chromium) installs it"
+
+
+def require_chromium() -> None:
+    """For a browser test module: Playwright importable and Debian's chromium present, else a
+    clear failure (never a skip: make test installs both)."""
+    import pytest
+
+    pytest.importorskip("playwright.sync_api", reason="playwright (requirements.txt) is not installed")
+    if chromium_path() is None:
+        pytest.fail(CHROMIUM_MISSING, pytrace=False)
+
+
 def launch_chromium(playwright):
     path = chromium_path()
     if path is None:
-        raise RuntimeError("Debian's chromium is not installed (apt-get install chromium, or `make site-test-deps`)")
+        raise RuntimeError(CHROMIUM_MISSING)
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
 
 
