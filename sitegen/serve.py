@@ -25,6 +25,17 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+# Handler threads log to one stderr. print() writes the text and the newline in two calls,
+# so two threads could interleave into one garbled line; every line goes out whole, under
+# this lock.
+_STDERR_LOCK = threading.Lock()
+
+
+def _log_line(line: str) -> None:
+    with _STDERR_LOCK:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {
@@ -81,7 +92,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format, *args):
         if not self.quiet:
-            super().log_message(format, *args)
+            _log_line(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}")
 
 
 class SiteServer(http.server.ThreadingHTTPServer):
@@ -96,11 +107,7 @@ class SiteServer(http.server.ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError)):
             if not self.quiet:
-                print(
-                    f"{client_address[0]} closed the connection early ({type(error).__name__})",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                _log_line(f"{client_address[0]} closed the connection early ({type(error).__name__})")
             return
         super().handle_error(request, client_address)
 
