@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness.procs import die_with_parent
 from prospector.pipeline import runs
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.projections import (
@@ -249,6 +250,7 @@ class Campaign:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self.groups.append(proc.pid)
         return proc
@@ -514,6 +516,7 @@ def test_disk_full_ends_with_a_clear_error_and_a_valid_log(tmp_path, leave):
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         run_dir = root / RUN
         deadline = time.monotonic() + 120
@@ -650,6 +653,7 @@ def test_ctrl_c_ends_the_run_cleanly(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     run_dir = tmp_path / RUN
     try:

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from harness.procs import die_with_parent
 from prospector.pipeline.eventlog import read_events
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,13 @@ def train(tmp_path: Path, *args: str, wait: bool = True):
     argv = [sys.executable, "-m", "prospector.cli", "train", "--runs-dir", str(tmp_path / "runs"), *args]
     if not wait:
         return subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
 

@@ -17,15 +17,15 @@ import textwrap
 import time
 from pathlib import Path
 
+from harness.procs import die_with_parent
 from prospector.pipeline import runs
 from prospector.pipeline.eventlog import EventLog, read_events
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
-# Hang guards, not timings. A completed resume waits for its evaluators, which run at
-# nice 5: at load 20 (CPU hogs at nice 0 beside the tests) one got about 3 % of a CPU and
-# a resume took over 10 minutes (a 600 s guard failed once in 4 rounds that way).
-HANG_GUARD_S = 1200
+# A hang guard, not a timing: a resume finishes in seconds to a minute. It waits for its
+# evaluators, which run at nice 5, so CPU hogs at nice 0 slow it down several-fold.
+HANG_GUARD_S = 600
 
 
 def alive(pid: int) -> bool:
@@ -89,6 +89,7 @@ def test_writer_lock_is_not_held_by_a_forked_child(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     try:
         child = int(holder.stdout.readline())
@@ -122,7 +123,14 @@ def start_trainer(tmp_path: Path, *options: str) -> subprocess.Popen:
         str(config),
         *options,
     ]
-    return subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
 
 
 def wait_for_first_window(run_dir: Path, proc: subprocess.Popen) -> None:

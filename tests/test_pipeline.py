@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness.procs import die_with_parent
 from prospector.pipeline import runs
 from prospector.pipeline.config import make_train_config
 from prospector.pipeline.eventlog import EventLog, RunLockedError, read_events
@@ -313,7 +314,14 @@ def test_kill_9_mid_window_then_resume_loses_nothing(tmp_path):
         "--config",
         str(write_tiny_toml(tmp_path)),
     ]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
     run_dir = tmp_path / "killed"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

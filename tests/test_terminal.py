@@ -18,6 +18,8 @@ import termios
 import time
 from pathlib import Path
 
+from harness.procs import die_with_parent
+
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS, ROWS = 100, 24
 CSI = re.compile(r"\x1b\[([?>]?)([0-9;]*)([@A-Za-z])")
@@ -166,7 +168,16 @@ def run_in_terminal(argv: list[str], screen: Screen, timeout: float = 600) -> in
     env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled", "TERM": "xterm-256color"}
     for name in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE"):
         env.pop(name, None)
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
     os.close(slave)
     raw = bytearray()
     deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@ memory, percentiles, and ``prospector play-server`` started and stopped as a rea
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
@@ -34,6 +35,20 @@ def percentile(sorted_values: list[float], q: float) -> float:
         return float("nan")
     k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
     return sorted_values[k]
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, not in the forked child
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for a process a test starts in its own session (to kill its group):
+    the kernel SIGKILLs it when the test process dies, however that dies. Without it a
+    test stopped by a cap or by SIGKILL leaves a trainer running in the background, still
+    training and still starting evaluators."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the test died before the line above took effect
+        os._exit(1)
 
 
 def free_port() -> int:

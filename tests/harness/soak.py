@@ -46,7 +46,7 @@ from prospector.pipeline import runs
 from prospector.pipeline.config import TrainConfig
 from prospector.pipeline.eventlog import read_events
 
-from .procs import PlayServer, rss_bytes
+from .procs import PlayServer, die_with_parent, rss_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,6 +115,7 @@ class Soak:
             stdout=self.trainer_log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self.run_dir = self.runs_dir / a.run_id
 
