@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not add the repo root
     sys.path.insert(0, str(ROOT))
 
+from harness.procs import PlayServer  # noqa: E402
+
 from prospector import _core  # noqa: E402,F401  (fails loudly when the C core is not built)
 from prospector import spec as S  # noqa: E402
 from prospector.envs import ProspectorEnv  # noqa: E402
@@ -142,3 +144,10 @@ def shots(tmp_path_factory):
     d = Path(os.environ.get("SITE_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture(scope="module")
+def play():
+    """``prospector play-server`` as a real process, one per test module that asks for it."""
+    with PlayServer() as server:
+        yield server

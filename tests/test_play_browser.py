@@ -30,12 +30,6 @@ SEED = 7
 
 
 @pytest.fixture(scope="module")
-def play():
-    with PlayServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory, play):
     root = tmp_path_factory.mktemp("play_browser")
     runs = root / "runs"

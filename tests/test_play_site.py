@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from harness.synth import SyntheticRun
-from harness.testing import PlayServer, free_port, train_tiny_run
+from harness.testing import free_port, train_tiny_run
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.replay import read_replay
 from prospector.sitegen import replaydata
@@ -34,12 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
     return train_tiny_run(tmp_path_factory.mktemp("play_site") / "runs", windows=3)
-
-
-@pytest.fixture(scope="module")
-def play():
-    with PlayServer() as server:
-        yield server
 
 
 # ------------------------------------------------------------------ challenge mode is exact

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from harness.observations import real_observations
-from harness.testing import BrowserPage, PlayServer, require_chromium, train_tiny_run
+from harness.testing import BrowserPage, require_chromium, train_tiny_run
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
@@ -34,12 +34,6 @@ require_chromium()
 
 SEED = 7
 PANEL = ".agent-panel"
-
-
-@pytest.fixture(scope="module")
-def play():
-    with PlayServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
