@@ -17,9 +17,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from harness.procs import die_with_parent
 from prospector.pipeline import runs
+from prospector.pipeline.config import make_train_config
 from prospector.pipeline.eventlog import EventLog, read_events
+from prospector.pipeline.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}
@@ -215,8 +218,28 @@ def test_kill_9_of_the_trainer_alone_with_evaluators_and_workers_alive_then_resu
         kill_group(proc.pid)
 
 
-def test_kill_9_of_the_trainer_group_one_window_in_then_resume(tmp_path):
-    """The whole group dies at the moment the first evaluator is being started."""
+def resume_through_the_python_api(tmp_path: Path) -> None:
+    config = make_train_config(
+        runs_dir=str(tmp_path),
+        windows=1,
+        wandb=False,
+        dashboard=False,
+        envs=32,
+        workers=1,
+        backend="serial",
+        bptt_horizon=16,
+        minibatch_size=512,
+        window_steps=1024,
+        hidden_size=32,
+        time_max=400,
+    )
+    train(config, resume="killed")
+
+
+@pytest.mark.parametrize("resume_by", ["cli", "python"])
+def test_kill_9_of_the_trainer_group_one_window_in_then_resume(tmp_path, resume_by):
+    """The whole group dies at the moment the first evaluator is being started; then
+    ``prospector train --resume`` at a shell, or ``train(config, resume=...)`` in Python."""
     run_dir = tmp_path / "killed"
     proc = start_trainer(
         tmp_path, "--envs", "32", "--workers", "1", "--backend", "serial", "--window-steps", "1024", "--time-max", "400"
@@ -226,8 +249,11 @@ def test_kill_9_of_the_trainer_group_one_window_in_then_resume(tmp_path):
         kill_group(proc.pid)
         proc.wait()
         acknowledged = list(read_events(run_dir))
-        out = resume_through_the_cli(tmp_path)
-        assert out.returncode == 0, out.stderr[-3000:]
+        if resume_by == "cli":
+            out = resume_through_the_cli(tmp_path)
+            assert out.returncode == 0, out.stderr[-3000:]
+        else:
+            resume_through_the_python_api(tmp_path)
         check_resumed(run_dir, acknowledged)
     finally:
         kill_group(proc.pid)
