@@ -43,6 +43,7 @@ from pathlib import Path
 
 import pytest
 from harness.procs import die_with_parent
+from harness.testing import tiny_config
 from prospector.pipeline import runs
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.projections import (
@@ -591,23 +592,9 @@ def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tm
     and the window_closed leaves: every append is fsynced, so a crash leaves a prefix of
     the log). The resume must not rewrite that checkpoint: it continues from it, closes
     the window with a row marked recovered, evaluates it, and trains on."""
-    from prospector.pipeline.config import make_train_config
     from prospector.pipeline.trainer import train
 
-    tiny = dict(
-        envs=32,
-        workers=1,
-        backend="serial",
-        bptt_horizon=16,
-        minibatch_size=512,
-        window_steps=1024,
-        hidden_size=32,
-        time_max=400,
-        dashboard=False,
-        wandb=False,
-        runs_dir=str(tmp_path),
-    )
-    run_dir = train(make_train_config(**tiny, windows=2, run_id="cut"))
+    run_dir = train(tiny_config(tmp_path, time_max=400, hidden_size=32, windows=2, run_id="cut"))
     events = read_events(run_dir).events
     cut = next(i for i, e in enumerate(events) if e["type"] == "checkpoint_saved" and e["window_id"] == 1)
     kept = events[: cut + 1]
@@ -617,7 +604,7 @@ def test_resume_after_a_crash_between_checkpoint_and_row_keeps_the_checkpoint(tm
     before = ckpt.read_bytes()
     assert hashlib.sha256(before).hexdigest() == kept[-1]["sha256"]
 
-    train(make_train_config(**{**tiny, "runs_dir": str(tmp_path)}, windows=1), resume="cut")
+    train(tiny_config(tmp_path, time_max=400, hidden_size=32, windows=1), resume="cut")
     after = read_events(run_dir).events
     assert after[: len(kept)] == kept
     assert ckpt.read_bytes() == before  # the file its event describes, untouched

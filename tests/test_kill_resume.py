@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from harness.procs import die_with_parent
+from harness.testing import tiny_config
 from prospector.pipeline import runs
-from prospector.pipeline.config import make_train_config
 from prospector.pipeline.eventlog import EventLog, read_events
 from prospector.pipeline.trainer import train
 
@@ -219,21 +219,7 @@ def test_kill_9_of_the_trainer_alone_with_evaluators_and_workers_alive_then_resu
 
 
 def resume_through_the_python_api(tmp_path: Path) -> None:
-    config = make_train_config(
-        runs_dir=str(tmp_path),
-        windows=1,
-        wandb=False,
-        dashboard=False,
-        envs=32,
-        workers=1,
-        backend="serial",
-        bptt_horizon=16,
-        minibatch_size=512,
-        window_steps=1024,
-        hidden_size=32,
-        time_max=400,
-    )
-    train(config, resume="killed")
+    train(tiny_config(tmp_path, windows=1, hidden_size=32, time_max=400), resume="killed")
 
 
 @pytest.mark.parametrize("resume_by", ["cli", "python"])

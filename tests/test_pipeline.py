@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness.testing import tiny_config as shared_tiny_config
 from prospector.pipeline import runs
 from prospector.pipeline.config import make_train_config
 from prospector.pipeline.eventlog import EventLog, RunLockedError, read_events
@@ -26,22 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The masked policy never cashes out, so episodes end on their budget: 40 ticks lets
 # every window (32 steps per game) finish episodes and fill its metrics row.
-TINY = dict(
-    envs=32,
-    workers=1,
-    backend="serial",
-    bptt_horizon=16,
-    minibatch_size=512,
-    window_steps=1024,
-    hidden_size=32,
-    time_max=40,
-    dashboard=False,
-)
 
 
 def tiny_config(tmp: Path, **overrides):
-    values = {**TINY, "runs_dir": str(tmp), **overrides}
-    return make_train_config(**values)
+    return shared_tiny_config(tmp, **{"hidden_size": 32, "time_max": 40, **overrides})
 
 
 @pytest.fixture(scope="module")

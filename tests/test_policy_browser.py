@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from harness.observations import real_observations
-from harness.testing import BrowserPage, require_chromium, train_tiny_run
+from harness.testing import BrowserPage, require_chromium, tiny_config, train_tiny_run
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
@@ -442,23 +442,9 @@ def test_replay_player_shows_another_windows_policy_on_the_replays_states(page, 
 
 
 def test_an_lstm_run_says_why_it_cannot_fly(browser, play, tmp_path):
-    from prospector.pipeline.config import make_train_config
     from prospector.pipeline.trainer import train
 
-    tiny = dict(
-        envs=32,
-        workers=1,
-        backend="serial",
-        bptt_horizon=16,
-        minibatch_size=512,
-        window_steps=1024,
-        time_max=40,
-        dashboard=False,
-        wandb=False,
-        eval_episodes=1,
-        policy="lstm",
-    )
-    train(make_train_config(runs_dir=str(tmp_path / "runs"), windows=1, **tiny))
+    train(tiny_config(tmp_path / "runs", windows=1, time_max=40, eval_episodes=1, policy="lstm"))
     build_site(tmp_path / "runs", tmp_path / "public", docs=False, play_url=play.url)
     server, base = serve_in_thread(tmp_path / "public")
     p = Page(browser, base)

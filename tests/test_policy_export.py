@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 from harness.observations import real_observations
+from harness.testing import tiny_config
 from prospector.pipeline import policy_export as PE
-from prospector.pipeline.config import make_train_config
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.policy import MASKED_LOGIT, obs_action_mask, policy_for_checkpoint
@@ -28,26 +28,12 @@ from prospector.sitegen.policies import decode_obs, encode_obs, replay_observati
 
 from prospector import spec as S
 
-TINY = dict(
-    envs=32,
-    workers=1,
-    backend="serial",
-    bptt_horizon=16,
-    minibatch_size=512,
-    window_steps=1024,
-    hidden_size=128,
-    time_max=40,
-    dashboard=False,
-    wandb=False,
-    eval_episodes=1,
-)
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A real 2-window run of the default MLP (masked, 128 wide)."""
     root = tmp_path_factory.mktemp("policy_runs")
-    return train(make_train_config(runs_dir=str(root), windows=2, **TINY))
+    return train(tiny_config(root, windows=2, hidden_size=128, time_max=40, eval_episodes=1))
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +220,7 @@ def test_replay_observations_are_rebuilt_and_checked(trained, tmp_path):
 
 
 def test_an_lstm_run_is_listed_as_unsupported_with_the_reason(tmp_path):
-    run = train(make_train_config(runs_dir=str(tmp_path / "runs"), windows=1, **{**TINY, "policy": "lstm"}))
+    run = train(tiny_config(tmp_path / "runs", windows=1, hidden_size=128, time_max=40, eval_episodes=1, policy="lstm"))
     out = tmp_path / "public"
     report = build_site(tmp_path / "runs", out, docs=False)
     assert not report.problems, [str(p) for p in report.problems]

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from prospector.pipeline.config import make_train_config
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.trainer import train
@@ -31,20 +30,7 @@ from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
 
 from .observations import real_observations
-from .testing import launch_chromium
-
-TINY = dict(
-    envs=32,
-    workers=1,
-    backend="serial",
-    bptt_horizon=16,
-    minibatch_size=512,
-    window_steps=1024,
-    time_max=40,
-    dashboard=False,
-    wandb=False,
-    eval_episodes=1,
-)
+from .testing import launch_chromium, tiny_config
 
 TIME_JS = """async ([src, url, rows, rounds]) => {
     const { load } = await import(src);
@@ -73,7 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", help="working directory (default: a temporary one)")
     args = ap.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="policy_bench_"))
-    run = train(make_train_config(runs_dir=str(work / "runs"), windows=2, hidden_size=args.hidden, **TINY))
+    run = train(tiny_config(work / "runs", windows=2, hidden_size=args.hidden, time_max=40, eval_episodes=1))
     out = work / "public"
     report = build_site(work / "runs", out, docs=False)
     catalog = json.loads((out / f"data/runs/{run.name}/policies.json").read_text())

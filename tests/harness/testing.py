@@ -34,6 +34,27 @@ CHROMIUM_ARGS = [
 ]
 TINY_TRAIN = {"bptt_horizon": 16, "minibatch_size": 512}
 
+# The smallest training that still goes through every part of a window (32 games on one
+# serial worker, 1,024-step windows, a checkpoint, a row, an evaluator), shared by the
+# tests that train in-process. No dashboard and no W&B unless a test asks for them.
+TINY_SETTINGS = dict(
+    envs=32,
+    workers=1,
+    backend="serial",
+    bptt_horizon=16,
+    minibatch_size=512,
+    window_steps=1024,
+    dashboard=False,
+    wandb=False,
+)
+
+
+def tiny_config(runs_dir: str | os.PathLike, **overrides):
+    """A checked ``TrainConfig``: TINY_SETTINGS, the runs directory, then ``overrides``."""
+    from prospector.pipeline.config import make_train_config
+
+    return make_train_config(**{**TINY_SETTINGS, "runs_dir": str(runs_dir), **overrides})
+
 
 def chromium_path() -> str | None:
     for candidate in (
