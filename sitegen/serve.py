@@ -92,7 +92,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format, *args):
         if not self.quiet:
-            _log_line(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}")
+            # control characters escaped as the stdlib does: a URL must not drive the terminal
+            message = (format % args).translate(self._control_char_table)
+            _log_line(f"{self.address_string()} - - [{self.log_date_time_string()}] {message}")
 
 
 class SiteServer(http.server.ThreadingHTTPServer):

@@ -92,3 +92,29 @@ def test_connections_reset_mid_response_print_no_traceback(tmp_path):
     assert 5 <= len(quiet) <= 8, err
     # Each report is one whole line: concurrent handler threads must not interleave them.
     assert all(line.count("closed the connection early") == 1 and len(line) < 120 for line in quiet), err
+
+
+def test_request_log_escapes_control_characters(tmp_path):
+    """A URL holding a terminal escape sequence is logged escaped, never sent to the terminal."""
+    site = tmp_path / "public"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>ok</title>")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/", proc)
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"GET /\x1b[2Jcleared HTTP/1.0\r\n\r\n")
+            assert sock.recv(1024).startswith(b"HTTP/1.0 404")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    logged = [line for line in err.splitlines() if "cleared" in line]
+    assert len(logged) == 1 and "\x1b" not in err and "\\x1b[2Jcleared" in logged[0], err
