@@ -292,7 +292,13 @@ def test_any_key_or_click_takes_the_controls_back(page, site):
     pg.fill(".fly-steps", "500")
     for how in ("key", "click"):
         start = step_of(pg)
-        pg.click(".btn-fly")
+        # the count shown is this flight's from its start (the second flight once waited on
+        # the first one's count and was taken back before it had flown)
+        shown_at_start = pg.evaluate(
+            "() => { document.querySelector('.btn-fly').click();"
+            " return document.querySelector('.agent-panel').dataset.flown; }"
+        )
+        assert shown_at_start == "0"
         pg.wait_for_function(
             "Number(document.querySelector('.agent-panel').dataset.flown || 0) >= 2"
             " && document.querySelector('.agent-panel').dataset.flying === '1'",

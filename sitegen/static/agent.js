@@ -230,6 +230,7 @@ export class AgentPanel {
     const token = ++this.flyToken;
     this.flying = true;
     this.flown = [];
+    this.box.dataset.flown = '0';   // not the last flight's count until this one's first step
     this.box.dataset.flying = '1';
     d.takeBack.hidden = false;
     this.refresh();
