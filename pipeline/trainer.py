@@ -26,6 +26,7 @@ import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -311,6 +312,39 @@ def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
     )
 
 
+class CtrlC:
+    """Ctrl-C that training cannot lose.
+
+    Python's handler raises KeyboardInterrupt wherever the main thread is. Inside one of
+    PufferLib's bare ``except:`` clauses (around ``np.mean`` of its stats, run four times a
+    second) the exception is swallowed and training goes on: seen as a SIGINT ignored
+    under load. This handler raises it the same way and also remembers it, and the
+    training loop raises it again between updates if it was swallowed."""
+
+    def __init__(self):
+        self.pressed = False
+        self.previous = None
+
+    def __call__(self, signum, frame):
+        self.pressed = True
+        raise KeyboardInterrupt
+
+    def install(self) -> None:
+        # only over Python's own handler, on the main thread: a host application's is its own
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self.previous = signal.signal(signal.SIGINT, self)
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def uninstall(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
 def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) -> Path:
     import torch
 
@@ -330,6 +364,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         sink = WandbSink(cfg, run_dir, state.run_id)
     vecenv = trainer = None
     reason = "error"
+    ctrl_c = CtrlC()
     try:
         if leader:
             payload = {
@@ -360,6 +395,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         )
         if evaluators is not None:
             evaluators.say = trainer.note
+        ctrl_c.install()  # after make_trainer_class: importing PuffeRL resets SIGINT's handler
         if state.checkpoint is not None:
             policy.load_state_dict(state.checkpoint["policy"])
             trainer.optimizer.load_state_dict(state.checkpoint["optimizer"])
@@ -380,6 +416,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         while not _finished(cfg, windows_done, total):
             trainer.evaluate()
             trainer.train()
+            ctrl_c.check()
             total = state.global_step + world.size * (trainer.global_step - local_start)
             if trace:
                 trace.write("update", trainer.epoch)
@@ -419,6 +456,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         reason = f"error: {type(exc).__name__}: {exc}"
         raise
     finally:
+        ctrl_c.uninstall()
         if trainer is not None:
             trainer.shutdown()  # the utilisation thread stops, the terminal is the user's again
         if vecenv is not None:

@@ -664,3 +664,67 @@ def test_ctrl_c_ends_the_run_cleanly(tmp_path):
     finally:
         for pid in group_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+# A Ctrl-C that lands inside PuffeRL's ``try: np.mean(v) except: ...`` (mean_and_log, four
+# times a second): one of the stats is an object whose conversion by numpy sends SIGINT to
+# this process, so Python raises the KeyboardInterrupt inside that bare except. That is
+# the moment a real Ctrl-C hit when test_ctrl_c_ends_the_run_cleanly timed out under load.
+CTRL_C_INSIDE_PUFFERL = """
+import os, signal, sys
+from pathlib import Path
+
+import numpy as np
+from harness.testing import tiny_config
+from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.puffer import import_pufferl
+from prospector.pipeline.trainer import train
+
+pufferl = import_pufferl()
+stock = pufferl.PuffeRL.mean_and_log
+pressed = []
+
+
+class CtrlCInside:
+    def __array__(self, dtype=None, copy=None):
+        os.kill(os.getpid(), signal.SIGINT)
+        total = 0
+        for i in range(1000):  # Python runs the signal handler between two of these bytecodes
+            total += i
+        return np.zeros(1)
+
+
+def mean_and_log(self):
+    if self.global_step > 0 and not pressed:
+        pressed.append(self.global_step)
+        self.stats["ctrl_c"] = [CtrlCInside()]
+    return stock(self)
+
+
+pufferl.PuffeRL.mean_and_log = mean_and_log
+runs = Path(sys.argv[1])
+try:
+    train(tiny_config(runs, windows=3, hidden_size=32, time_max=40, run_id="ctrl-c"))
+    outcome = "completed"
+except KeyboardInterrupt:
+    outcome = "interrupted"
+events = read_events(runs / "ctrl-c").events
+closed = sum(e["type"] == "window_closed" for e in events)
+print(outcome, events[-1]["reason"], closed, len(pressed))
+"""
+
+
+def test_a_ctrl_c_inside_pufferlibs_bare_except_still_stops_training(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", CTRL_C_INSIDE_PUFFERL, str(tmp_path)],
+        cwd=tmp_path,
+        env=_env(PYTHONPATH=f"{REPO}{os.pathsep}{REPO / 'tests'}"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    outcome, reason, closed, pressed = out.stdout.split()
+    assert pressed == "1"  # the Ctrl-C was delivered, inside PuffeRL's stats loop
+    assert (outcome, reason) == ("interrupted", "interrupted"), out.stdout
+    assert int(closed) < 3
