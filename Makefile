@@ -141,3 +141,10 @@ SOAK_SECONDS ?= 3600
 .PHONY: soak
 soak: setup $(NODE_DEPS)
 	$(PY) -m tests.harness.soak --seconds $(SOAK_SECONDS)
+
+# ---- stress (not in make test): the process, signal, browser and load tests, ROUNDS
+# rounds in a row, two sets side by side so both cores are busy (docs/reliability.md)
+ROUNDS ?= 20
+.PHONY: stress
+stress: setup test-deps
+	$(PY) -m tests.harness.stress --rounds $(ROUNDS) --out stress
