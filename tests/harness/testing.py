@@ -109,7 +109,24 @@ class BrowserPage:
         self.page.on("console", lambda m: self._console(m))
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         if self.record_failed_requests:
-            self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
+            self._documents = 0  # main-frame navigations started so far
+            self._requested_in: dict = {}  # request -> the document that asked for it
+            self.page.on("request", self._request)
+            self.page.on("requestfailed", self._request_failed)
+            self.page.on("requestfinished", lambda r: self._requested_in.pop(r, None))
+
+    def _request(self, request):
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self._documents += 1
+        self._requested_in[request] = self._documents
+
+    def _request_failed(self, request):
+        # Leaving a page cancels what it was still loading (net::ERR_ABORTED): ordinary, and
+        # on a busy machine images are often still loading when a test clicks a link.
+        asked_by = self._requested_in.pop(request, None)
+        if request.failure == "net::ERR_ABORTED" and asked_by is not None and asked_by < self._documents:
+            return
+        self.errors.append(f"requestfailed: {request.url} ({request.failure})")
 
     def _console(self, m):
         if m.type == "error" and not any(a in m.text for a in self.allow):
