@@ -28,6 +28,18 @@ def reset(sock: socket.socket) -> None:
     sock.close()
 
 
+def start_site_serve(site: Path, port: int) -> subprocess.Popen:
+    """``prospector site serve`` of ``site`` as a real process; its stderr is a text pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_until_serving(url: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -46,14 +58,7 @@ def test_connections_reset_mid_response_print_no_traceback(tmp_path):
     (site / "index.html").write_text("<!doctype html><title>ok</title>")
     (site / "big.bin").write_bytes(os.urandom(32 << 20))  # far larger than the socket buffers
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_site_serve(site, port)
     err_lines: list[str] = []
     reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
     reader.start()
@@ -100,14 +105,7 @@ def test_request_log_escapes_control_characters(tmp_path):
     site.mkdir()
     (site / "index.html").write_text("<!doctype html><title>ok</title>")
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_site_serve(site, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/", proc)
         with socket.create_connection(("127.0.0.1", port)) as sock:

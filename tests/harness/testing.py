@@ -19,19 +19,10 @@ from pathlib import Path
 
 from prospector.pipeline import runs as R
 from prospector.pipeline.eventlog import read_events
+from prospector.sitegen.export import CHROMIUM_ARGS  # the flags video export runs it with
 
 from .procs import PlayServer, free_port  # noqa: F401  (re-exported for the tests)
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TINY_TRAIN = {"bptt_horizon": 16, "minibatch_size": 512}
 
 # The smallest training that still goes through every part of a window (32 games on one
