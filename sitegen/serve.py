@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -131,17 +132,41 @@ def serve_in_thread(directory, host: str = "127.0.0.1", port: int = 0):
     return server, f"http://{host}:{server.server_address[1]}"
 
 
+def _stop_on_signals() -> tuple[threading.Event, Callable[[], None]]:
+    """An event that SIGINT or SIGTERM sets, and a function that puts the previous handlers back.
+
+    Installed explicitly rather than left to KeyboardInterrupt: a shell starts a script's
+    background jobs (``prospector site serve &``) with SIGINT ignored, and Python then
+    never raises KeyboardInterrupt, so Ctrl-C and ``kill -INT`` would not stop the server.
+    The play service's Sanic installs its own handlers the same way.
+    """
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return stop, restore
+
+
 def serve(directory, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve ``directory`` until SIGINT or SIGTERM (Ctrl-C, ``kill``), then close the port."""
     server = make_server(directory, host, port)
+    stop, restore_signals = _stop_on_signals()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     print(
         f"serving {Path(directory).resolve()} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)", flush=True
     )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.25):
+            pass
     finally:
+        server.shutdown()
         server.server_close()
+        restore_signals()
+    print("stopped the site", flush=True)
 
 
 # ---------------------------------------------------------------- site + play service
@@ -230,8 +255,7 @@ def serve_with_play(
     if play_port == port:
         raise ServeError(f"the site and the play service cannot share port {port}")
     server = make_server(directory, host, port)  # a busy site port fails here, before anything starts
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stop, restore_signals = _stop_on_signals()
     proc = None
     thread = None
     try:
@@ -269,7 +293,6 @@ def serve_with_play(
         server.server_close()
         if proc is not None:
             _stop_child(proc)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore_signals()
         if stop.is_set():
             print("stopped the site and the play service", flush=True)

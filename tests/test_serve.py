@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from harness.procs import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def start_site_serve(site: Path, port: int) -> subprocess.Popen:
+def start_site_serve(site: Path, port: int, **popen) -> subprocess.Popen:
     """``prospector site serve`` of ``site`` as a real process; its stderr is a text pipe."""
     return subprocess.Popen(
         [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
@@ -37,6 +38,7 @@ def start_site_serve(site: Path, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
 
 
@@ -116,3 +118,32 @@ def test_request_log_escapes_control_characters(tmp_path):
         _, err = proc.communicate(timeout=30)
     logged = [line for line in err.splitlines() if "cleared" in line]
     assert len(logged) == 1 and "\x1b" not in err and "\\x1b[2Jcleared" in logged[0], err
+
+
+def ignore_sigint() -> None:
+    """What a shell does to a script's background job (``prospector site serve &``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stops_on_sigint_or_sigterm_even_when_started_with_sigint_ignored(tmp_path, sig):
+    """Ctrl-C, ``kill -INT`` and ``kill`` stop the server with status 0 and close its port,
+    however it was started. (It used to wait for a KeyboardInterrupt, which Python never
+    raises when SIGINT starts ignored, and SIGTERM killed it with status -15.)"""
+    site = tmp_path / "public"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>ok</title>")
+    port = free_port()
+    proc = start_site_serve(site, port, preexec_fn=ignore_sigint)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/", proc)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
