@@ -534,10 +534,16 @@ def add_commands(sub) -> None:
         examples="prospector runs list\nprospector runs show RUN_ID\nprospector runs reindex RUN_ID",
     )
     runs_sub = p.add_subparsers(dest="runs_command", required=True, metavar="RUNS_COMMAND")
-    q = runs_sub.add_parser("list", help="every run with windows and best return")
+    q = add_command(
+        runs_sub,
+        "list",
+        help="every run with its windows and best return",
+        extra="train",
+        examples="prospector runs list\nprospector runs list --runs-dir /data/runs",
+    )
     q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     for name, text in (("show", "what a run holds"), ("reindex", "rebuild a run's projections from its log")):
-        q = runs_sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        q = add_command(runs_sub, name, help=text, extra="train", examples=f"prospector runs {name} RUN_ID")
         q.add_argument("run", help="run id")
         q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     p.set_defaults(func=cmd_runs)

@@ -105,11 +105,15 @@ def add_commands(sub) -> None:
         "--size 480x270 --from 100 --to 400",
     )
     replay_sub = p.add_subparsers(dest="replay_command", required=True, metavar="REPLAY_COMMAND")
-    q = replay_sub.add_parser(
+    q = add_command(
+        replay_sub,
         "export",
         help="MP4 or GIF of a replay (headless Chromium draws, PyAV encodes)",
         description="A replay as an MP4 (H.264) or GIF, drawn frame by frame by the site's "
         "own player in headless Chromium (docs/site.md#video).",
+        extra="site",
+        examples="prospector replay export --run RUN_ID --replay w000002-0-1a2b3c4d --out replay.mp4\n"
+        "prospector replay export --run RUN_ID --replay ID --out clip.gif --fps 10 --from 100 --to 400",
     )
     q.add_argument("--run", required=True, help="run id")
     q.add_argument("--replay", required=True, help="replay id (`prospector runs show RUN_ID` lists them)")
@@ -142,10 +146,14 @@ def add_commands(sub) -> None:
         "prospector site build --runs runs --out public --assets ../shared/kenney",
     )
     site_sub = p.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
-    q = site_sub.add_parser(
+    q = add_command(
+        site_sub,
         "build",
         help="render pages and the JSON API from the runs' event logs (incremental)",
-        description="Render pages and the JSON API from the runs' event logs (incremental).",
+        extra="site",
+        examples="prospector site build\n"
+        "prospector site build --runs runs --out public --assets ../shared/kenney\n"
+        "prospector site build --base-url /prospector/ --play-url https://play.example.org --strict",
     )
     q.add_argument("--runs", default="runs", help="runs directory (default runs/)")
     q.add_argument("--out", default="public", help="output directory (default public/)")
@@ -166,10 +174,15 @@ def add_commands(sub) -> None:
     q.add_argument("--strict", action="store_true", help="exit 1 when any input had a problem")
     q.add_argument("--no-docs", action="store_true", help="skip `mkdocs build` into OUT/docs/")
     q.add_argument("--quiet", action="store_true", help="only the summary line")
-    q = site_sub.add_parser(
+    q = add_command(
+        site_sub,
         "serve",
         help="serve the built site on localhost",
-        description="Serve the built site on localhost (and the play service with --with-play).",
+        description="Serve the built site on localhost (and the play service with --with-play)\n"
+        "until Ctrl-C or SIGTERM.",
+        extra="site",
+        examples="prospector site serve\nprospector site serve --with-play\n"
+        "prospector site serve --port 0 --out public",
     )
     q.add_argument("--out", default="public", help="site directory (default public/)")
     q.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
