@@ -13,19 +13,22 @@ KENNEY_DIR ?= $(abspath ../shared/kenney)
 
 setup: $(DEPS) $(EXT)
 
+# pip at -qq prints errors only: its warnings here are about the machine's pip configuration
+# (an extra index folder that does not exist prints one line per package), not about this project.
+PIP_INSTALL := $(PY) -m pip install -qq --progress-bar off
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PIP_INSTALL) --upgrade pip
 
 # The package and every extra (train, play, site, dev), at the versions requirements.txt pins.
 # pufferlib-core brings torch: about 7 GB and 2-4 minutes on a first run.
 $(DEPS): requirements.txt pyproject.toml | $(PY)
 	@echo "setup: installing Python packages into $(VENV) (torch, PufferLib, W&B, Sanic, mkdocs, Playwright;"
 	@echo "       about 7 GB, 2-4 minutes the first time; nothing is downloaded again later)"
-	$(PY) -m pip install --quiet --progress-bar off -c requirements.txt setuptools
+	$(PIP_INSTALL) -c requirements.txt setuptools
 	@# setuptools warns about every editable install of a package-dir mapping (docs/architecture.md#packaging)
-	PYTHONWARNINGS=ignore::UserWarning $(PY) -m pip install --quiet --progress-bar off --no-build-isolation \
-		-c requirements.txt -e ".[dev]"
+	PYTHONWARNINGS=ignore::UserWarning $(PIP_INSTALL) --no-build-isolation -c requirements.txt -e ".[dev]"
 	touch $@
 
 # The C core, rebuilt whenever its sources change.
