@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from harness.procs import die_with_parent
 from harness.synth import SyntheticRun
 from harness.testing import free_port, train_tiny_run
 from prospector.pipeline.eventlog import read_events
@@ -146,6 +147,7 @@ def _start_demo(out: Path, site_port: int, *extra: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
+        preexec_fn=die_with_parent,  # a test killed from outside leaves no server behind
     )
 
 

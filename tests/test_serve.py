@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from harness.procs import free_port
+from harness.procs import die_with_parent, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,8 +29,9 @@ def reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def start_site_serve(site: Path, port: int, **popen) -> subprocess.Popen:
-    """``prospector site serve`` of ``site`` as a real process; its stderr is a text pipe."""
+def start_site_serve(site: Path, port: int, preexec_fn=die_with_parent) -> subprocess.Popen:
+    """``prospector site serve`` of ``site`` as a real process; its stderr is a text pipe.
+    It dies with the test (``die_with_parent``), however the test ends."""
     return subprocess.Popen(
         [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
         cwd=REPO,
@@ -38,7 +39,7 @@ def start_site_serve(site: Path, port: int, **popen) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -122,6 +123,7 @@ def test_request_log_escapes_control_characters(tmp_path):
 
 def ignore_sigint() -> None:
     """What a shell does to a script's background job (``prospector site serve &``)."""
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

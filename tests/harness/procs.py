@@ -76,6 +76,7 @@ class PlayServer:
             text=True,
             cwd=REPO,
             env={**(env or os.environ), "PYTHONUNBUFFERED": "1"},
+            preexec_fn=die_with_parent,  # a test killed from outside leaves no server behind
         )  # output() is current
         deadline = time.monotonic() + timeout
         while True:
