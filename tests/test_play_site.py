@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from harness.procs import die_with_parent
+from harness.procs import die_with_parent, port_refuses
 from harness.synth import SyntheticRun
 from harness.testing import free_port, train_tiny_run
 from prospector.pipeline.eventlog import read_events
@@ -107,12 +107,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _refused(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(2)
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 def _get(url: str, timeout: float = 10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read()
@@ -195,7 +189,7 @@ def test_site_serve_with_play_serves_both_and_sigint_stops_both(small_site):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(child), "the play service outlived site serve"
-    assert _refused(site_port) and _refused(play_port)
+    assert port_refuses(site_port) and port_refuses(play_port)
 
 
 def test_site_serve_with_play_killed_hard_leaves_no_orphan(small_site):

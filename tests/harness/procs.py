@@ -4,6 +4,7 @@ memory, percentiles, and ``prospector play-server`` started and stopped as a rea
 from __future__ import annotations
 
 import ctypes
+import errno
 import http.client
 import json
 import os
@@ -55,6 +56,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_refuses(port: int) -> bool:
+    """Nothing listens on the loopback ``port`` any more: a connection is refused."""
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", port)) == errno.ECONNREFUSED
 
 
 class PlayServer:
