@@ -120,6 +120,13 @@ class GameBatch:
             raise RuntimeError("step() called after close()")
         return _core.vec_step(self.handle, self.episode_log, self.final_observations)
 
+    def action_masks(self) -> np.ndarray:
+        """bool[N, 69]: the valid actions of every game now, by the env's own rule."""
+        if self.handle is None:
+            raise RuntimeError("action_masks() called after close()")
+        masks = b"".join(_core.env_action_mask(self.handle, i) for i in range(self.num_envs))
+        return np.frombuffer(masks, dtype=np.uint8).reshape(self.num_envs, S.N_ACTIONS).astype(bool)
+
     @staticmethod
     def episode_info(row: np.ndarray) -> dict:
         """An episode log row as a dict: the info keys, end_reason, episode_return, episode_length."""

@@ -48,6 +48,8 @@ class ProspectorEnv(gym.Env):
         self._layout, self._layout_seed = None, None  # render_state's mini-map, per episode seed
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if self._handle is None:
+            raise RuntimeError("reset() called after close()")
         super().reset(seed=seed)
         if seed is not None:
             episode_seed = int(seed) & MASK64
@@ -62,6 +64,8 @@ class ProspectorEnv(gym.Env):
         return self._obs[0].copy(), info_dict(values, None, [])
 
     def step(self, action):
+        if self._handle is None:
+            raise RuntimeError("step() called after close()")
         if not self._started:
             raise RuntimeError("step() called before reset()")
         if self._done:
@@ -72,9 +76,19 @@ class ProspectorEnv(gym.Env):
         info = info_dict(values, end_name(end_code), events_to_dicts(events))
         return self._obs[0].copy(), reward, terminated, truncated, info
 
-    def action_mask(self) -> np.ndarray:
-        """Which actions are valid now (the server stays authoritative)."""
+    def action_masks(self) -> np.ndarray:
+        """bool[69]: which actions are valid now, by the env's own rule (docs/envs.md#action-masks).
+
+        The name sb3-contrib's ``MaskablePPO`` looks for; ``action_mask()`` is the same."""
+        if self._handle is None:
+            raise RuntimeError("action_masks() called after close()")
         return np.frombuffer(_core.env_action_mask(self._handle, 0), dtype=np.uint8).astype(bool)
+
+    action_mask = action_masks
+
+    def close(self) -> None:
+        self._handle = None  # the capsule's destructor frees the game
+        self._started, self._done = False, True
 
     def snapshot(self, here_only: bool = False) -> dict:
         """The whole state as plain data (state.snapshot_reference's layout); with

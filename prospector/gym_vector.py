@@ -165,5 +165,12 @@ class ProspectorVectorEnv(VectorEnv):
             "_episode": mask,
         }
 
+    def action_masks(self) -> np.ndarray:
+        """bool[num_envs, 69]: the valid actions of every game now, by the env's own rule
+        (what ``ProspectorEnv.action_masks()`` gives per game; docs/envs.md#action-masks)."""
+        if not self._started:
+            raise RuntimeError("action_masks() called before reset()")
+        return self._batch.action_masks()
+
     def close_extras(self, **kwargs) -> None:
         self._batch.close()

@@ -71,5 +71,9 @@ class VecProspector(pufferlib.PufferEnv):
         infos = [self._batch.episode_info(row) for row in log[:finished]] if finished else []
         return self.observations, self.rewards, self.terminals, self.truncations, infos
 
+    def action_masks(self) -> np.ndarray:
+        """bool[num_agents, 69]: the valid actions of every game now (docs/envs.md#action-masks)."""
+        return self._batch.action_masks()
+
     def close(self):
         self._batch.close()

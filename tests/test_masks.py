@@ -1,0 +1,122 @@
+"""Action masks: the env's exact mask (single and vector envs) and the numpy
+observation mask of prospector.masks, which the trainer's torch policy must equal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prospector import spec as S
+from prospector.envs import ProspectorEnv
+from prospector.gym_vector import ProspectorVectorEnv
+from prospector.masks import obs_action_mask
+
+
+def random_observations(n: int, seed: int = 0) -> np.ndarray:
+    """Observations with flags and levels on both sides of the rule's thresholds."""
+    rng = np.random.default_rng(seed)
+    obs = rng.uniform(-1, 1, (n, S.OBS_DIM)).astype(np.float32)
+    levels = np.array([-1.0, 0.0, 0.3, 0.5, 0.6, 1.0], np.float32)
+    obs[:, rng.random(S.OBS_DIM) < 0.5] = rng.choice(levels, (n, 1))
+    flip = rng.random((n, S.OBS_DIM)) < 0.4
+    obs[flip] = rng.choice(levels, flip.sum())
+    return obs
+
+
+def played_observations(steps: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Observations and the env's exact masks along random valid play."""
+    rng = np.random.default_rng(seed)
+    env = ProspectorEnv()
+    obs, _ = env.reset(seed=seed)
+    seen, exact = [], []
+    for _ in range(steps):
+        valid = env.action_masks()
+        seen.append(obs)
+        exact.append(valid)
+        obs, _, terminated, truncated, _ = env.step(int(rng.choice(np.flatnonzero(valid))))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return np.array(seen), np.array(exact)
+
+
+def test_obs_mask_allows_every_valid_action_but_cash_out():
+    observations, exact = played_observations(2000)
+    allowed = obs_action_mask(observations)
+    assert allowed.shape == (len(observations), S.N_ACTIONS) and allowed.dtype == np.bool_
+    assert not allowed[:, S.A_CASH_OUT].any()
+    exact[:, S.A_CASH_OUT] = False
+    assert not (exact & ~allowed).any()
+    assert (allowed & ~exact).any()  # a superset: credits and raw/refined cargo are not observed
+    assert obs_action_mask(observations, allow_cash_out=True)[:, S.A_CASH_OUT].all()
+
+
+def test_obs_mask_of_one_observation_and_bad_shapes():
+    obs = random_observations(5)
+    assert (obs_action_mask(obs[2]) == obs_action_mask(obs)[2]).all()
+    with pytest.raises(ValueError, match=r"shape \(260,\) or \(N, 260\)"):
+        obs_action_mask(np.zeros((3, 259), np.float32))
+
+
+def test_trainer_policy_mask_equals_the_numpy_rule():
+    """pipeline/policy.py's torch mask is the same rule as prospector.masks (one definition)."""
+    import torch
+    from prospector.pipeline.policy import obs_action_mask as torch_mask
+
+    for observations in (random_observations(4000), played_observations(1500)[0]):
+        want = obs_action_mask(observations)
+        got = torch_mask(torch.as_tensor(observations)).numpy()
+        assert (got == want).all(), np.argwhere(got != want)[:5]
+
+
+def test_single_env_action_masks_is_the_exact_rule():
+    env = ProspectorEnv()
+    env.reset(seed=1)
+    mask = env.action_masks()
+    assert mask.shape == (S.N_ACTIONS,) and mask.dtype == np.bool_
+    assert (env.action_mask() == mask).all()  # the older name stays
+    assert mask[S.A_HOLD] and mask[S.A_CASH_OUT] and not mask[S.A_MINE]
+    env.close()
+    with pytest.raises(RuntimeError, match=r"action_masks\(\) called after close\(\)"):
+        env.action_masks()
+    with pytest.raises(RuntimeError, match=r"step\(\) called after close\(\)"):
+        env.step(S.A_HOLD)
+    with pytest.raises(RuntimeError, match=r"reset\(\) called after close\(\)"):
+        env.reset(seed=1)
+
+
+def test_vector_env_action_masks_equal_the_single_games():
+    n, seeds = 5, [4, 8, 15, 16, 23]
+    envs = ProspectorVectorEnv(n)
+    with pytest.raises(RuntimeError, match="before reset"):
+        envs.action_masks()
+    envs.reset(seed=seeds)
+    singles = [ProspectorEnv() for _ in range(n)]
+    for env, seed in zip(singles, seeds):
+        env.reset(seed=seed)
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        masks = envs.action_masks()
+        assert masks.shape == (n, S.N_ACTIONS) and masks.dtype == np.bool_
+        assert (masks == np.stack([env.action_masks() for env in singles])).all()
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        envs.step(actions)
+        for env, action in zip(singles, actions):
+            _, _, terminated, truncated, _ = env.step(int(action))
+            if terminated or truncated:
+                env.reset()
+    envs.close()
+    with pytest.raises(RuntimeError, match=r"action_masks\(\) called after close\(\)"):
+        envs.action_masks()
+
+
+def test_vec_prospector_action_masks():
+    from prospector.vector import VecProspector
+
+    vec = VecProspector(3, seed=9)
+    vec.reset()
+    single = ProspectorVectorEnv(3)
+    single.reset(seed=9)
+    assert (vec.action_masks() == single.action_masks()).all()
+    vec.close()
+    with pytest.raises(RuntimeError, match="after close"):
+        vec.action_masks()
