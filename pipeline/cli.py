@@ -68,8 +68,10 @@ def is_rank_zero() -> bool:
 
 
 def cmd_train(args) -> int:
+    from .distributed import RankStopped, check_nproc, die_with_launcher
+
+    die_with_launcher()  # a rank of --nproc (or torchrun): first thing, before the slow imports
     from .config import make_train_config
-    from .distributed import RankStopped
     from .eventlog import CorruptLogError, RunLockedError
     from .trainer import FollowerStop, TrainError, train
 
@@ -103,6 +105,8 @@ def cmd_train(args) -> int:
         if args.resume is None and is_rank_zero() and not args.nproc:
             for change in cfg.derived:  # settings made consistent with the others (docs/training.md)
                 print(f"note: {change}", file=sys.stderr)
+        if args.nproc:
+            check_nproc(args.nproc, cfg.envs, cfg.bptt_horizon)
         if cfg.device.startswith("cuda"):
             import torch
 

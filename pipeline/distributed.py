@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_TIMEOUT_S = 300
 HOLD_POLL_S = 0.2
@@ -209,6 +210,85 @@ def is_peer_failure(exc: BaseException) -> bool:
 
 # ----------------------------------------------------------------- launching
 
+#: What one rank holds whatever its games: the interpreter, torch, PufferLib, the C
+#: games, the policy and its optimizer (about 0.5 GiB measured on the CPU).
+RANK_BASE_BYTES = 512 << 20
+#: And per step of its batch (games x bptt_horizon): the observation in PuffeRL's
+#: buffer and in a minibatch copy (float32), and PPO's per-step arrays.
+RANK_BYTES_PER_STEP = 2 * 4 * 260 + 256
+#: Where the launcher tells its ranks its pid (die_with_launcher).
+LAUNCHER_PID_ENV = "PROSPECTOR_LAUNCHER_PID"
+
+
+def rank_memory_bytes(envs: int, bptt_horizon: int) -> int:
+    """About how much memory one rank of ``train --nproc`` needs."""
+    return RANK_BASE_BYTES + envs * bptt_horizon * RANK_BYTES_PER_STEP
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process may still take: the kernel's MemAvailable, less where a cgroup
+    (a container's limit) leaves less; None where neither can be read."""
+    found = []
+    try:
+        with open("/proc/meminfo") as f:
+            found += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit != "max":
+            found.append(max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def nproc_limit(cores: int, free: int | None, per_rank: int) -> tuple[int, str]:
+    """How many ranks fit (a core each, ``per_rank`` bytes each of ``free``; None: unknown)
+    and why that many."""
+    by_memory = free // per_rank if free is not None else cores
+    if by_memory < cores:
+        gib = 1 << 30
+        return by_memory, f"{free / gib:.1f} GiB of memory available at about {per_rank / gib:.1f} GiB per rank"
+    return cores, f"{cores} available CPU cores, one per rank"
+
+
+def check_nproc(nproc: int, envs: int, bptt_horizon: int) -> None:
+    """Refuse (ValueError, one line) more ranks than this machine can run: a core each, and
+    the memory each needs (docs/training.md#several-processes). Unbounded, ``--nproc 64``
+    on 2 cores started 64 ranks that took 20 GB within a minute."""
+    from prospector.batch import available_cores
+
+    limit, reason = nproc_limit(available_cores(), available_memory_bytes(), rank_memory_bytes(envs, bptt_horizon))
+    if nproc <= limit:
+        return
+    if "memory" in reason:
+        reason += f" ({envs} games x bptt_horizon {bptt_horizon})"
+    if limit < 1:
+        raise ValueError(f"--nproc {nproc}: this machine cannot run a rank now: {reason}")
+    raise ValueError(f"--nproc {nproc}: this machine runs at most {limit} ranks: {reason}")
+
+
+def die_with_launcher() -> None:
+    """(A rank of torchrun, first thing.) Ask Linux to SIGKILL this rank when its launcher
+    dies: the agent starts every rank in a session of its own, so ``kill -9`` of the
+    launcher's process group left them running, still training and holding the run's
+    writer lock (docs/reliability.md#ranks-die-with-their-launcher). SIGKILL, not
+    SIGTERM: a rank blocked in a collective would not run a Python handler."""
+    if "LOCAL_RANK" not in os.environ:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux
+    launcher = os.environ.get(LAUNCHER_PID_ENV)
+    parent = os.getppid()
+    if parent == 1 or (launcher and launcher.isdigit() and parent != int(launcher)):
+        os._exit(1)  # the launcher died before the request took effect
+
 
 def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     """Run ``prospector train *train_argv`` as ``nproc`` ranks on this machine through
@@ -234,6 +314,8 @@ def launch(nproc: int, train_argv: list[str], env: dict | None = None) -> int:
     _quiet_launcher_logs()
     if env:
         os.environ.update(env)
+    # the agent starts the ranks from this thread: they die with this process (die_with_launcher)
+    os.environ[LAUNCHER_PID_ENV] = str(os.getpid())
     try:
         elastic_launch(config, sys.executable)("-m", "prospector.cli", "train", *train_argv)
     except ChildFailedError as exc:

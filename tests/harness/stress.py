@@ -28,6 +28,7 @@ SETS = {
     "crash-kill-resume": [
         "tests/test_crash_safety.py",
         "tests/test_kill_resume.py",
+        "tests/test_rank_faults.py",
         "tests/test_pipeline.py::test_resume_continues_window_ids",
         "tests/test_pipeline.py::test_second_trainer_on_a_run_is_refused",
         "tests/test_harness_procs.py",
