@@ -526,8 +526,9 @@ class Builder:
         rel = f"data/runs/{run.run_id}/replays/{item.replay_id}.json"
         try:
             written, n_frames = result()
-        except (ReplayError, KeyError, TypeError, ValueError, IndexError, OSError) as exc:
-            item.status, item.message = "bad_replay", f"{item.event.get('path')}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - whatever one replay holds, it stops only that replay
+            reason = str(exc) if isinstance(exc, (ReplayError, OSError)) else f"{type(exc).__name__}: {exc}"
+            item.status, item.message = "bad_replay", f"{item.event.get('path')}: {reason}"
             run.problems.append(Problem(run.run_id, "bad_replay", item.message, item.replay_id, item.window_id))
             return
         for f in written:

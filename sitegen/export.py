@@ -118,6 +118,15 @@ def check_output(out: str | os.PathLike) -> tuple[Path, str]:
         raise ExportError(f"{out}: the directory {parent} does not exist")
     if out.is_dir() or not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise ExportError(f"{out}: cannot write there")
+    # access() says yes to root everywhere, and to places like /proc where no file can be
+    # made: create (and remove) a file beside the output, as render's temporary one will be,
+    # so that the answer comes now and not after every frame was drawn
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=parent)
+    except OSError as exc:
+        raise ExportError(f"{out}: cannot write there ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
     return out, fmt
 
 
@@ -285,6 +294,9 @@ def render(job: Job, progress: Callable[[int, int], None] | None = None) -> dict
         if done != job.frames:
             raise ExportError(f"drew {done} of {job.frames} frames")
         os.replace(tmp, job.out)
+    except OSError as exc:  # the encoder's file (a full disk, a directory gone): one line
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"{job.out}: cannot write the video: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
