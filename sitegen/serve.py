@@ -4,6 +4,11 @@ Directory URLs get their ``index.html`` (``/analytics`` redirects to ``/analytic
 unknown paths get ``404.html``, and JavaScript modules are sent as text/javascript.
 Only for local viewing: the deployed site is plain static files on Vercel.
 
+Only regular files under the site directory are served (docs/site.md#what-site-serve-serves):
+no directory listings, nothing under a name that starts with a dot (``.sitegen/``), no
+symlink that leads out of the directory; a URL with an encoded separator, a backslash,
+a NUL or a dot segment is a 400.
+
 ``site serve --with-play`` (the end of ``make demo``) also runs the play service
 (``prospector play-server``) as a child process, on the port the site was built to
 call, and stops both on Ctrl-C or SIGTERM.
@@ -16,6 +21,7 @@ import http.server
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -24,12 +30,23 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 # Handler threads log to one stderr. print() writes the text and the newline in two calls,
 # so two threads could interleave into one garbled line; every line goes out whole, under
 # this lock.
 _STDERR_LOCK = threading.Lock()
+
+
+# In a URL's path as sent: an encoded "/" or "\\", a backslash, an encoded or raw NUL.
+_REFUSED_IN_URL = ("%2f", "%5c", "\\", "%00", "\x00")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 def _log_line(line: str) -> None:
@@ -52,32 +69,92 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     quiet = False
 
     def send_head(self):
-        """A ``.json`` with a ``.json.gz`` twin goes out gzip-encoded when the client accepts it."""
-        path = self.translate_path(self.path)
-        gz = path + ".gz"
-        if (
-            path.endswith(".json")
-            and "gzip" in self.headers.get("Accept-Encoding", "")
-            and os.path.isfile(path)
-            and os.path.isfile(gz)
-            and os.path.getmtime(gz) >= os.path.getmtime(path)
-        ):
-            f = open(gz, "rb")
-            size = os.fstat(f.fileno()).st_size
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(size))
+        """Headers of the file the URL names (its body left to do_GET), or an error sent.
+
+        A ``.json`` with a ``.json.gz`` twin goes out gzip-encoded when the client accepts it.
+        """
+        path, error = self.site_path()
+        if error is not None:
+            self.send_error(*error)
+            return None
+        url_path = urlsplit(self.path).path
+        if os.path.isdir(path):  # (os.path: False for a name too long, where Path raises)
+            if not url_path.endswith("/"):  # relative links in its index.html need the slash
+                query = urlsplit(self.path).query
+                self.send_response(301)
+                self.send_header("Location", url_path + "/" + (f"?{query}" if query else ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            path = path / "index.html"
+        gz = path.with_name(path.name + ".gz")
+        if path.suffix == ".json" and "gzip" in self.headers.get("Accept-Encoding", ""):
+            f = self.open_site_file(gz)
+            if f is not None and os.fstat(f.fileno()).st_mtime >= _mtime(path):
+                return self.send_file_headers(f, "application/json", {"Content-Encoding": "gzip"})
+            if f is not None:
+                f.close()
+        f = self.open_site_file(path)
+        if f is None:
+            self.send_error(404, "File not found")
+            return None
+        return self.send_file_headers(f, self.guess_type(str(path)), {})
+
+    def site_path(self) -> tuple[Path | None, tuple[int, str] | None]:
+        """The URL as a path under the site directory, or the (status, reason) to answer.
+
+        Checked on the URL as sent, before any decoding: ``%2F`` or a backslash would let a
+        name carry a separator (``..%2Fwindows.json``), a NUL cannot be in a file name."""
+        raw = urlsplit(self.path).path
+        lowered = raw.lower()
+        if not raw.startswith("/") or any(bad in lowered for bad in _REFUSED_IN_URL):
+            return None, (400, "Bad path: encoded separators, backslashes and NUL are refused")
+        parts = [unquote(part) for part in raw.split("/") if part]
+        if any(part in (".", "..") or "\x00" in part for part in parts):
+            return None, (400, "Bad path: dot segments and NUL are refused")
+        if any(part.startswith(".") for part in parts):  # .sitegen/ and any other hidden name
+            return None, (404, "File not found")
+        return Path(self.directory).joinpath(*parts), None
+
+    def open_site_file(self, path: Path):
+        """``path`` opened for reading when it is a regular file inside the site directory
+        (after following any symlinks), else None."""
+        root = Path(self.directory)
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, a symlink loop
+            return None
+        if real != root and root not in real.parents:
+            return None
+        try:  # O_NONBLOCK: opening a FIFO for reading would wait for a writer
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")  # do_GET copies it to the socket and closes it
+
+    def send_file_headers(self, f, content_type: str, extra: dict):
+        fs = os.fstat(f.fileno())
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        for name, value in extra.items():
+            self.send_header(name, value)
+        if "Content-Encoding" in extra:
             self.send_header("Vary", "Accept-Encoding")
-            self.end_headers()
-            return f
-        return super().send_head()
+        self.send_header("Content-Length", str(fs.st_size))
+        self.send_header("Last-Modified", self.date_time_string(fs.st_mtime))
+        self.end_headers()
+        return f
 
     def send_error(self, code, message=None, explain=None):
         if code == 404:
-            page = Path(self.directory) / "404.html"
-            if page.is_file():
-                body = page.read_bytes()
+            f = self.open_site_file(Path(self.directory) / "404.html")
+            if f is not None:
+                with f:
+                    body = f.read()
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))

@@ -1,4 +1,4 @@
-"""Replay files that are not what the evaluator writes (issue 18, items 4 and 8).
+"""Replay files that are not what the evaluator writes (docs/site.md#replay-files).
 
 A replay is data from a run directory that people download and share: a file that
 parses as JSON but has another shape (a frame that is a list, a render_state that is a
