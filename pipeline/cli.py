@@ -16,6 +16,7 @@ from importlib import metadata
 from prospector.cli import CliError, add_command, non_negative_int, positive_float, positive_int
 
 from .config import MAX_ENVS, TrainConfig
+from .sweep_cli import add_sweep_parser
 
 DEFAULTS = TrainConfig()
 
@@ -396,7 +397,9 @@ prospector train --nproc 2 --threads 1             # two ranks, data-parallel (t
         help="train as N data-parallel ranks on this machine (torchrun; gloo on the CPU, nccl with "
         "--device cuda, one GPU per rank); every rank steps --envs games (default: one process)",
     )
-    p.add_argument("--seed", type=non_negative_int, default=None, help=f"seed of games and policy (default {d.seed})")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=None, help=f"seed of games and policy, 0..2^63-1 (default {d.seed})"
+    )
     p.add_argument("--device", default=None, help=f"torch device: cpu or cuda (default {d.device})")
     p.add_argument(
         "--time-max", type=positive_int, default=None, help=f"episode budget in ticks (default {d.time_max})"
@@ -451,6 +454,7 @@ prospector train --nproc 2 --threads 1             # two ranks, data-parallel (t
 def add_commands(sub) -> None:
     """Entry point ``prospector.commands``: the trainer's subcommands."""
     add_train_parser(sub)
+    add_sweep_parser(sub)  # pipeline/sweep_cli.py
 
     p = add_command(
         sub,

@@ -119,8 +119,9 @@ class TrainConfig:
         need(1 <= self.bptt_horizon <= MAX_BPTT, "bptt_horizon", f"must be in 1..{MAX_BPTT}")
         need(0 <= self.env_threads <= 1024, "env_threads", "must be in 0..1024 (0: one per available core)")
         need(1 <= self.time_max <= 1_000_000, "time_max", "must be in 1..1000000")
-        need(self.seed >= 0, "seed", "must be at least 0")
-        need(self.eval_seed >= 0, "eval_seed", "must be at least 0")
+        # torch takes seeds up to 2^64-1; a rank and a window add to the run's (trainer.py)
+        need(0 <= self.seed <= TRAIN_SEED_MAX, "seed", "must be in 0..2^63-1")
+        need(0 <= self.eval_seed <= TRAIN_SEED_MAX, "eval_seed", "must be in 0..2^63-1")
         if self.showcase_seed is None:  # a fresh run; a resumed one keeps its recorded seed
             self.showcase_seed = showcase_seed_for(self.seed)
         need(0 <= self.showcase_seed <= SEED_MAX, "showcase_seed", "must be in 0..2^64-1")
@@ -187,6 +188,7 @@ class TrainConfig:
 
 
 SEED_MAX = 2**64 - 1
+TRAIN_SEED_MAX = 2**63 - 1
 
 
 def showcase_seed_for(seed: int) -> int:

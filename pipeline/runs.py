@@ -135,6 +135,35 @@ def create_run_dir(root: str | os.PathLike = RUNS_ROOT, run_id: str | None = Non
     raise AssertionError("unreachable")
 
 
+#: What a run directory holds when its trainer died before the run's first event.
+_BEFORE_FIRST_EVENT = (CHECKPOINTS_DIR, REPLAYS_DIR, METRICS_DIR, EVENTS_FILE, WRITER_LOCK_FILE, APPEND_LOCK_FILE)
+
+
+def reuse_refusal(path: str | os.PathLike) -> str | None:
+    """Why the existing directory of a run whose log holds no event must not be started
+    afresh by ``--run-id``, or None when it is what a trainer that died before the run's
+    first event leaves (empty sub-directories, the lock files, the log). A log emptied
+    or lost beside checkpoints or replays is not such a run: starting it again replaced
+    ``ckpt_000000.pt`` and orphaned the other files (docs/training.md#crashes-and-resuming)."""
+    path = Path(path)
+    if not path.is_dir():
+        return f"{path} is not a directory"
+    entries = sorted(path.iterdir())
+    holding = [f"{e.name}/" for e in entries if e.name in _BEFORE_FIRST_EVENT and e.is_dir() and any(e.iterdir())]
+    if holding:
+        return f"{path} holds {' and '.join(holding)} but its log has no event (emptied or lost?)"
+    strange = [e.name for e in entries if e.name not in _BEFORE_FIRST_EVENT]
+    if strange:
+        return f"{path} holds {strange[0]!r}, which a run that never started does not"
+    return None
+
+
+def check_runs_root(root: str | os.PathLike) -> None:
+    """ValueError (one line) when the runs directory is there but is not a directory."""
+    if Path(root).exists() and not Path(root).is_dir():
+        raise ValueError(f"the runs directory {str(root)!r} is a file, not a directory: give --runs-dir a directory")
+
+
 def list_runs(root: str | os.PathLike = RUNS_ROOT) -> list[str]:
     """Names of the run directories under ``root`` that have an event log, sorted (oldest first)."""
     root = Path(root)

@@ -116,6 +116,10 @@ def versions() -> dict:
 def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
     """A new run directory, or an existing one to continue from its last closed window."""
     env_config = S.make_config(time_max=cfg.time_max)
+    try:
+        runs.check_runs_root(cfg.runs_dir)
+    except ValueError as exc:
+        raise TrainError(str(exc)) from None
     if resume is None:
         try:
             run_dir = runs.create_run_dir(cfg.runs_dir, cfg.run_id)
@@ -125,6 +129,9 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
                 raise TrainError(
                     f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; use --resume {cfg.run_id} to continue it"
                 ) from None
+            why = runs.reuse_refusal(run_dir)
+            if why:
+                raise TrainError(f"run {cfg.run_id!r} is not started again: {why}; use another --run-id") from None
             # a trainer died before the run's first event: the run never started, start it here
             for sub in (runs.CHECKPOINTS_DIR, runs.REPLAYS_DIR, runs.METRICS_DIR):
                 (run_dir / sub).mkdir(exist_ok=True)
@@ -147,9 +154,11 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         events = list(read_events(run_dir))
         started = next((e for e in events if e["type"] == "run_started"), None)
         if started is None:
+            never_started = not events and runs.reuse_refusal(run_dir) is None
             raise TrainError(
                 f"cannot resume {resume!r}: its log has no run_started event"
-                + ("" if events else f" (it never started: start it with --run-id {resume})")
+                + (f" (it never started: start it with --run-id {resume})" if never_started else "")
+                + ("" if events or never_started else f"; {runs.reuse_refusal(run_dir)}: use another --run-id")
             )
         closed = [e for e in events if e["type"] == "window_closed"]
         state = RunState(run_dir, log.run_id, log, env_config=started["config"]["env"])
