@@ -77,15 +77,34 @@ def test_make_vec_passes_threads_and_config():
         ProspectorVectorEnv(0)
 
 
-def sync_envs(num_envs: int, **config):
-    """Gymnasium's own vectorization of single games, in our autoreset mode."""
+def sync_envs(num_envs: int, mode: AutoresetMode = AutoresetMode.SAME_STEP, **config):
+    """Gymnasium's own vectorization of single games, in the given autoreset mode."""
     return gymnasium.make_vec(
         "Prospector-v0",
         num_envs=num_envs,
         vectorization_mode="sync",
-        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        vector_kwargs={"autoreset_mode": mode},
         **config,
     )
+
+
+def assert_same_step(a, b, t):
+    obs_a, rew_a, term_a, trunc_a, _ = a
+    obs_b, rew_b, term_b, trunc_b, _ = b
+    assert obs_a.tobytes() == obs_b.tobytes(), f"step {t}"
+    assert rew_a.tobytes() == rew_b.astype(np.float32).tobytes(), f"step {t}"
+    assert (term_a == term_b).all() and (trunc_a == trunc_b).all(), f"step {t}"
+
+
+def assert_same_infos(fa: dict, fb: dict, mask: np.ndarray, returns: np.ndarray, lengths: np.ndarray):
+    """Our end-of-episode infos against the single games' last infos (and their own sums)."""
+    for key in (*S.INFO_KEYS, "end_reason"):
+        assert (fa[f"_{key}"] == mask).all()
+        assert fa[key][mask].tolist() == fb[key][mask].tolist(), key
+        assert fa[key].dtype == fb[key].dtype or key == "end_reason", key
+    # episode statistics, from the single games' own rewards (double, summed in order)
+    assert fa["episode_return"][mask].tolist() == returns[mask].tolist()
+    assert fa["episode_length"][mask].tolist() == lengths[mask].tolist()
 
 
 def test_same_as_sync_vector_env_of_single_games():
@@ -100,35 +119,24 @@ def test_same_as_sync_vector_env_of_single_games():
     ended_total = 0
     for t in range(400):
         actions = rng.integers(0, S.N_ACTIONS, n)
-        obs_a, rew_a, term_a, trunc_a, info_a = ours.step(actions)
-        obs_b, rew_b, term_b, trunc_b, info_b = theirs.step(actions)
-        assert obs_a.tobytes() == obs_b.tobytes(), f"step {t}"
-        assert rew_a.tobytes() == rew_b.astype(np.float32).tobytes()
-        assert (term_a == term_b).all() and (trunc_a == trunc_b).all()
-        returns += rew_b
+        out_a, out_b = ours.step(actions), theirs.step(actions)
+        assert_same_step(out_a, out_b, t)
+        info_a, info_b = out_a[4], out_b[4]
+        returns += out_b[1]
         lengths += 1
-        ended = term_b | trunc_b
+        ended = out_b[2] | out_b[3]
         if not ended.any():
             assert info_a == {}
             continue
         ended_total += ended.sum()
         mask = info_b["_final_obs"]
         assert (info_a["_final_obs"] == mask).all() and (info_a["_final_info"] == mask).all()
-        assert (info_a["_episode"] == mask).all()
+        assert "episode" not in info_a  # the key of Gymnasium's RecordEpisodeStatistics
         for i in np.flatnonzero(mask):
             assert info_a["final_obs"][i].tobytes() == info_b["final_obs"][i].tobytes()
-            assert not np.shares_memory(info_a["final_obs"][i], obs_a)
+            assert not np.shares_memory(info_a["final_obs"][i], out_a[0])
         assert all(info_a["final_obs"][i] is None for i in np.flatnonzero(~mask))
-        fa, fb = info_a["final_info"], info_b["final_info"]
-        for key in (*S.INFO_KEYS, "end_reason"):
-            assert (fa[f"_{key}"] == mask).all()
-            assert fa[key][mask].tolist() == fb[key][mask].tolist(), key
-            assert fa[key].dtype == fb[key].dtype or key == "end_reason", key
-        # episode statistics, from the single games' own rewards (double, summed in order)
-        assert fa["episode_return"][mask].tolist() == returns[mask].tolist()
-        assert fa["episode_length"][mask].tolist() == lengths[mask].tolist()
-        assert info_a["episode"]["r"][mask].tolist() == returns[mask].tolist()
-        assert info_a["episode"]["l"][mask].tolist() == lengths[mask].tolist()
+        assert_same_infos(info_a["final_info"], info_b["final_info"], mask, returns, lengths)
         returns[ended], lengths[ended] = 0.0, 0
     assert ended_total > 2 * n  # autoreset happened many times, in every game
     # an unseeded reset continues every game's chain, as the single games do
@@ -137,6 +145,57 @@ def test_same_as_sync_vector_env_of_single_games():
     assert obs_a.tobytes() == obs_b.tobytes()
     ours.close()
     theirs.close()
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED])
+def test_next_step_and_disabled_same_as_sync_vector_env(mode):
+    """The ending step shows the terminal observation and the infos at top level; NEXT_STEP
+    restarts in the next step (reward 0, flags off), DISABLED on reset(reset_mask)."""
+    n, seeds = 6, [5, 77, 2**33, 1, 4242, 5]
+    ours = gymnasium.make_vec("Prospector-v0", num_envs=n, threads=2, time_max=40, autoreset_mode=mode)
+    assert ours.metadata["autoreset_mode"] is mode and ours.autoreset_mode is mode
+    theirs = sync_envs(n, mode, time_max=40)
+    assert ours.reset(seed=seeds)[0].tobytes() == theirs.reset(seed=seeds)[0].tobytes()
+    rng = np.random.default_rng(1)
+    returns, lengths = np.zeros(n), np.zeros(n, int)
+    ended_total, restarted = 0, np.zeros(n, bool)
+    for t in range(300):
+        actions = rng.integers(0, S.N_ACTIONS, n)
+        out_a, out_b = ours.step(actions), theirs.step(actions)
+        assert_same_step(out_a, out_b, t)
+        returns[~restarted] += out_b[1][~restarted]
+        lengths[~restarted] += 1
+        ended = out_b[2] | out_b[3]
+        if restarted.any():
+            assert (out_a[1][restarted] == 0).all() and not ended[restarted].any()
+        restarted[:] = False
+        if not ended.any():
+            assert out_a[4] == {}
+            continue
+        ended_total += ended.sum()
+        assert_same_infos(out_a[4], out_b[4], ended, returns, lengths)
+        returns[ended], lengths[ended] = 0.0, 0
+        if mode is AutoresetMode.DISABLED:
+            with pytest.raises(RuntimeError, match="reset_mask"):
+                ours.step(actions)
+            obs_a, _ = ours.reset(options={"reset_mask": ended.copy()})
+            obs_b, _ = theirs.reset(options={"reset_mask": ended.copy()})
+            assert obs_a.tobytes() == obs_b.tobytes()
+        else:
+            restarted = ended
+    assert ended_total > 2 * n
+    obs_a, _ = ours.reset()
+    obs_b, _ = theirs.reset(seed=[None] * n)
+    assert obs_a.tobytes() == obs_b.tobytes()
+    ours.close()
+    theirs.close()
+
+
+@pytest.mark.parametrize("mode", ["sometimes", 3, None])
+def test_unknown_autoreset_mode_is_refused(mode):
+    with pytest.raises(gymnasium.error.UnsupportedMode, match="no autoreset mode"):
+        gymnasium.make_vec("Prospector-v0", num_envs=2, autoreset_mode=mode)
+    assert ProspectorVectorEnv(2, autoreset_mode="NextStep").autoreset_mode is AutoresetMode.NEXT_STEP
 
 
 def test_int_seed_spreads_like_vec_prospector_and_repeats():
@@ -244,3 +303,72 @@ def test_no_pufferlib_torch_or_reference_on_the_gymnasium_path():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
     assert prospector.ReferenceEnv.__name__ == "ReferenceEnv"  # still there, loaded on first use
+
+
+WRAPPERS = {
+    "NormalizeObservation": lambda env: gymnasium.wrappers.vector.NormalizeObservation(env),
+    "TransformObservation": lambda env: gymnasium.wrappers.vector.TransformObservation(env, lambda obs: obs * 2.0),
+    "NormalizeReward": lambda env: gymnasium.wrappers.vector.NormalizeReward(env, gamma=0.99),
+    "ClipReward": lambda env: gymnasium.wrappers.vector.ClipReward(env, -0.05, 0.05),
+    "RecordEpisodeStatistics": lambda env: gymnasium.wrappers.vector.RecordEpisodeStatistics(env),
+}
+
+
+def float32_rewards(envs):
+    """The single games' rewards as float32, as the C batch returns them (SyncVectorEnv
+    keeps float64), so that a reward wrapper sees the same numbers on both sides."""
+    return gymnasium.wrappers.vector.TransformReward(envs, lambda r: r.astype(np.float32))
+
+
+@pytest.mark.parametrize("mode", list(AutoresetMode))
+@pytest.mark.parametrize("name", list(WRAPPERS))
+def test_gymnasium_vector_wrappers_same_as_on_sync_vector_env(name, mode):
+    """Each wrapper runs on the native env wherever Gymnasium runs it on SyncVectorEnv, with
+    the same results bit for bit (and refuses the same modes with the same error)."""
+    n, seeds = 5, [11, 12, 13, 14, 15]
+    wrap = WRAPPERS[name]
+    theirs_base = float32_rewards(sync_envs(n, mode, time_max=30))
+    ours_base = gymnasium.make_vec("Prospector-v0", num_envs=n, time_max=30, autoreset_mode=mode)
+    try:
+        theirs = wrap(theirs_base)
+    except ValueError as refused:
+        with pytest.raises(ValueError, match="autoreset_mode"):
+            wrap(ours_base)
+        assert "autoreset_mode" in str(refused)
+        return
+    ours = wrap(ours_base)
+    assert ours.reset(seed=seeds)[0].tobytes() == theirs.reset(seed=seeds)[0].tobytes()
+    rng = np.random.default_rng(2)
+    episodes, returns, lengths, restarting = 0, np.zeros(n), np.zeros(n, int), np.zeros(n, bool)
+    for t in range(120):
+        actions = rng.integers(0, S.N_ACTIONS, n)
+        out_a, out_b = ours.step(actions), theirs.step(actions)
+        assert out_a[0].tobytes() == out_b[0].tobytes(), f"step {t}"
+        assert out_a[1].tobytes() == out_b[1].tobytes(), f"step {t}"
+        assert (out_a[2] == out_b[2]).all() and (out_a[3] == out_b[3]).all()
+        counted = ~restarting if mode is AutoresetMode.NEXT_STEP else np.ones(n, bool)
+        returns[counted] += out_a[1][counted]
+        lengths[counted] += 1
+        ended = out_a[2] | out_a[3]
+        restarting = ended
+        if "episode" in out_a[4]:
+            assert (out_a[4]["_episode"] == ended).all()
+            assert out_a[4]["episode"]["r"][ended].tolist() == returns[ended].tolist()
+            assert out_a[4]["episode"]["l"][ended].tolist() == lengths[ended].tolist()
+            assert (out_a[4]["episode"]["t"][ended] >= 0).all()
+            # (SyncVectorEnv pops reset_mask from the options, so that the wrapper over it
+            # forgets every game's statistics on a masked reset: compared in the other modes)
+            if mode is not AutoresetMode.DISABLED:
+                for key in ("r", "l"):
+                    assert out_a[4]["episode"][key][ended].tolist() == out_b[4]["episode"][key][ended].tolist()
+            episodes += ended.sum()
+        returns[ended], lengths[ended] = 0.0, 0
+        if mode is AutoresetMode.DISABLED and (out_b[2] | out_b[3]).any():
+            ended = out_b[2] | out_b[3]
+            obs_a, _ = ours.reset(options={"reset_mask": ended.copy()})
+            obs_b, _ = theirs.reset(options={"reset_mask": ended.copy()})
+            assert obs_a.tobytes() == obs_b.tobytes()
+    if name == "RecordEpisodeStatistics":
+        assert episodes >= n
+    ours.close()
+    theirs.close()
