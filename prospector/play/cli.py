@@ -23,6 +23,8 @@ def cmd_play_server(args) -> int:
             workers=args.workers,
             ttl_seconds=args.ttl,
             max_sessions=args.max_sessions,
+            max_sessions_per_client=args.max_sessions_per_client,
+            request_timeout=args.request_timeout,
             allow_origins=tuple(args.allow_origin),
             max_body_bytes=args.max_body_bytes,
             allow_localhost=args.localhost_origins,
@@ -63,5 +65,19 @@ def add_commands(sub) -> None:
         "--ttl", type=positive_float, default=900.0, help="idle seconds before a session expires (default 900)"
     )
     p.add_argument("--max-sessions", type=positive_int, default=1000, help="live sessions at most (default 1000)")
+    p.add_argument(
+        "--max-sessions-per-client",
+        type=positive_int,
+        default=32,
+        metavar="N",
+        help="live sessions one client address (an IPv6 /64) may hold (default 32)",
+    )
     p.add_argument("--max-body-bytes", type=positive_int, default=8192, help="request body limit (default 8192)")
+    p.add_argument(
+        "--request-timeout",
+        type=positive_float,
+        default=15.0,
+        metavar="SECONDS",
+        help="a request's headers and body must arrive within this, from its first byte (default 15)",
+    )
     p.set_defaults(func=cmd_play_server)

@@ -23,10 +23,12 @@ ERROR_CODES = {
     404: "unknown_session, not_found (no such endpoint)",
     405: "method_not_allowed (the Allow header lists the methods)",
     409: "episode_over (reset the session to play again)",
+    408: "request_timeout (the headers and body did not arrive within the request timeout, default 15 s)",
     410: "session_expired (idle for longer than the TTL)",
     413: "body_too_large",
     415: "unsupported_media_type (a body that is not Content-Type: application/json)",
-    429: "too_many_sessions (Retry-After says when the oldest idle session expires)",
+    429: "too_many_client_sessions (this client address holds its maximum of live sessions), "
+    "too_many_sessions (the service holds its maximum); Retry-After says when the oldest idle one expires",
 }
 
 
@@ -266,7 +268,9 @@ def build_openapi() -> dict:
                 "version": {"type": "string"},
                 "live_sessions": {"type": "integer"},
                 "max_sessions": {"type": "integer"},
+                "max_sessions_per_client": {"type": "integer"},
                 "ttl_seconds": {"type": "number"},
+                "request_timeout_seconds": {"type": "number"},
                 "sessions_created": {"type": "integer"},
                 "sessions_expired": {"type": "integer"},
                 "uptime_seconds": {"type": "number"},
@@ -287,7 +291,7 @@ def build_openapi() -> dict:
                 "requestBody": body("CreateRequest"),
                 "responses": {
                     "201": _json(_ref("SessionCreated"), "the new session and its first state"),
-                    **_errors(400, 413, 415, 429),
+                    **_errors(400, 408, 413, 415, 429),
                 },
             }
         },
@@ -315,7 +319,7 @@ def build_openapi() -> dict:
                 "requestBody": body("ResetRequest"),
                 "responses": {
                     "200": _json(_ref("ResetResult"), "the new episode's first state"),
-                    **_errors(*session_errors, 413, 415),
+                    **_errors(*session_errors, 408, 413, 415),
                 },
             },
         },
@@ -327,7 +331,7 @@ def build_openapi() -> dict:
                 "requestBody": body("StepRequest", True),
                 "responses": {
                     "200": _json(_ref("StepResult"), "the step's outcome"),
-                    **_errors(*session_errors, 409, 413, 415),
+                    **_errors(*session_errors, 408, 409, 413, 415),
                 },
             },
         },

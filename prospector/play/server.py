@@ -12,14 +12,17 @@ Endpoints (docs/play-api.md has the details, ``prospector.play.openapi`` the sch
 
 Every response is JSON; every error is ``{"error": {"code", "message"}}`` with a 4xx
 status (a 500 only for a bug in this file, logged, never with a traceback). Sessions
-live in one process's memory: an idle TTL, a cap on live sessions (429 beyond it)
-and a background sweeper. ``render_state`` (prospector/state.py) holds only what
-the ship knows; nothing here adds hidden truth.
+live in one process's memory: an idle TTL, a cap on live sessions in all and one per
+client address (429 beyond either), and a background sweeper. A request must arrive
+whole, headers and body, within the request timeout (408 otherwise; PlayProtocol).
+``render_state`` (prospector/state.py) holds only what the ship knows; nothing here adds
+hidden truth.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import json as stdjson
 import logging
@@ -33,10 +36,12 @@ from functools import partial
 import numpy as np
 import orjson
 from sanic import Sanic
-from sanic.exceptions import RequestCancelled, SanicException
+from sanic.exceptions import RequestCancelled, RequestTimeout, SanicException
 from sanic.handlers import ErrorHandler
+from sanic.http import Http, Stage
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
+from sanic.server.protocols.http_protocol import HttpProtocol
 
 from .. import __version__
 from .. import spec as S
@@ -47,6 +52,11 @@ log = logging.getLogger("prospector.play")
 APP_NAME = "prospector_play"
 DEFAULT_TTL_SECONDS = 900.0
 DEFAULT_MAX_SESSIONS = 1000
+# One address may hold this many of them (docs/play-api.md#sessions): one client cannot
+# take the whole service. A person plays in a tab or two; the load tools raise it.
+DEFAULT_MAX_SESSIONS_PER_CLIENT = 32
+# Seconds from a request's first byte to its last (headers and body): docs/play-api.md#limits
+DEFAULT_REQUEST_TIMEOUT = 15.0
 DEFAULT_MAX_BODY_BYTES = 8192  # a replay's whole env config (157 fields) is about 3.6 KB
 TRANSPORT_MAX_BYTES = 16384
 SEED_MAX = 2**64 - 1
@@ -79,11 +89,24 @@ class ApiError(Exception):
 class Session:
     """One player's game: a ProspectorEnv plus the episode bookkeeping."""
 
-    __slots__ = ("id", "env", "seed", "time_max", "last_used", "step", "episode_return", "done", "episodes", "obs")
+    __slots__ = (
+        "id",
+        "env",
+        "client",
+        "seed",
+        "time_max",
+        "last_used",
+        "step",
+        "episode_return",
+        "done",
+        "episodes",
+        "obs",
+    )
 
-    def __init__(self, session_id: str, env: ProspectorEnv, now: float):
+    def __init__(self, session_id: str, env: ProspectorEnv, now: float, client: str = ""):
         self.id = session_id
         self.env = env
+        self.client = client
         self.time_max = int(env.config["time_max"])
         self.last_used = now
         self.seed = 0
@@ -108,11 +131,19 @@ class Session:
 class SessionStore:
     """Live sessions in least-recently-used order, so a sweep stops at the first live one."""
 
-    def __init__(self, ttl_seconds: float, max_sessions: int, clock=time.monotonic):
+    def __init__(
+        self,
+        ttl_seconds: float,
+        max_sessions: int,
+        clock=time.monotonic,
+        max_per_client: int = DEFAULT_MAX_SESSIONS_PER_CLIENT,
+    ):
         self.ttl = float(ttl_seconds)
         self.max_sessions = int(max_sessions)
+        self.max_per_client = int(max_per_client)
         self.clock = clock
         self.live: OrderedDict[str, Session] = OrderedDict()
+        self.per_client: dict[str, int] = {}  # live sessions by client address
         self.expired: OrderedDict[str, None] = OrderedDict()
         self.created_total = 0
         self.expired_total = 0
@@ -126,8 +157,16 @@ class SessionStore:
             if sid not in self.live and sid not in self.expired:
                 return sid
 
+    def _drop(self, sid: str) -> None:
+        client = self.live.pop(sid).client
+        left = self.per_client[client] - 1
+        if left:
+            self.per_client[client] = left
+        else:
+            del self.per_client[client]
+
     def _forget(self, sid: str) -> None:
-        del self.live[sid]
+        self._drop(sid)
         self.expired[sid] = None
         self.expired_total += 1
         while len(self.expired) > EXPIRED_MEMORY:
@@ -145,14 +184,24 @@ class SessionStore:
             dropped += 1
         return dropped
 
-    def check_capacity(self) -> None:
-        if len(self.live) < self.max_sessions:
+    def check_capacity(self, client: str = "") -> None:
+        """429 when ``client`` holds its share of live sessions, or the service all it may."""
+        if len(self.live) < self.max_sessions and self.per_client.get(client, 0) < self.max_per_client:
             return
         now = self.clock()
         self.sweep(now)
+        if self.per_client.get(client, 0) >= self.max_per_client:
+            oldest = next(s for s in self.live.values() if s.client == client)
+            retry = self._retry_after(oldest, now)
+            raise ApiError(
+                429,
+                "too_many_client_sessions",
+                f"your address holds its maximum of {self.max_per_client} live sessions; DELETE one you "
+                f"no longer need, or try again in about {retry} s when the oldest expires",
+                {"retry-after": str(retry)},
+            )
         if len(self.live) >= self.max_sessions:
-            oldest = next(iter(self.live.values()))
-            retry = max(1, int(self.ttl - (now - oldest.last_used)) + 1)
+            retry = self._retry_after(next(iter(self.live.values())), now)
             raise ApiError(
                 429,
                 "too_many_sessions",
@@ -161,10 +210,15 @@ class SessionStore:
                 {"retry-after": str(retry)},
             )
 
+    def _retry_after(self, oldest: Session, now: float) -> int:
+        """Whole seconds until ``oldest`` expires, if nobody uses it meanwhile."""
+        return max(1, int(self.ttl - (now - oldest.last_used)) + 1)
+
     def add(self, session: Session) -> None:
-        self.check_capacity()
+        self.check_capacity(session.client)
         session.last_used = self.clock()
         self.live[session.id] = session
+        self.per_client[session.client] = self.per_client.get(session.client, 0) + 1
         self.created_total += 1
 
     def get(self, sid: str) -> Session:
@@ -193,7 +247,21 @@ class SessionStore:
 
     def remove(self, sid: str) -> None:
         self.get(sid)  # same errors as every other session route
-        del self.live[sid]
+        self._drop(sid)
+
+
+def client_key(address: str) -> str:
+    """The address a per-client cap counts by: an IPv4 address, or an IPv6 address's /64
+    (one host is given a whole /64, and could rotate through it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # a Unix socket, or no address at all: one shared key
+        return address or "?"
+    if ip.version == 6 and ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is that IPv4 client
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _expired(ttl: float) -> ApiError:
@@ -448,6 +516,68 @@ class JsonErrorHandler(ErrorHandler):
         return None
 
 
+# --------------------------------------------------------- slow requests
+
+
+class PlayHttp(Http):
+    """Sanic's HTTP/1.1 connection state, plus when the request under way began."""
+
+    __slots__ = ("request_started",)
+
+    def __init__(self, protocol):
+        super().__init__(protocol)
+        self.request_started: float | None = None
+
+    def init_for_request(self):
+        super().init_for_request()
+        # bytes already buffered (pipelined) begin this request now; else its first byte will
+        self.request_started = time.monotonic() if self.recv_buffer else None
+
+    def receiving(self) -> bool:
+        """Headers or body of a request still to come."""
+        return self.request_started is not None and (self.stage is Stage.REQUEST or bool(self.request_body))
+
+
+class PlayProtocol(HttpProtocol):
+    """Sanic's HTTP/1.1 protocol with one deadline for a whole request (docs/play-api.md#limits).
+
+    Sanic's request timeout starts again with every byte received, and its response
+    timeout covers the body: headers trickled a byte at a time held a connection for as
+    long as the client liked, and a stalled body was answered 503. Here REQUEST_TIMEOUT
+    counts from a request's first byte until its body is complete, then 408.
+    """
+
+    HTTP_CLASS = PlayHttp
+    __slots__ = ()
+
+    def data_received(self, data: bytes):
+        http = getattr(self, "_http", None)
+        if data and http is not None and http.request_started is None:
+            http.request_started = time.monotonic()
+            self._check_at(self.request_timeout)  # wake at the deadline, not at the next tick
+        super().data_received(data)
+
+    def _check_at(self, delay: float) -> None:
+        if self._callback_check_timeouts:
+            self._callback_check_timeouts.cancel()
+        self._callback_check_timeouts = self.loop.call_later(max(0.05, delay), self.check_timeouts)
+
+    def check_timeouts(self):
+        http = getattr(self, "_http", None)
+        if not self._task or http is None or not http.receiving():
+            return super().check_timeouts()
+        left = http.request_started + self.request_timeout - time.monotonic()
+        if left > 0:  # (the deadline implies Sanic's own per-byte request timeout)
+            return self._check_at(min(left + 0.05, self.request_timeout / 2))
+        http.exception = RequestTimeout(
+            f"the request (headers and body) did not arrive within {self.request_timeout:g} s"
+        )
+        http.request_body = None  # answer 408 and close: never wait for the rest of that body
+        http.keep_alive = False
+        self._check_at(1.0)  # and if the task lingers, look again
+        self._task.cancel()
+
+
 # ------------------------------------------------------------------- the app
 
 
@@ -478,16 +608,24 @@ def create_app(
     allow_localhost: bool = True,
     name: str | None = None,
     clock=time.monotonic,
+    max_sessions_per_client: int = DEFAULT_MAX_SESSIONS_PER_CLIENT,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> Sanic:
     """The play service as a Sanic app (each call a fresh app with its own sessions).
 
     ``allow_origins``: site origins that may call the API from a browser ("*" for any);
     ``allow_localhost`` adds http(s)://localhost|127.0.0.1|[::1] on any port.
+    ``request_timeout`` is the whole-request deadline when served with :class:`PlayProtocol`
+    (as :func:`serve` does).
     """
     if not ttl_seconds > 0:
         raise ValueError(f"ttl_seconds must be > 0, got {ttl_seconds!r}")
     if int(max_sessions) < 1:
         raise ValueError(f"max_sessions must be >= 1, got {max_sessions!r}")
+    if int(max_sessions_per_client) < 1:
+        raise ValueError(f"max_sessions_per_client must be >= 1, got {max_sessions_per_client!r}")
+    if not 0 < request_timeout <= 3600:
+        raise ValueError(f"request_timeout must be in (0, 3600] seconds, got {request_timeout!r}")
     if int(max_body_bytes) < 64:
         raise ValueError(f"max_body_bytes must be >= 64, got {max_body_bytes!r}")
     if name is None:
@@ -501,13 +639,13 @@ def create_app(
     # 8 KiB) and the JSON endpoints enforce max_body_bytes themselves (413 either way).
     app.config.REQUEST_MAX_SIZE = max(int(max_body_bytes), TRANSPORT_MAX_BYTES)
     app.config.REQUEST_MAX_HEADER_SIZE = 8192
-    app.config.REQUEST_TIMEOUT = 15
+    app.config.REQUEST_TIMEOUT = float(request_timeout)  # PlayProtocol: from first byte to last
     app.config.RESPONSE_TIMEOUT = 15
     app.config.KEEP_ALIVE_TIMEOUT = 30
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.NOISY_EXCEPTIONS = False
 
-    store = SessionStore(ttl_seconds, max_sessions, clock)
+    store = SessionStore(ttl_seconds, max_sessions, clock, max_sessions_per_client)
     cors = Cors(tuple(allow_origins), allow_localhost)
     max_body = int(max_body_bytes)
     started = time.monotonic()
@@ -524,8 +662,9 @@ def create_app(
         data = _read_json(request, max_body, ("seed", "config"))
         seed = parse_seed(data)
         config = parse_config(data)
-        store.check_capacity()
-        session = Session(store.new_id(), ProspectorEnv(config or None), store.clock())
+        client = client_key(request.client_ip)
+        store.check_capacity(client)
+        session = Session(store.new_id(), ProspectorEnv(config or None), store.clock(), client)
         obs, info = session.reset(secrets.randbits(63) if seed is None else seed)
         store.add(session)
         return reply(
@@ -595,7 +734,9 @@ def create_app(
                 "version": __version__,
                 "live_sessions": len(store),
                 "max_sessions": store.max_sessions,
+                "max_sessions_per_client": store.max_per_client,
                 "ttl_seconds": store.ttl,
+                "request_timeout_seconds": app.config.REQUEST_TIMEOUT,
                 "sessions_created": store.created_total,
                 "sessions_expired": store.expired_total,
                 "uptime_seconds": round(time.monotonic() - started, 3),
@@ -697,12 +838,21 @@ def serve(host: str = "127.0.0.1", port: int = 8001, workers: int = 1, **app_kwa
         log.setLevel(logging.INFO)
     loader = AppLoader(factory=partial(create_app, name=APP_NAME, **app_kwargs))
     app = loader.load()
-    app.prepare(host=host, port=port, workers=workers, single_process=workers == 1, access_log=False, motd=False)
+    app.prepare(
+        host=host,
+        port=port,
+        workers=workers,
+        single_process=workers == 1,
+        access_log=False,
+        motd=False,
+        protocol=PlayProtocol,
+    )
     shown_host = f"[{host}]" if ":" in host else host
     print(
         f"play service: http://{shown_host}:{port}/api/health ({workers} worker"
         f"{'s' if workers > 1 else ''}, session TTL {app_kwargs.get('ttl_seconds', DEFAULT_TTL_SECONDS):g} s, "
-        f"at most {app_kwargs.get('max_sessions', DEFAULT_MAX_SESSIONS)} sessions)",
+        f"at most {app_kwargs.get('max_sessions', DEFAULT_MAX_SESSIONS)} sessions, "
+        f"{app_kwargs.get('max_sessions_per_client', DEFAULT_MAX_SESSIONS_PER_CLIENT)} per client address)",
         flush=True,
     )
     if workers == 1:
