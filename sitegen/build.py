@@ -13,6 +13,8 @@ files, verified against the sha256 in their ``replay_recorded`` event). Outputs:
     public/data/runs.json                     every run, latest window, where things are
     public/data/runs/{run}/windows.json       chart data (columns)
     public/data/runs/{run}/replays.json       replay catalog with tags and status
+    public/sweeps/, sweeps/{sweep}/index.html  every sweep, its Constellation page (sitegen/sweeps.py)
+    public/data/sweeps/{sweep}.json           its trials, scores, costs, front, learning curves
     public/data/runs/{run}/replays/{id}.json  frames for the player (compact, immutable)
     public/static/*, public/vendor/*, public/assets/* (Kenney art by manifest key)
     public/docs/                              mkdocs build (when its sources changed)
@@ -54,6 +56,7 @@ from . import assets as A
 from . import metrics as M
 from . import policies as P
 from . import replaydata
+from . import sweeps as SW
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -818,6 +821,7 @@ class Builder:
             for r in runs
         }
         self._pages(runs, entries, home, packs)
+        SW.emit_sweeps(self, runs)  # the Constellation page of every sweep (sitegen/sweeps.py)
         self._docs()
         self._finish()
         self.report.seconds = time.perf_counter() - t0
