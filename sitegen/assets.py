@@ -200,12 +200,11 @@ def copy_assets(root: Path | None, out_dir: Path, previous: dict | None = None) 
             shutil.copyfile(src, dst)
             result.copied.append(key)
         record[key] = sig
-    # files of keys that are gone (removed from the manifest or the packs)
-    if assets.is_dir():
-        wanted = {output_name(k) for k in found} | {"manifest.json"}
-        for p in assets.iterdir():
-            if p.is_file() and p.name not in wanted:
-                p.unlink()
+    # the copies of keys that are gone (from the manifest or the packs): only those the last
+    # build recorded, never another file in assets/ (docs/site.md#output-directory)
+    for key in previous:
+        if key not in found and key in MANIFEST and output_name(key) not in {output_name(k) for k in found}:
+            (assets / output_name(key)).unlink(missing_ok=True)
     manifest = {"packs": bool(found), "images": {}, "sounds": {}, "fonts": {}, "missing": sorted(missing)}
     for key in found:
         manifest[kind_of(key)][key] = "assets/" + output_name(key)

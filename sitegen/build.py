@@ -23,6 +23,8 @@ Incremental: ``public/.sitegen/manifest.json`` records, for every output, the ke
 was rendered from (the event seqs, replay sha256 or page context it depends on, and the
 generator version); an output whose key did not change is not rendered again, and
 outputs nobody produces any more are removed. ``clean=True`` renders everything.
+The build writes only into a directory it made (``.sitegen/``) or an empty one, and
+deletes only what its manifest lists (docs/site.md#output-directory).
 
 Bad input never stops the build: a corrupt log (the events before the bad line are
 still used), a torn last line, a missing replay file, a sha256 mismatch or a replay
@@ -37,6 +39,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -131,6 +134,45 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _file_sha256(path: Path) -> str | None:
+    """sha256 hex of a file's bytes, None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def _written(path: Path, digest: str | None) -> dict:
+    """What the manifest keeps of an output just written: its sha256 and its file's
+    size, mtime and inode (any rewrite changes them)."""
+    st = path.stat()
+    return {"out_sha256": digest, "out_sig": [st.st_size, st.st_mtime_ns, st.st_ino]}
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse (BuildError) an output directory that the site build did not make: one that
+    is not empty (a ``.gitkeep`` aside) and has no ``.sitegen/`` of a build in it. Building
+    into such a directory overwrote and deleted its owner's files (docs/site.md#output-directory)."""
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"--out {out} is a file, not a directory")
+    if not out.is_dir() or (out / MANIFEST_DIR).is_dir():
+        return
+    entries = sorted(p.name for p in out.iterdir() if p.name != ".gitkeep")
+    if entries:
+        raise BuildError(
+            f"refusing to build into {out}: it is not empty and was not made by the site build "
+            f"(it holds {entries[0]!r} and no {MANIFEST_DIR}/); give --out an empty or new directory"
+        )
+
+
+def claim_out_dir(out: Path) -> None:
+    """Check ``out`` (check_out_dir) and mark it as the site build's (``.sitegen/``) before
+    anything is written, so that a build stopped half-way can be run again."""
+    check_out_dir(out)
+    (out / MANIFEST_DIR).mkdir(parents=True, exist_ok=True)
 
 
 def safe_url(url) -> str | None:
@@ -287,6 +329,7 @@ class BuildReport:
     rendered: list[str] = field(default_factory=list)
     skipped: int = 0
     removed: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # outputs changed since their build: written again
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -366,32 +409,88 @@ class Builder:
         self.old = old if old.get("version") == MANIFEST_VERSION else {}
 
     def _clean_out(self) -> None:
-        if not self.out.exists():
-            return
-        entries = [p for p in self.out.iterdir() if p.name != ".gitkeep"]
-        if entries and not (self.out / MANIFEST_DIR).is_dir():
+        """``--clean``: remove what the last build's manifest lists (its outputs, the docs
+        tree, the copied assets) and the manifest; nothing else in the directory is touched."""
+        path = self.out / MANIFEST_FILE
+        if not path.is_file():
+            return  # a new directory, or a first build stopped before its manifest
+        try:
+            old = json.loads(path.read_text())
+            outputs, assets = dict(old.get("outputs") or {}), dict(old.get("assets") or {})
+        except (OSError, ValueError, TypeError, AttributeError):
             raise BuildError(
-                f"refusing to --clean {self.out}: it is not empty and was not made by the site build "
-                f"(no {MANIFEST_DIR}/ in it)"
-            )
-        for p in entries:
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+                f"cannot --clean {self.out}: its manifest {path} is unreadable; rebuild without --clean"
+            ) from None
+        owned = [(rel, bool(isinstance(meta, dict) and meta.get("tree"))) for rel, meta in outputs.items()]
+        owned += [(f"assets/{A.output_name(key)}", False) for key in assets if key in A.MANIFEST]
+        owned += [("assets/manifest.json", False), (MANIFEST_FILE, False)]
+        for rel, tree in owned:
+            target = self._owned_path(rel)
+            if target is None:
+                continue
+            if tree and target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.is_file() or target.is_symlink():
+                target.unlink()
+                self._prune_empty_dirs(target.parent)
+
+    def _owned_path(self, rel) -> Path | None:
+        """``OUT/rel`` for a path from the manifest, None when it would leave OUT (a manifest
+        is data: a crafted one must not delete anything outside the site)."""
+        if not isinstance(rel, str) or not rel or rel.startswith("/") or "\\" in rel or "\0" in rel:
+            return None
+        parts = Path(rel.rstrip("/")).parts
+        if not parts or any(part in ("..", ".") for part in parts):
+            return None
+        target = self.out.joinpath(*parts)
+        parent = target.parent.resolve()
+        root = self.out.resolve()
+        return target if parent == root or root in parent.parents else None
+
+    def _prune_empty_dirs(self, directory: Path) -> None:
+        """Remove ``directory`` and its parents up to OUT while they are empty."""
+        root = self.out.resolve()
+        while directory.resolve() != root and root in directory.resolve().parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
 
     def _emit(self, rel: str, key: str, produce: Callable[[], bytes | str], **meta) -> bool:
-        """Write ``rel`` unless the last build wrote it from the same key."""
+        """Write ``rel`` unless the last build wrote it from the same key and the file still
+        has the bytes it wrote then (its sha256 in the manifest: a damaged file is rendered again)."""
         self.outputs[rel] = {"key": key, **meta}
         old = self.old.get("outputs", {}).get(rel)
         path = self.out / rel
-        if old and old.get("key") == key and path.is_file():
+        kept = self._intact(rel, old) if old and old.get("key") == key else None
+        if kept:
+            self.outputs[rel].update(kept)
             self.report.skipped += 1
             return False
         data = produce()
-        _atomic_write(path, data.encode("utf-8") if isinstance(data, str) else data)
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        _atomic_write(path, data)
+        self.outputs[rel].update(_written(path, hashlib.sha256(data).hexdigest()))
         self.report.rendered.append(rel)
         return True
+
+    def _intact(self, rel: str, old: dict) -> dict | None:
+        """The record of output ``rel`` when its file still holds the bytes the last build
+        wrote (its sha256 in the manifest), else None. The file is hashed only when its
+        size, mtime or inode changed since, as the replay files are (docs/site.md#incremental-builds)."""
+        digest, path = old.get("out_sha256"), self.out / rel
+        try:
+            st = path.lstat()
+        except OSError:
+            return None
+        if not digest or not stat.S_ISREG(st.st_mode):
+            return None
+        sig = [st.st_size, st.st_mtime_ns, st.st_ino]
+        if old.get("out_sig") == sig or _file_sha256(path) == digest:
+            return {"out_sha256": digest, "out_sig": sig}
+        self.report.damaged.append(rel)
+        return None
 
     def _copy(self, src: Path, rel: str) -> None:
         st = src.stat()
@@ -516,10 +615,11 @@ class Builder:
         if not old or old.get("key") != key:
             return False
         files = [rel] + old.get("files", [])
-        if not all((self.out / f).is_file() for f in files):
+        kept = [self._intact(f, old_outputs.get(f) or {}) for f in files]
+        if not all(kept):
             return False
-        for f in files:
-            self.outputs[f] = old_outputs.get(f, {"key": key})
+        for f, record in zip(files, kept):
+            self.outputs[f] = {**old_outputs[f], **record}
         self.report.skipped += len(files)
         return True
 
@@ -535,8 +635,9 @@ class Builder:
             run.problems.append(Problem(run.run_id, "bad_replay", item.message, item.replay_id, item.window_id))
             return
         for f in written:
-            self.outputs[f] = {"key": key}
+            self.outputs[f] = {"key": key, **_written(self.out / f, _file_sha256(self.out / f))}
         self.outputs[rel] = {
+            **self.outputs.get(rel, {}),
             "key": key,
             "seq": item.event["seq"],
             "sha256": item.event.get("sha256"),
@@ -748,9 +849,11 @@ class Builder:
     # ---------------------------------------------------------------- main
     def build(self) -> BuildReport:
         t0 = time.perf_counter()
+        if self.runs_dir.exists() and not self.runs_dir.is_dir():
+            raise BuildError(f"--runs {self.runs_dir} is a file, not a directory of runs")
+        claim_out_dir(self.out)
         if self.clean:
             self._clean_out()
-        self.out.mkdir(parents=True, exist_ok=True)
         self._load_manifest()
         self.say(f"site build: {self.runs_dir} -> {self.out}{' (clean)' if self.clean else ''}")
         self._static()
@@ -824,6 +927,11 @@ class Builder:
         SW.emit_sweeps(self, runs)  # the Constellation page of every sweep (sitegen/sweeps.py)
         self._docs()
         self._finish()
+        if self.report.damaged:
+            self.report.notes.append(
+                f"{len(self.report.damaged)} output file(s) no longer held what the last build wrote "
+                f"and were written again: {', '.join(self.report.damaged[:3])}"
+            )
         self.report.seconds = time.perf_counter() - t0
         return self.report
 
@@ -876,10 +984,10 @@ class Builder:
     def _finish(self) -> None:
         old_outputs = self.old.get("outputs", {})
         for rel in old_outputs:
-            if rel in self.outputs or old_outputs[rel].get("tree"):
+            if rel in self.outputs or not isinstance(old_outputs[rel], dict) or old_outputs[rel].get("tree"):
                 continue
-            path = self.out / rel
-            if path.is_file():
+            path = self._owned_path(rel)
+            if path is not None and path.is_file():
                 path.unlink()
                 self.report.removed.append(rel)
         # drop empty run data dirs

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from prospector.cli import add_command, port_number
 
@@ -18,7 +19,15 @@ def _fail(command: str, exc: Exception) -> int:
 def after_replays(site_dir, deploy: bool = False):
     """Entry point ``prospector.hooks`` ``after_replays``: for ``train --site DIR``, a hook that
     rebuilds (and deploys) the site in a detached process, so training never waits."""
+    from prospector.cli import CliError
+
+    from .build import BuildError, check_out_dir
     from .hook import rebuild_in_background
+
+    try:
+        check_out_dir(Path(site_dir))  # refused before the run starts, not after its first window
+    except BuildError as exc:
+        raise CliError(f"--site: {exc}") from None
 
     def rebuild(run_dir) -> None:
         rebuild_in_background(run_dir.parent, site_dir, deploy=deploy)

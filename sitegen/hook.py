@@ -24,8 +24,13 @@ from pathlib import Path
 def rebuild_in_background(
     runs_dir, site_dir, deploy: bool = False, base_url: str = "/", play_url: str | None = None
 ) -> subprocess.Popen:
+    from .build import BuildError, claim_out_dir
+
     site_dir = Path(site_dir)
-    (site_dir / ".sitegen").mkdir(parents=True, exist_ok=True)
+    try:
+        claim_out_dir(site_dir)  # never a directory that is not a site (the trainer reports the OSError)
+    except BuildError as exc:
+        raise OSError(str(exc)) from None
     cmd = [
         sys.executable,
         "-m",
@@ -63,8 +68,14 @@ def main(argv=None) -> int:
     ap.add_argument("--play-url", default=None)
     ap.add_argument("--deploy", action="store_true")
     args = ap.parse_args(argv)
+    from .build import BuildError, claim_out_dir
+
+    try:
+        claim_out_dir(Path(args.out))
+    except BuildError as exc:
+        print(f"site build: error: {exc}", flush=True)
+        return 2
     meta = Path(args.out) / ".sitegen"
-    meta.mkdir(parents=True, exist_ok=True)
     pending = meta / "build.pending"
     rc = 0
     while True:
