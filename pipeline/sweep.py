@@ -211,15 +211,22 @@ def observe(optimizer, space: Space, settings: dict, score: float, cost: float) 
 
 
 _PR_SET_PDEATHSIG = 1
+_LIBC: list = []  # libc, loaded in the sweep's process: never load a library in a forked child
+
+
+def _load_libc() -> None:
+    if not _LIBC:
+        try:
+            _LIBC.append(ctypes.CDLL(None, use_errno=True))
+        except OSError:
+            _LIBC.append(None)
 
 
 def _die_with_sweep() -> None:
     """``preexec_fn`` of a trial: the kernel kills it when the sweep dies (kill -9 too),
     so a resumed sweep never finds its trial's run still held by an orphan."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    if _LIBC and _LIBC[0] is not None:
+        _LIBC[0].prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:
         os._exit(1)
 
@@ -400,6 +407,7 @@ class Sweep:
         return path
 
     def _spawn(self, cmd: list[str], log_path: Path, stdout=None) -> subprocess.Popen:
+        _load_libc()
         with open(log_path, "ab") as out:
             return subprocess.Popen(
                 cmd,

@@ -32,11 +32,12 @@ def cmd_sweep(args) -> int:
     overrides.update(trial_steps=args.trial_steps, nproc=args.nproc)
     try:
         if args.resume:
-            if args.space or args.method or args.trial_steps:
+            if args.space or args.method or args.trial_steps or args.nproc:
                 raise CliError(
-                    "--resume keeps the sweep's space, method and trial budget: give only --trials or --hours"
+                    "--resume keeps the sweep's space, method and trial budget (only --trials, --hours, --parallel)"
                 )
-            sweep_id, reason = resume(args.runs_dir, args.resume, {"trials": args.trials, "hours": args.hours}, say)
+            budget = {"trials": args.trials, "hours": args.hours, "parallel": args.parallel}
+            sweep_id, reason = resume(args.runs_dir, args.resume, budget, say)
         else:
             space = load_space(args.space, overrides)  # checked before any directory is made
             sweep_id, reason = start(space, args.runs_dir, args.sweep_id, args.wandb, say)
