@@ -13,12 +13,42 @@ import numpy as np
 from . import _core
 from . import spec as S
 from .actions import as_action_index
+from .render import RENDER_MODES, check_render_mode
 from .rng import MASK64
 from .state import events_to_dicts, info_dict, map_layout, render_state, truth_state
 
 
 def end_name(code: int) -> str | None:
     return None if code < 0 else S.END_REASONS[code]
+
+
+class GameView:
+    """``render_state`` and rendered frames of game i of a C handle; the mini-map layout
+    (which depends on the world only) is computed once per episode seed."""
+
+    def __init__(self, render_mode: str | None, render_size=(960, 540), assets_dir=None):
+        self.render_mode = check_render_mode(render_mode)
+        self.layouts: dict = {}
+        self.renderer = None
+        if self.render_mode == "rgb_array":
+            from .render import FrameRenderer
+
+            self.renderer = FrameRenderer(*render_size, assets_dir=assets_dir)
+
+    def render_state(self, handle, i: int) -> dict:
+        snap = _core.env_snapshot(handle, i, True)
+        seed = snap["episode_seed"]
+        if self.layouts.get(i, (None, None))[0] != seed:
+            self.layouts[i] = (seed, map_layout(snap))
+        return render_state(snap, self.layouts[i][1])
+
+    def render(self, handle, i: int):
+        rs = self.render_state(handle, i)
+        if self.render_mode == "ansi":
+            from .render import ansi_frame
+
+            return ansi_frame(rs)
+        return self.renderer.frame(rs)
 
 
 class ProspectorEnv(gym.Env):
@@ -28,9 +58,12 @@ class ProspectorEnv(gym.Env):
     and ``events`` (the step's typed events). ``render_state()`` is what the ship knows.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": 15}
 
-    def __init__(self, config: dict | None = None, render_mode=None, **overrides):
+    def __init__(
+        self, config: dict | None = None, render_mode=None, render_size=(960, 540), assets_dir=None, **overrides
+    ):
+        self._view = GameView(render_mode, render_size, assets_dir)  # refuses an unknown mode first
         self.config = S.make_config(config, **overrides)
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (S.OBS_DIM,), np.float32)
         self.action_space = gym.spaces.Discrete(S.N_ACTIONS)
@@ -45,7 +78,6 @@ class ProspectorEnv(gym.Env):
         )
         self._started = False
         self._done = True
-        self._layout, self._layout_seed = None, None  # render_state's mini-map, per episode seed
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if self._handle is None:
@@ -96,10 +128,21 @@ class ProspectorEnv(gym.Env):
         return _core.env_snapshot(self._handle, 0, here_only)
 
     def render_state(self) -> dict:
-        snap = self.snapshot(here_only=True)
-        if self._layout_seed != snap["episode_seed"]:  # the mini-map depends on the graph only
-            self._layout, self._layout_seed = map_layout(snap), snap["episode_seed"]
-        return render_state(snap, self._layout)
+        return self._view.render_state(self._handle, 0)
+
+    def render(self):
+        """The current state as a frame (``rgb_array``: H x W x 3 uint8, the site player's
+        sector view) or text (``ansi``); None without a render mode (docs/envs.md#rendering)."""
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() called without a render_mode; make the env with render_mode='rgb_array' or 'ansi'"
+            )
+            return None
+        if self._handle is None:
+            raise RuntimeError("render() called after close()")
+        if not self._started:
+            raise gym.error.ResetNeeded("render() called before reset()")
+        return self._view.render(self._handle, 0)
 
     def truth_state(self) -> dict:
         return truth_state(self.snapshot(here_only=True))

@@ -23,6 +23,8 @@ from gymnasium.vector.utils import batch_space
 from . import _core
 from . import spec as S
 from .batch import LOG_END_REASON, LOG_LENGTH, LOG_RETURN, LOG_WIDTH, GameBatch, check_num_envs
+from .envs import GameView
+from .render import RENDER_MODES
 from .rng import env_seeds
 from .state import INT_INFO
 
@@ -54,7 +56,8 @@ class ProspectorVectorEnv(VectorEnv):
     overwrites (faster, and the caller must not write into them).
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}  # per instance: see __init__
+    # per instance (the autoreset mode): see __init__
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": RENDER_MODES, "render_fps": 15}
 
     def __init__(
         self,
@@ -64,10 +67,11 @@ class ProspectorVectorEnv(VectorEnv):
         copy: bool = True,
         render_mode: str | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        render_size=(960, 540),
+        assets_dir=None,
         **overrides,
     ):
-        if render_mode is not None:
-            raise ValueError(f"Prospector-v0 has no render modes, got render_mode={render_mode!r}")
+        self._view = GameView(render_mode, render_size, assets_dir)  # refuses an unknown mode
         self.autoreset_mode = check_autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.num_envs = check_num_envs(num_envs)
@@ -76,7 +80,7 @@ class ProspectorVectorEnv(VectorEnv):
         self.single_action_space = spaces.Discrete(S.N_ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.render_mode = None
+        self.render_mode = self._view.render_mode
         self.copy = bool(copy)
         self._batch = GameBatch(self.num_envs, self.config, threads, final_obs=True)
         self.threads = self._batch.threads
@@ -258,6 +262,19 @@ class ProspectorVectorEnv(VectorEnv):
         for i in ended:
             self._restart_seed[i] = _core.env_snapshot(self._batch.handle, int(i), True)["episode_seed"]
         return self._info_table(ended, rows)[0]
+
+    def render(self) -> tuple | None:
+        """One frame per game, as Gymnasium's vector envs return them (a tuple; each an
+        H x W x 3 uint8 array for ``rgb_array``, a string for ``ansi``); None without a
+        render mode.  A game whose episode ended and awaits its restart (NEXT_STEP,
+        DISABLED) shows the state the C batch restarted it in."""
+        if self.render_mode is None:
+            return None
+        if self._batch.handle is None:
+            raise RuntimeError("render() called after close()")
+        if not self._started:
+            raise error.ResetNeeded("render() called before reset()")
+        return tuple(self._view.render(self._batch.handle, i) for i in range(self.num_envs))
 
     def action_masks(self) -> np.ndarray:
         """bool[num_envs, 69]: the valid actions of every game now, by the env's own rule
