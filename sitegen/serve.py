@@ -16,6 +16,8 @@ call, and stops both on Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import functools
 import http.server
 import json
@@ -138,6 +140,11 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def send_file_headers(self, f, content_type: str, extra: dict):
         fs = os.fstat(f.fileno())
+        if self.not_modified_since(fs.st_mtime):  # the browser revalidates (Cache-Control: no-cache)
+            f.close()
+            self.send_response(304)
+            self.end_headers()
+            return None
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         for name, value in extra.items():
@@ -148,6 +155,20 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Last-Modified", self.date_time_string(fs.st_mtime))
         self.end_headers()
         return f
+
+    def not_modified_since(self, mtime: float) -> bool:
+        """The request's If-Modified-Since is at or after ``mtime`` (as http.server decides)."""
+        since = self.headers.get("If-Modified-Since")
+        if since is None or "If-None-Match" in self.headers:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since)
+        except (TypeError, IndexError, OverflowError, ValueError):
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        modified = datetime.datetime.fromtimestamp(mtime, datetime.UTC).replace(microsecond=0)
+        return modified <= when
 
     def send_error(self, code, message=None, explain=None):
         if code == 404:

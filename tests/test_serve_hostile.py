@@ -105,6 +105,11 @@ def test_regular_files_inside_the_site_are_served(site):
     assert status == 301 and headers["location"] == "/embed/?run=RUN"
     status, headers, body = get(port, "/data/runs/RUN/replays/r.json", "Accept-Encoding: gzip\r\n")
     assert status == 200 and headers["content-encoding"] == "gzip" and gzip.decompress(body) == b'{"replay": true}'
+    # a browser revalidating what it has (the site is sent with Cache-Control: no-cache)
+    status, headers, body = get(port, "/index.html")
+    assert status == 200 and headers["cache-control"] == "no-cache"
+    again = get(port, "/index.html", f"If-Modified-Since: {headers['last-modified']}\r\n")
+    assert again[0] == 304 and again[2] == b""
 
 
 @pytest.mark.parametrize(
