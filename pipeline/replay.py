@@ -23,6 +23,10 @@ from prospector import spec as S
 
 SCHEMA_VERSION = 1
 ZSTD_LEVEL = 10
+#: A replay larger than this once decompressed is refused (a few kilobytes of zstd can
+#: expand to gigabytes). The longest episode of the default config, 20,000 steps, is
+#: about 100 MB of JSON.
+MAX_REPLAY_BYTES = 1 << 30
 
 
 def encode_replay(header: dict, frames: list[dict]) -> bytes:
@@ -40,7 +44,10 @@ def decode_replay(data: bytes) -> tuple[dict, list[dict]]:
     """(header, frames); a clear ReplayError for a file that is not a replay."""
     try:
         with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)) as reader:
-            text = reader.read().decode()
+            raw = reader.read(MAX_REPLAY_BYTES + 1)
+        if len(raw) > MAX_REPLAY_BYTES:
+            raise ReplayError(f"the replay decompresses to more than {MAX_REPLAY_BYTES >> 20} MiB: not one of ours")
+        text = raw.decode()
     except (zstandard.ZstdError, UnicodeDecodeError) as exc:
         raise ReplayError(f"not a zstd-compressed replay: {exc}") from None
     lines = text.splitlines()

@@ -117,6 +117,18 @@ def test_a_replay_nested_too_deeply_is_refused(good_replay):
         decode_replay(data)
 
 
+def test_a_replay_that_decompresses_past_the_limit_is_refused_unread(good_replay, monkeypatch):
+    """A few kilobytes of zstd can expand to gigabytes: decoding stops at the limit."""
+    from prospector.pipeline import replay as R
+
+    header, frames = good_replay
+    data = encode_replay(header, frames * 100)  # a well-formed replay, ~2 MiB of JSON
+    assert len(data) < 200_000
+    monkeypatch.setattr(R, "MAX_REPLAY_BYTES", 1 << 20)
+    with pytest.raises(ReplayError, match="decompresses to more than 1 MiB"):
+        decode_replay(data)
+
+
 # ------------------------------------------------------------------ the site build and export
 
 
