@@ -61,9 +61,18 @@ class ProspectorEnv(gym.Env):
     metadata = {"render_modes": RENDER_MODES, "render_fps": 15}
 
     def __init__(
-        self, config: dict | None = None, render_mode=None, render_size=(960, 540), assets_dir=None, **overrides
+        self,
+        config: dict | None = None,
+        render_mode=None,
+        render_size=(960, 540),
+        assets_dir=None,
+        events: bool = True,
+        **overrides,
     ):
         self._view = GameView(render_mode, render_size, assets_dir)  # refuses an unknown mode first
+        if not isinstance(events, bool):
+            raise ValueError(f"events must be True or False, got {events!r}")
+        self.events = events  # False: info without "events" (PufferLib averages every info value)
         self.config = S.make_config(config, **overrides)
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (S.OBS_DIM,), np.float32)
         self.action_space = gym.spaces.Discrete(S.N_ACTIONS)
@@ -93,7 +102,10 @@ class ProspectorEnv(gym.Env):
         self._started = True
         self._done = False
         values, _, _ = _core.env_info(self._handle, 0)
-        return self._obs[0].copy(), info_dict(values, None, [])
+        info = info_dict(values, None, [])
+        if not self.events:
+            del info["events"]
+        return self._obs[0].copy(), info
 
     def step(self, action):
         if self._handle is None:
@@ -105,7 +117,9 @@ class ProspectorEnv(gym.Env):
         reward, terminated, truncated = _core.env_step(self._handle, 0, as_action_index(action))
         values, end_code, events = _core.env_info(self._handle, 0)
         self._done = terminated or truncated
-        info = info_dict(values, end_name(end_code), events_to_dicts(events))
+        info = info_dict(values, end_name(end_code), events_to_dicts(events) if self.events else [])
+        if not self.events:
+            del info["events"]
         return self._obs[0].copy(), reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:

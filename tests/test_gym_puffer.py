@@ -120,3 +120,57 @@ def test_native_pufferenv_api():
     infos = run_backend(vecenv, 120)
     assert any(i["end_reason"] == "timeout" for i in infos)
     vecenv.close()
+
+
+def puffer_prospector(buf=None, seed=0):
+    """PufferLib's emulation of the Gymnasium env, as docs/ecosystem.md shows it."""
+    import pufferlib.emulation
+
+    return pufferlib.emulation.GymnasiumPufferEnv(
+        env_creator=gymnasium.make,
+        env_args=["prospector:Prospector-v0"],
+        env_kwargs={"events": False, "time_max": 60},
+        buf=buf,
+        seed=seed,
+    )
+
+
+@pytest.mark.parametrize("backend", ["Serial", "Multiprocessing"])
+def test_gymnasium_puffer_env_emulation(backend):
+    """GymnasiumPufferEnv over the single env steps under Serial and Multiprocessing; its
+    infos (events off) are numbers PufferLib can average."""
+    import pufferlib.vector
+
+    kwargs = {"num_workers": 2} if backend == "Multiprocessing" else {}
+    vecenv = pufferlib.vector.make(puffer_prospector, backend=getattr(pufferlib.vector, backend), num_envs=2, **kwargs)
+    try:
+        vecenv.async_reset(7)
+        obs = vecenv.recv()[0]
+        assert obs.shape == (2, S.OBS_DIM)
+        rng = np.random.default_rng(0)
+        seen, ended = [], 0
+        for _ in range(150):
+            vecenv.send(rng.integers(0, S.N_ACTIONS, 2).astype(np.int32))
+            obs, rewards, terminals, truncations, _, infos, _, _ = vecenv.recv()
+            assert np.isfinite(rewards).all() and (np.abs(obs) <= 1).all()
+            ended += int(terminals.sum() + truncations.sum())
+            seen.extend(infos)
+        assert ended >= 2 and seen
+        for info in seen:
+            assert "events" not in info
+            assert all(isinstance(v, (int, float, bool, str)) for v in info.values()), info
+    finally:
+        vecenv.close()
+
+
+def test_events_option_of_the_single_env():
+    env = gymnasium.make("prospector:Prospector-v0", events=False)
+    _, info = env.reset(seed=1)
+    assert "events" not in info and set(S.INFO_KEYS) <= set(info)
+    _, _, _, _, info = env.step(S.A_HOLD)
+    assert "events" not in info
+    with_events = gymnasium.make("prospector:Prospector-v0")
+    with_events.reset(seed=1)
+    assert with_events.step(S.A_HOLD)[4]["events"] == [{"type": "hold"}]
+    with pytest.raises(ValueError, match="events must be True or False"):
+        prospector.ProspectorEnv(events="no")
