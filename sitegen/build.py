@@ -59,6 +59,7 @@ from . import assets as A
 from . import metrics as M
 from . import policies as P
 from . import replaydata
+from . import replaychunks
 from . import sweeps as SW
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1133,7 +1134,7 @@ def _replay_files(out: str, run_id: str, replay_id: str, path: str, data: bytes 
     raw = data if data is not None else Path(path).read_bytes()
     header, frames = decode_replay(raw)
     doc = replaydata.compact_replay(header, frames)
-    main, parts = replaydata.split(doc, CHUNK_FRAMES, replay_id)
+    main, parts = replaychunks.split(doc, replay_id, CHUNK_FRAMES)  # docs/site.md#progressive-loading
     written = []
     for name, body in [(f"{replay_id}.json", main)] + parts:
         rel = f"data/runs/{run_id}/replays/{name}"

@@ -73,7 +73,7 @@ def test_home_plays_the_latest_replay_without_console_errors(page, site, shots):
     first = pg.inner_text("#frame-counter")
     pg.wait_for_function("(f) => document.querySelector('#frame-counter').textContent !== f", arg=first, timeout=10000)
     second = pg.inner_text("#frame-counter")
-    assert first != second and second.startswith("frame ")
+    assert first != second and second.startswith("t ")
     assert pg.get_attribute("#player", "data-playing") == "1"
     # Kenney art is loaded and drawn (the packs are on this machine)
     manifest = json.loads((site["out"] / "assets/manifest.json").read_text())
@@ -108,7 +108,7 @@ def test_replay_scrub_markers_keys_and_url(page, site, shots):
     url, rid = replay_url(site, frame=18)
     pg = page.goto(url)
     wait_ready(pg)
-    assert frame_of(pg) == 18 and pg.inner_text("#frame-counter") == "frame 18 / 300"
+    assert frame_of(pg) == 18 and pg.inner_text("#frame-counter").endswith(" · step 18 / 300")
     # scrubbing: click three quarters along the slider
     scrub = pg.locator(".scrub")
     scrub.scroll_into_view_if_needed()
@@ -254,7 +254,7 @@ def test_long_replay_in_parts_plays_across_them(browser, tmp_path, monkeypatch):
         wait_ready(pg)
         pg.wait_for_function("() => document.querySelector('#player').dataset.loaded === '251'", timeout=15000)
         pg.wait_for_function("() => document.querySelector('#player').dataset.frame === '220'", timeout=15000)
-        assert pg.inner_text("#frame-counter") == "frame 220 / 250"
+        assert pg.inner_text("#frame-counter").endswith(" · step 220 / 250")
         pg.evaluate("() => { window.__player.seek(95); window.__player.setSpeed(60); window.__player.play(); }")
         pg.wait_for_function("() => Number(document.querySelector('#player').dataset.frame) > 110", timeout=15000)
         assert p.errors == [], p.errors

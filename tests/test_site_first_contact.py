@@ -52,9 +52,9 @@ def test_cli_ranks_replays_by_both_scores_and_explains_them(site):
 
 def test_home_header_summary_scope_and_score_legend(page, site):
     pg = page.goto("/")
-    lede = " ".join(pg.inner_text("p.lede").split())
-    assert re.search(r"· window \d+ · replay ", lede), lede
-    assert not re.search(r"\S·", lede), lede
+    meta = " ".join(pg.inner_text("p.hero-meta").split())
+    assert re.search(r"^Latest: window \d+ of the run started .* · replay ", meta), meta
+    assert not re.search(r"\S·", meta), meta
     caption = pg.inner_text(".home-summary caption")
     assert re.search(r"means over the \d+ training episodes? that ended in this window", caption), caption
     note = pg.inner_text(".summary-vs-replay")

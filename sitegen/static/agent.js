@@ -208,8 +208,17 @@ export class AgentPanel {
     const top = this.choice(this.page.s.obs);
     this.box.dataset.hintActions = top.map((t) => t.action).join(',');
     this.box.dataset.hintStep = String(this.page.s.step);
-    d.hints.replaceChildren(...top.map((t, i) => el('li', { class: `agent-hint hint-${i + 1}`, dataset: { action: String(t.action) } },
-      el('span', { class: 'hint-name' }, t.name.replace(/_/g, ' ').toLowerCase()), ' ', el('b', { class: 'hint-p' }, pct(t.p)))));
+    // each hint is a button beside the view that plays its action (the palette's may be scrolled away)
+    d.hints.replaceChildren(...top.map((t, i) => {
+      const padButton = this.page.buttons.get(t.action);
+      const key = padButton && padButton.querySelector('kbd');
+      return el('li', { class: `agent-hint hint-${i + 1}`, dataset: { action: String(t.action) } },
+        el('button', { type: 'button', class: 'hint-act', dataset: { action: String(t.action) },
+          title: `play ${t.name}${key ? ` (key ${key.textContent})` : ''}`,
+          onclick: () => this.page.press(t.action, padButton) },
+        el('span', { class: 'hint-name' }, t.name.replace(/_/g, ' ').toLowerCase()), ' ', el('b', { class: 'hint-p' }, pct(t.p)),
+        key ? el('kbd', {}, key.textContent) : null));
+    }));
     top.forEach((t, i) => {
       const btn = this.page.buttons.get(t.action);
       if (btn) { btn.classList.add('hint', `hint-${i + 1}`); btn.dataset.hint = String(i + 1); }

@@ -1,4 +1,4 @@
-// /embed/?run=&replay=&frame=[&autoplay=0]: the replay player alone, for iframes in blogs
+// /embed/?run=&replay=&frame=[&autoplay=1][&loop=1]: the replay player alone, for iframes in blogs
 // and notebooks (docs/site.md#embed). `prospector replay export` drives this page too.
 import { params, showMessage, url } from './util.js';
 import { createPlayer } from './player.js';
@@ -16,7 +16,8 @@ if (!run || !replay) {
 } else {
   const full = document.getElementById('embed-full');
   if (full) full.href = `${url('replays/')}?${new URLSearchParams({ run, replay, frame: q.get('frame') || '0' })}`;
-  await player.load(run, replay, { frame: q.get('frame'), autoplay: q.get('autoplay') !== '0' });
+  // paused unless the page that embeds it asks for autoplay=1 (a page should not start moving by itself)
+  await player.load(run, replay, { frame: q.get('frame'), autoplay: q.get('autoplay') === '1' });
 }
 
 // For `prospector replay export` (sitegen/export.py): frames first..first+count-1 drawn by

@@ -14,7 +14,7 @@
 import { el, fetchJSON, fmt, money, showMessage, params, COMMODITY_LABELS } from './util.js';
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { GameView } from './view.js';
-import { describeEvent, explainMissingReplay } from './replay.js';
+import { describeEvent, explainMissingReplay, checkReplay, checkReplayPart } from './replay.js';
 import { AgentPanel } from './agent.js';
 import { SPEC } from './spec.js';
 
@@ -27,6 +27,7 @@ const CASH_OUT = SPEC.ids.CASH_OUT;
 const SEED_MAX = 18446744073709551615n; // 2^64 - 1, as the service accepts
 const TIME_MAX_LIMIT = 1000000;
 const REQUEST_TIMEOUT_MS = 10000;
+const EVENT_HISTORY = 5000;     // events kept for the events panel (an episode rarely has more)
 
 // Hotkeys that send an action (from the spec), then the page's own commands.
 // Letters match ev.key (mnemonics survive other layouts); digits match ev.code.
@@ -157,10 +158,11 @@ async function loadChallenge(run, replay) {
   } catch (err) {
     throw new Error(await explainMissingReplay(run, replay, err));
   }
+  // a URL can name any JSON file of the site: only a replay is used (replay.js says why not)
+  checkReplay(doc, `"${replay}"`);
   const frames = doc.frames.slice();
   for (const name of doc.parts || []) {
-    const part = await fetchJSON(`${base}${encodeURIComponent(name)}`, { cache: 'default' });
-    if (part.first !== frames.length) throw new Error(`replay part ${name} is out of order`);
+    const part = checkReplayPart(await fetchJSON(`${base}${encodeURIComponent(name)}`, { cache: 'default' }), frames.length, name);
     frames.push(...part.frames);
   }
   if (!Number.isSafeInteger(doc.seed) || doc.seed < 0) {
@@ -220,8 +222,8 @@ class PlayPage {
       for (const item of g.items) row.append(this.button(item));
       box.append(row);
       if (g.sell) {
-        const table = el('div', { class: 'sell-grid', role: 'group', 'aria-label': 'sell' },
-          el('span', { class: 'sell-head' }, 'Sell'), el('span', {}, ''), el('span', {}, ''), el('span', {}, ''));
+        // the group's legend already says "Sell": no second heading over the rows
+        const table = el('div', { class: 'sell-grid', role: 'group', 'aria-label': 'sell' });
         for (const r of g.sell) {
           table.append(el('span', { class: 'sell-name' }, r.row), ...r.actions.map((item) => this.button(item)));
         }
@@ -536,8 +538,9 @@ class PlayPage {
     s.info = r.info;
     s.last = { action, reward: r.reward, invalid: !!(r.info && r.info.invalid), dt: r.info ? r.info.dt : null,
       events: r.events || [], terminated: r.terminated, truncated: r.truncated };
-    for (const e of r.events || []) s.events.push({ step: r.step, e });
-    if (s.events.length > 200) s.events.splice(0, s.events.length - 200);
+    // the episode's whole event history (a hold is not news; the cap only bounds memory)
+    for (const e of r.events || []) if (e.type !== 'hold') s.events.push({ step: r.step, t: s.rs && s.rs.t, e });
+    if (s.events.length > EVENT_HISTORY) s.events.splice(0, s.events.length - EVENT_HISTORY);
     s.frame = { rs: s.rs, events: r.events || [], truth: null };
     s.stepAt = performance.now();
     if (btn) {
@@ -613,11 +616,18 @@ class PlayPage {
     );
   }
 
+  // Newest first, scrollable: every event of this episode (docs/site.md#layout).
   renderLog() {
-    const items = this.s.events.slice(-14).reverse().filter((x) => !(x.e.type === 'hold'))
-      .map((x) => el('li', { class: `ev ev-${x.e.type}` }, el('span', { class: 'ev-step' }, `#${x.step}`), ` ${describeEvent(x.e)}`));
-    this.dom.log.replaceChildren(el('h3', {}, 'Events'), items.length ? el('ol', { class: 'ev-list' }, items)
-      : el('p', { class: 'muted' }, 'no events yet'));
+    const events = this.s.events;
+    const items = [];
+    for (let k = events.length - 1; k >= 0; k--) {
+      const x = events[k];
+      items.push(el('li', { class: `ev ev-${x.e.type}`, dataset: { step: String(x.step) } },
+        el('span', { class: 'ev-step', title: `step ${x.step}, game tick ${x.t ?? '?'}` }, `t ${x.t ?? '?'}`), ` ${describeEvent(x.e)}`));
+    }
+    this.dom.log.replaceChildren(el('h3', {}, `Events${events.length ? ` (${events.length})` : ''}`),
+      items.length ? el('ol', { class: 'ev-list', tabindex: '0', 'aria-label': 'this episode\'s events, newest first' }, items)
+        : el('p', { class: 'muted' }, 'no events yet this episode'));
   }
 
   // ---------------------------------------------------------------- challenge

@@ -5,7 +5,7 @@
 import { el, fetchJSON, fmt, showMessage, url } from './util.js';
 import { loadAssets, SoundBoard, EVENT_SOUNDS } from './assets.js';
 import { GameView } from './view.js';
-import { FrameStore, eventMarkers, describeEvent, explainMissingReplay } from './replay.js';
+import { FrameStore, eventMarkers, describeEvent, explainMissingReplay, checkReplay, checkReplayIndex, checkReplayPart } from './replay.js';
 import { PolicyCompare } from './compare.js';
 import { Strips } from './strips.js';
 
@@ -71,14 +71,16 @@ export class ReplayPlayer {
     on(d.probsToggle, 'change', () => { this.showProbs = d.probsToggle.checked; this.updatePanels(); });
     on(d.truthToggle, 'change', () => { this.setTruth(d.truthToggle.checked); });
     on(d.soundToggle, 'change', () => { this.sounds.muted = !d.soundToggle.checked; });
-    on(d.share, 'click', (ev) => {
-      ev.preventDefault();
-      const link = this.shareURL();
-      if (link) {
-        window.history.replaceState(null, '', link);
-        if (navigator.clipboard) navigator.clipboard.writeText(new URL(link, window.location.href).href).catch(() => {});
-      }
-    });
+    on(d.share, 'click', (ev) => { ev.preventDefault(); this.toggleShare(); });
+    for (const btn of this.root.querySelectorAll('.share-copy')) {
+      on(btn, 'click', () => {
+        const field = this.root.querySelector(btn.dataset.copy === 'embed' ? '.share-embed' : '.share-link');
+        field.select();
+        if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(() => {});
+        btn.textContent = 'copied';
+      });
+    }
+    on(this.root.querySelector('.share-close'), 'click', () => this.toggleShare(false));
     // keyboard shortcuts (not while typing in a field)
     if (this.keys) document.addEventListener('keydown', (ev) => {
       const tag = (ev.target && ev.target.tagName) || '';
@@ -117,22 +119,25 @@ export class ReplayPlayer {
       doc = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(replayId)}.json`,
         { cache: 'default' });
     } catch (err) {
-      this.frames = { length: 0, get: () => undefined };
-      this.root.dataset.state = 'error';
-      this.message(await this.explainMissing(runId, replayId, err));
-      this.drawEmpty();
-      return false;
+      return this.failLoad(await this.explainMissing(runId, replayId, err));
+    }
+    try { // a file that is not a replay (a URL can name any JSON file of the site)
+      checkReplay(doc, `"${replayId}"`);
+      this.frames = new FrameStore(doc);
+      this.frames.get(0);
+    } catch (err) {
+      return this.failLoad(`Could not show replay "${replayId}": ${err.message}`);
     }
     this.stats.fetchedAt = performance.now() - t0;
     this.doc = doc;
-    this.frames = new FrameStore(doc);
+    this.stats.firstDrawAt = undefined;
+    delete this.root.dataset.drawn;
     if (this.compare) this.compare.setReplay(runId, replayId);
     this.stats.loadedAt = performance.now() - t0;
-    this.markers = eventMarkers(this.frames.length, (i) => this.frames.types(i));
     this.dom.scrub.max = String(Math.max(0, this.frames.length - 1));
-    this.buildMarkers();
+    this.timeMax = doc.time_max;
     this.shownIndex = -1;
-    if (this.strips) this.strips.set(doc.series, this.markers, this.frames.length);
+    this.indexReady(doc);
     let start = 0;
     if (frame !== null && frame !== undefined && frame !== '') {
       const n = Number(frame);
@@ -145,7 +150,6 @@ export class ReplayPlayer {
         start = n;
       }
     }
-    this.root.dataset.state = 'ready';
     this.root.dataset.frames = String(this.frames.length);
     if (this.dom.challenge) { // challenge mode: the human plays this replay's world on /play
       this.dom.challenge.href = `${url('play/')}?${new URLSearchParams({ run: runId, replay: replayId })}`;
@@ -153,13 +157,70 @@ export class ReplayPlayer {
     }
     this.seek(start, { sync: false });
     this.frameShown();
-    this.loadParts(runId, replayId, doc);
     if (autoplay) {
       this.play();
       this.stats.firstPlayAt = performance.now() - t0;
     }
+    // A long replay's index (strips, markers) once the first frame is on screen, then its
+    // parts in the background (docs/site.md#progressive-loading).
+    const store = this.frames;
+    if (doc.index && !(await this.loadIndex(runId, doc, store))) return false;
+    if (this.frames !== store) return false; // another replay was loaded meanwhile
+    this.root.dataset.state = 'ready';
+    this.loadParts(runId, replayId, doc);
     this.stats.readyAt = performance.now(); // since navigation start
     return true;
+  }
+
+  failLoad(text) {
+    this.frames = { length: 0, get: () => undefined };
+    this.doc = null;
+    this.root.dataset.state = 'error';
+    this.message(text);
+    this.drawEmpty();
+    return false;
+  }
+
+  // The timeline's markers and the strips, from the document or its index.
+  indexReady(doc) {
+    this.markers = eventMarkers(this.frames.length, (i) => this.frames.types(i));
+    this.buildMarkers();
+    if (!this.strips) return;
+    if (doc.index && !doc.events) { // still on its way: empty strips, no note yet
+      this.strips.value.set(this.frames.length, null);
+      this.strips.belief.set(this.frames.length, null);
+      return;
+    }
+    this.strips.set(doc.series, this.markers, this.frames.length);
+    this.strips.setIndex(this.index);
+  }
+
+  async loadIndex(runId, doc, store) {
+    await this.firstDraw();
+    let index;
+    try {
+      index = checkReplayIndex(await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(doc.index)}`,
+        { cache: 'default' }), store.length, doc.index);
+    } catch (err) {
+      if (this.frames !== store) return false;
+      this.root.dataset.state = 'ready'; // the frames play on; only the strips and markers are missing
+      this.message(`Could not load this replay's timeline (${doc.index}): ${err.message}`, 'warn');
+      return true;
+    }
+    if (this.frames !== store) return false;
+    doc.series = index.series;
+    doc.events = index.events;
+    this.indexReady(doc);
+    return true;
+  }
+
+  // Resolves once a frame has been drawn (or after 200 ms: a hidden page draws nothing).
+  firstDraw() {
+    if (this.stats.firstDrawAt !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onFirstDraw = resolve;
+      setTimeout(resolve, 200);
+    });
   }
 
   // A long replay's other parts, in order, in the background.
@@ -170,12 +231,12 @@ export class ReplayPlayer {
       let part;
       try {
         part = await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(name)}`, { cache: 'default' });
+        if (this.frames !== store) return; // another replay was loaded meanwhile
+        store.addPart(checkReplayPart(part, store.loaded, name));
       } catch (err) {
-        this.message(`Could not load the rest of this replay (${name}): ${err.message}`);
+        if (this.frames === store) this.message(`Could not load the rest of this replay (${name}): ${err.message}`);
         return;
       }
-      if (this.frames !== store) return; // another replay was loaded meanwhile
-      store.addPart(part);
       this.root.dataset.loaded = String(store.loaded);
       if (this.pendingSeek !== undefined && this.pendingSeek < store.loaded) {
         const target = this.pendingSeek;
@@ -190,7 +251,7 @@ export class ReplayPlayer {
   drawEmpty() {
     this.view.clear();
     if (this.dom.challenge) this.dom.challenge.hidden = true;
-    this.dom.counter.textContent = 'frame – / –';
+    this.dom.counter.textContent = 't – · step – / –';
     this.dom.markers.replaceChildren();
   }
 
@@ -272,6 +333,24 @@ export class ReplayPlayer {
     if (sync) this.syncURL(true);
   }
 
+  // The share / embed panel: this replay's link at the shown frame and an iframe snippet.
+  toggleShare(open) {
+    const panel = this.root.querySelector('.share-panel');
+    if (!panel) return;
+    const show = open ?? panel.hidden;
+    const link = this.shareURL();
+    if (show && link) {
+      const q = new URLSearchParams({ run: this.runId, replay: this.replayId, frame: String(this.index) });
+      const embed = new URL(`${url('embed/')}?${q}`, window.location.href).href;
+      panel.querySelector('.share-link').value = new URL(link, window.location.href).href;
+      panel.querySelector('.share-embed').value = `<iframe src="${embed}" width="800" height="600" style="border:0" `
+        + 'title="Asteroid Belt Prospector replay" loading="lazy" allowfullscreen></iframe>';
+      for (const b of panel.querySelectorAll('.share-copy')) b.textContent = b.dataset.copy === 'embed' ? 'copy embed code' : 'copy link';
+    }
+    panel.hidden = !(show && link);
+    this.dom.share.setAttribute('aria-expanded', panel.hidden ? 'false' : 'true');
+  }
+
   shareURL() {
     if (!this.runId || !this.replayId) return null;
     const q = new URLSearchParams({ run: this.runId, replay: this.replayId, frame: String(this.index) });
@@ -327,7 +406,7 @@ export class ReplayPlayer {
             this.lastLightPanels = now;
             if (full) this.lastFullPanels = now;
           } else {
-            this.dom.counter.textContent = `frame ${this.index} / ${this.frames.length - 1}`;
+            this.showCounter(this.frames.get(this.index));
             this.root.dataset.frame = String(this.index);
           }
           this.syncURL(false);
@@ -342,6 +421,11 @@ export class ReplayPlayer {
     const phase = this.playing ? Math.min(1, this.acc / (1000 / this.fps)) : 0.55;
     this.view.draw(frame, { phase, showTruth: this.showTruth, time: now });
     this.stats.draws += 1;
+    if (this.stats.firstDrawAt === undefined) {
+      this.stats.firstDrawAt = performance.now();
+      this.root.dataset.drawn = '1';
+      if (this.onFirstDraw) { this.onFirstDraw(); this.onFirstDraw = null; }
+    }
     if (this.playing && this.stats.firstAdvanceAt === undefined && this.index > 0) this.stats.firstAdvanceAt = performance.now();
     this.stats.drawMs.push(performance.now() - t0);
     if (this.stats.drawMs.length > 600) this.stats.drawMs.shift();
@@ -359,8 +443,7 @@ export class ReplayPlayer {
   updatePanels(light = false) {
     const frame = this.frames.get(this.index);
     if (!frame) return;
-    const n = this.frames.length;
-    this.dom.counter.textContent = `frame ${this.index} / ${n - 1}`;
+    this.showCounter(frame);
     this.root.dataset.frame = String(this.index);
     this.view.panels(frame, { light });
     if (light) return;
@@ -405,6 +488,13 @@ export class ReplayPlayer {
       }
     }
     this.dom.log.replaceChildren(el('h3', {}, 'Events'), items.length ? el('ol', { class: 'ev-list' }, items) : el('p', { class: 'muted' }, 'no events yet'));
+  }
+
+  // One clock (the HUD's): the game tick first, the decision step (frame) second.
+  showCounter(frame) {
+    const t = frame && frame.rs ? frame.rs.t : '?';
+    const tmax = (frame && frame.rs ? frame.rs.time_max : null) ?? this.timeMax ?? '?';
+    this.dom.counter.textContent = `t ${t} / ${tmax} · step ${this.index} / ${this.frames.length - 1}`;
   }
 
   renderTruthPanel(node, frame) {

@@ -46,7 +46,8 @@ export function sceneLayout(rs) {
   const rocks = rs.asteroids || [];
   const n = rocks.length;
   if (!n) return layout;
-  const x0 = W * 0.28, x1 = W * 0.8, y0 = H * 0.1, y1 = H * 0.9;
+  // x1: rocks and their labels stay left of the mini-map in the top-right corner (site.css)
+  const x0 = W * 0.27, x1 = W * 0.74, y0 = H * 0.1, y1 = H * 0.9;
   const cols = Math.max(1, Math.ceil(Math.sqrt(n * 1.7)));
   const rows = Math.max(1, Math.ceil(n / cols));
   const cw = (x1 - x0) / cols, ch = (y1 - y0) / rows;

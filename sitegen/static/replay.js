@@ -19,6 +19,64 @@ export async function explainMissingReplay(runId, replayId, err) {
   return `Replay ${replayId} of run ${runId} was not found.`;
 }
 
+// ------------------------------------------------------------------ is it a replay?
+// A fetched file is checked before the player uses it: a URL can name any JSON file of
+// the site (`?replay=../windows`), and a damaged or foreign file must give a sentence on
+// the page, never an exception in the middle of drawing.
+
+export class ReplayFormatError extends Error {}
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const PIECE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json$/;
+
+function checkFrames(frames, bad) {
+  if (!Array.isArray(frames)) bad('it has no list of frames');
+  frames.forEach((f, i) => {
+    if (!isObject(f) || !isObject(f.rs)) bad(`frame ${i} is not a replay frame`);
+    if (f.events !== undefined && !(Array.isArray(f.events) && f.events.every((e) => isObject(e) && typeof e.type === 'string'))) {
+      bad(`the events of frame ${i} are malformed`);
+    }
+  });
+}
+
+// Throws ReplayFormatError naming `what` unless `doc` is a replay document the player can show.
+export function checkReplay(doc, what) {
+  const bad = (why) => { throw new ReplayFormatError(`${what} is not a replay the player can show: ${why}.`); };
+  if (!isObject(doc)) bad('the file is not a JSON object');
+  if (doc.schema !== 1) bad(`its schema is ${JSON.stringify(doc.schema ?? null).slice(0, 20)}, not 1`);
+  if (!Array.isArray(doc.frames) || !doc.frames.length) bad('it has no frames');
+  checkFrames(doc.frames, bad);
+  const n = doc.n_frames ?? doc.frames.length;
+  if (!Number.isInteger(n) || n < doc.frames.length) bad('its frame count does not match its frames');
+  const parts = doc.parts ?? [];
+  if (!Array.isArray(parts) || !parts.every((p) => typeof p === 'string' && PIECE_NAME.test(p))) bad('its list of parts is malformed');
+  if (!parts.length && n !== doc.frames.length) bad(`it says ${n} frames but holds ${doc.frames.length}`);
+  if (doc.index !== undefined && !(typeof doc.index === 'string' && PIECE_NAME.test(doc.index))) bad('its index file name is malformed');
+  if (doc.events !== undefined && !(Array.isArray(doc.events) && doc.events.length === n)) bad('its event list does not cover every frame');
+  if (doc.series !== undefined && doc.series !== null && !isObject(doc.series)) bad('its series are malformed');
+  if (doc.action_names !== undefined && !Array.isArray(doc.action_names)) bad('its action names are malformed');
+  return doc;
+}
+
+// A part of a long replay: frames `first`.. in order.
+export function checkReplayPart(part, first, what) {
+  const bad = (why) => { throw new ReplayFormatError(`${what} is not a part of this replay: ${why}.`); };
+  if (!isObject(part) || part.schema !== 1) bad('the file is not a replay part');
+  if (part.first !== first) bad(`it starts at frame ${String(part.first).slice(0, 20)}, not ${first}`);
+  if (!Array.isArray(part.frames) || !part.frames.length) bad('it has no frames');
+  checkFrames(part.frames, bad);
+  return part;
+}
+
+// A long replay's index: the strips' series and every frame's event types.
+export function checkReplayIndex(index, n, what) {
+  const bad = (why) => { throw new ReplayFormatError(`${what} is not this replay's index: ${why}.`); };
+  if (!isObject(index) || index.schema !== 1 || index.n_frames !== n) bad('it does not describe this replay\'s frames');
+  if (!Array.isArray(index.events) || index.events.length !== n || !index.events.every(Array.isArray)) bad('its event list is malformed');
+  if (index.series !== null && index.series !== undefined && !isObject(index.series)) bad('its series are malformed');
+  return index;
+}
+
 function patch(prev, delta) {
   if (Array.isArray(prev) && delta && typeof delta === 'object' && !Array.isArray(delta) && delta.$l) {
     const out = prev.slice();
@@ -60,13 +118,14 @@ export class FrameStore {
   get loaded() { return this.raw.length; }
 
   addPart(part) {
-    if (part.first !== this.raw.length) throw new Error(`replay part starting at ${part.first} arrived out of order`);
+    if (part.first !== this.raw.length) throw new ReplayFormatError(`replay part starting at ${part.first} arrived out of order`);
     for (const f of part.frames) this.raw.push(f);
   }
 
   // the event types of frame i (known for every frame, loaded or not)
   types(i) {
     if (this.doc.events) return this.doc.events[i] || [];
+    if (this.doc.index) return []; // a long replay's index has not arrived yet
     const f = this.raw[i];
     return f && f.events ? f.events.map((e) => e.type) : [];
   }
