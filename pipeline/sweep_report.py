@@ -65,7 +65,7 @@ def constellation(sweep_dir: Path, runs_dir, rows_of: Callable[[str], list[dict]
     for t in trials:
         t["on_front"] = t["trial"] in front
     best = max(done, key=lambda t: (t["score"], -t["trial"]), default=None)
-    worst = min(done, key=lambda t: (t["score"], t["trial"]), default=None)
+    worst = min(done, key=lambda t: (t["score"], -t["trial"]), default=None)  # ties: not the best
     default = next((t for t in trials if t["default"]), None)
     settings = record.space.settings
     return {

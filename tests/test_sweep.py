@@ -22,46 +22,13 @@ from pathlib import Path
 import pytest
 import torch
 from harness.procs import REPO, die_with_parent
+from harness.sweeps import TINY_SPACE
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.sweep import nan_windows, read_sweep, sweep_path
 from prospector.pipeline.sweep_score import check_weights, episode_score, validation_seeds
 from prospector.pipeline.sweep_space import SpaceError, load_space
 
 from prospector.cli import main as cli_main
-
-TINY_SPACE = """\
-[sweep]
-method = "Random"
-trials = {trials}
-trial_steps = 2048
-windows = 2
-parallel = 1
-validation_episodes = 4
-validation_time_max = 300
-early_stop = false
-
-[base]
-envs = 32
-workers = 1
-backend = "serial"
-bptt_horizon = 16
-minibatch_size = 512
-time_max = 1000
-eval_episodes = 1
-
-[space.learning_rate]
-distribution = "log_normal"
-min = 0.0003
-max = 0.03
-
-[space.gamma]
-distribution = "logit_normal"
-min = 0.9
-max = 0.999
-
-[space.policy]
-values = ["mlp", "lstm"]
-"""
 
 
 def sweep_cmd(*args) -> list[str]:
