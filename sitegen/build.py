@@ -656,6 +656,7 @@ class Builder:
             "metrics": list(M.COLUMNS),
             "labels": {k: M.METRIC_INFO[k][0] for k in M.COLUMNS},
             "better": {k: M.METRIC_INFO[k][1] for k in M.COLUMNS},
+            "units": {k: M.METRIC_UNITS[k] for k in M.COLUMNS},
             "columns": columns,
             "ts": [w.get("ts") for w in run.windows],
             "reference": benchmark_reference(run.benchmark),

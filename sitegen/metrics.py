@@ -35,6 +35,37 @@ METRIC_INFO: dict[str, tuple[str, int]] = {
 }
 assert set(METRIC_INFO) == set(WINDOW_METRICS + LOSS_KEYS)
 
+#: key -> the unit of its values, for the charts' y axes ("" for a pure number). Rates
+#: are shares, charted in per cent. Return is in the reward's units
+#: (docs/game.md#reward), credits are the game's money.
+METRIC_UNITS: dict[str, str] = {
+    "window_id": "",
+    "env_steps_total": "steps",
+    "episodes": "episodes",
+    "return_mean": "reward",
+    "return_median": "reward",
+    "net_profit_mean": "credits",
+    "profit_per_tick_mean": "credits / tick",
+    "survival_rate": "%",
+    "stranded_rate": "%",
+    "destroyed_rate": "%",
+    "overheat_ticks_mean": "ticks",
+    "pirate_encounters_mean": "encounters",
+    "value_lost_to_pirates_mean": "credits",
+    "fuel_used_mean": "fuel",
+    "tool_wear_mean": "tool points",
+    "scan_count_mean": "scans",
+    "mining_ticks_mean": "ticks",
+    "sps": "steps / s",
+    "wall_seconds": "s",
+    "policy_loss": "",
+    "value_loss": "",
+    "entropy": "nats",
+    "approx_kl": "",
+    "clipfrac": "share (0–1)",
+}
+assert set(METRIC_UNITS) == set(METRIC_INFO)
+
 #: Every column of windows.json, in order.
 COLUMNS = WINDOW_METRICS + LOSS_KEYS
 #: The metrics a summary and the analytics page chart (all but the window id).

@@ -347,3 +347,33 @@ def test_home_draws_the_first_frame_of_a_long_replay_under_2_mb(browser, tmp_pat
     finally:
         ctx.close()
         server.shutdown()
+
+
+# ------------------------------------------------------------------ the small things
+
+
+def test_units_on_charts_no_self_comparison_one_sell_heading_and_compare_in_the_url(browser, site):
+    p = Page(browser, site["base"], SIZES["laptop"])
+    try:
+        pg = p.goto(f"/analytics/?run={site['run']}")
+        pg.wait_for_selector("body[data-charts-ready='1']", timeout=30000)
+        units = dict(pg.eval_on_selector_all(".chart", "cs => cs.map(c => [c.dataset.metric, c.dataset.unit])"))
+        assert units["return_mean"] == "reward" and units["net_profit_mean"] == "credits", units
+        assert units["survival_rate"] == "%" and units["fuel_used_mean"] == "fuel", units
+        assert "(credits)" in pg.text_content('.chart[data-metric="net_profit_mean"] h3')
+        offered = pg.eval_on_selector_all("#run-b option", "os => os.map(o => o.value)")
+        assert site["run"] not in offered, offered
+        pg = p.goto("/play/?seed=7")
+        pg.wait_for_selector('#play[data-state="playing"]', timeout=30000)
+        sell_titles = [t.strip().lower() for t in pg.locator(".act-sell").all_inner_texts()[0].split("\n")]
+        assert sell_titles.count("sell") == 1, sell_titles
+        pg = p.goto(f"/replays/?run={site['run']}&replay={site['replay']}&frame=4&compare=0")
+        pg.wait_for_selector('.compare-panel[data-state="ready"]', timeout=30000)
+        assert pg.get_attribute(".compare-panel", "data-window") == "0"
+        assert pg.input_value(".compare-window") == "0"
+        pg.select_option(".compare-window", "1")
+        pg.wait_for_selector('.compare-panel[data-window="1"]', timeout=30000)
+        pg.wait_for_function("() => location.search.includes('compare=1')")
+        assert not p.errors, p.errors
+    finally:
+        p.close()

@@ -91,7 +91,9 @@ async function draw() {
     if (rate) for (let i = 1; i < data.length; i++) data[i] = data[i].map(percent);
     const lastIdx = data[0].length - 1;
     const card = el('div', { class: 'chart', dataset: { metric } });
-    card.append(el('h3', {}, (first.labels[metric] || metric) + (rate ? ' (%)' : '')));
+    const unit = rate ? '%' : ((first.units || {})[metric] || ''); // sitegen/metrics.py METRIC_UNITS
+    card.append(el('h3', {}, (first.labels[metric] || metric) + (unit ? ` (${unit})` : '')));
+    card.dataset.unit = unit;
     box.append(card);
     const points = docs[0].columns[metric].filter((v) => v !== null).length;
     card.dataset.points = String(points);
@@ -121,6 +123,7 @@ async function draw() {
         },
         {
           stroke: '#9fb0d0', grid: { stroke: 'rgba(160,180,220,0.12)' }, size: 56,
+          ...(unit ? { label: unit, labelSize: 16, labelFont: '11px system-ui, sans-serif' } : {}),
           values: (u, splits) => splits.map((v) => (rate ? `${compact(v)} %` : compact(v))),
         },
       ],
@@ -169,7 +172,15 @@ async function main() {
   }
   const label = (r) => `${r.run_id} (${r.n_windows} windows)`;
   selA.replaceChildren(...runs.map((r) => el('option', { value: r.run_id }, label(r))));
-  selB.replaceChildren(el('option', { value: '' }, '(none)'), ...runs.map((r) => el('option', { value: r.run_id }, label(r))));
+  // "compare with" offers the other runs only (a run against itself is one line twice)
+  const fillB = () => {
+    const keep = selB.value;
+    selB.replaceChildren(el('option', { value: '' }, runs.length > 1 ? '(none)' : '(no other run)'),
+      ...runs.filter((r) => r.run_id !== selA.value).map((r) => el('option', { value: r.run_id }, label(r))));
+    selB.value = keep !== selA.value && runs.some((r) => r.run_id === keep) ? keep : '';
+    selB.disabled = runs.length < 2;
+  };
+  fillB();
   const p = params();
   const want = p.get('run');
   if (want && !runs.some((r) => r.run_id === want)) {
@@ -177,8 +188,10 @@ async function main() {
   } else if (want) {
     selA.value = want;
   }
+  fillB();
   const cmp = p.get('compare');
-  if (cmp && runs.some((r) => r.run_id === cmp)) selB.value = cmp;
+  if (cmp && cmp !== selA.value && runs.some((r) => r.run_id === cmp)) selB.value = cmp;
+  selA.addEventListener('change', fillB);
   if (p.get('x') === 'env_steps_total') selX.value = 'env_steps_total';
   for (const s of [selA, selB, selX]) s.addEventListener('change', draw);
   let timer = null;

@@ -21,6 +21,8 @@ export class PolicyCompare {
     this.panel = el('div', { class: 'panel compare-panel', 'aria-label': 'another window on these states' },
       el('h3', {}, 'What would another window do?'), this.select, this.rows, this.status);
     player.dom.probs.after(this.panel);
+    // &compare=W of the URL the page was opened with (replays.js rewrites the URL before the replay loads)
+    this.wanted = player.urlSync ? new URLSearchParams(window.location.search).get('compare') : null;
     this.reset();
   }
 
@@ -61,12 +63,20 @@ export class PolicyCompare {
       title: p.status === 'ok' ? '' : p.reason || p.status }, `window ${p.window_id}${p.status === 'ok' ? '' : ` (${p.status})`}`)));
     this.select.disabled = false;
     this.say('Pick a window to see its top-3 on these same states.');
+    // the choice is kept in the page's URL (&compare=W), so a shared link shows it too
+    const want = this.wanted;
+    this.wanted = null;
+    if (want && this.entries.some((p) => String(p.window_id) === want && p.status === 'ok')) {
+      this.select.value = want;
+      await this.choose(want);
+    }
   }
 
   async choose(value) {
     const token = ++this.token;
     this.policy = null;
     this.render(this.player.index);
+    this.player.syncURL(true);
     if (value === '') return;
     const entry = this.entries.find((p) => String(p.window_id) === value);
     if (!entry || entry.status !== 'ok') return;

@@ -354,6 +354,7 @@ export class ReplayPlayer {
   shareURL() {
     if (!this.runId || !this.replayId) return null;
     const q = new URLSearchParams({ run: this.runId, replay: this.replayId, frame: String(this.index) });
+    if (this.compare && this.compare.select.value) q.set('compare', this.compare.select.value); // "another window"
     return `${url('replays/')}?${q}`;
   }
 
