@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .runs import APPEND_LOCK_FILE, EVENTS_FILE, WRITER_LOCK_FILE, fsync_dir, write_allowance
+from .runs import APPEND_LOCK_FILE, EVENTS_FILE, TORN_PREFIX, WRITER_LOCK_FILE, fsync_dir, write_allowance
 
 # ---------------------------------------------------------------------------- schema
 
@@ -296,6 +296,7 @@ class LogRead:
     torn_excerpt: str | None = None
     valid_bytes: int = 0
     size: int = 0  # file size when read
+    unterminated: bool = False  # the last event is whole but lacks its newline (kept; a writer adds it)
 
     @property
     def last_seq(self) -> int:
@@ -330,7 +331,12 @@ def parse_log_bytes(data: bytes, path: Path) -> LogRead:
         lineno = i + 1
         is_last_line = (i == n_complete) or (i == n_complete - 1 and lines[-1] == b"")
         if i == n_complete:
-            if raw:
+            whole = _whole_event(raw, len(result.events), run_id) if raw else None
+            if whole is not None:  # only its newline is missing: an event, not a torn line
+                result.events.append(whole)
+                result.valid_bytes += len(raw)
+                result.unterminated = True
+            elif raw:
                 result.torn_tail, result.torn_line = True, lineno
                 result.torn_excerpt = raw[:80].decode("utf-8", "replace")
             break
@@ -356,6 +362,19 @@ def parse_log_bytes(data: bytes, path: Path) -> LogRead:
         result.events.append(ev)
         result.valid_bytes += len(raw) + 1
     return result
+
+
+def _whole_event(raw: bytes, seq: int, run_id: str | None) -> dict | None:
+    """The last line, without its newline, as the event it is when it is one whole: valid
+    JSON (no proper prefix of an object is), a valid envelope, the next seq and the log's
+    run id. None for a torn line."""
+    try:
+        ev = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if _envelope_problem(ev) or ev["seq"] != seq or (run_id is not None and ev["run_id"] != run_id):
+        return None
+    return ev
 
 
 def _envelope_problem(ev: Any) -> str | None:
@@ -472,6 +491,7 @@ class EventLog:
         self.exclusive = exclusive
         self.lock_timeout = lock_timeout
         self.repaired_bytes = 0  # bytes of torn tail removed (on open or later)
+        self.repairs: list[str] = []  # one line per repair, for the writer to tell (trainer.open_run)
         self._pid = os.getpid()
         self._fd = self._append_lock_fd = self._writer_fd = None
         self._writer_key: tuple[int, int] | None = None
@@ -558,12 +578,39 @@ class EventLog:
     def _resync(self) -> None:
         """(Under the append lock.) Re-read the log, repair a torn tail, learn the last seq."""
         log = read_events(self.path)
-        if log.torn_tail:
+        if log.unterminated:  # a whole last event without its newline: keep it, end its line
+            self._size = log.valid_bytes
+            self._write_line(b"\n")
+            log.valid_bytes += 1
+            self.repairs.append(f"the log's last event (seq {log.last_seq}) lacked its final newline; added it")
+        elif log.torn_tail:
+            kept = self._keep_torn_tail(log)
             self._truncate(log.valid_bytes)
             self.repaired_bytes += log.size - log.valid_bytes
+            self.repairs.append(
+                f"the log's last line {log.torn_line} was incomplete ({log.size - log.valid_bytes} bytes, "
+                f"{log.torn_excerpt[:40]!r}...), left by a crash mid-append; cut off, {kept}"
+            )
         self._size = log.valid_bytes
         self._next_seq = log.last_seq + 1
         self._run_id = log.run_id
+
+    def _keep_torn_tail(self, log: LogRead) -> str:
+        """Copy the torn bytes beside the log (``events.jsonl.torn-{offset}``) before they are
+        cut: nothing a crash left is deleted unseen. Returns where they went, for the note."""
+        copy = self.run_dir / f"{TORN_PREFIX}{log.valid_bytes}"
+        try:
+            with open(self.path, "rb") as src:
+                src.seek(log.valid_bytes)
+                torn = src.read(log.size - log.valid_bytes)
+            with open(copy, "wb") as out:
+                out.write(torn)
+                out.flush()
+                os.fsync(out.fileno())
+            fsync_dir(self.run_dir)
+        except OSError as exc:
+            return f"no copy kept ({exc.strerror or exc})"
+        return f"a copy is in {copy.name}"
 
     def _truncate(self, size: int) -> None:
         os.ftruncate(self._fd, size)

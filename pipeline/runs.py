@@ -135,6 +135,8 @@ def create_run_dir(root: str | os.PathLike = RUNS_ROOT, run_id: str | None = Non
     raise AssertionError("unreachable")
 
 
+#: A torn last line cut from the log is kept as ``events.jsonl.torn-{offset}`` (eventlog.py).
+TORN_PREFIX = f"{EVENTS_FILE}.torn-"
 #: What a run directory holds when its trainer died before the run's first event.
 _BEFORE_FIRST_EVENT = (CHECKPOINTS_DIR, REPLAYS_DIR, METRICS_DIR, EVENTS_FILE, WRITER_LOCK_FILE, APPEND_LOCK_FILE)
 
@@ -152,7 +154,7 @@ def reuse_refusal(path: str | os.PathLike) -> str | None:
     holding = [f"{e.name}/" for e in entries if e.name in _BEFORE_FIRST_EVENT and e.is_dir() and any(e.iterdir())]
     if holding:
         return f"{path} holds {' and '.join(holding)} but its log has no event (emptied or lost?)"
-    strange = [e.name for e in entries if e.name not in _BEFORE_FIRST_EVENT]
+    strange = [e.name for e in entries if e.name not in _BEFORE_FIRST_EVENT and not e.name.startswith(TORN_PREFIX)]
     if strange:
         return f"{path} holds {strange[0]!r}, which a run that never started does not"
     return None

@@ -150,6 +150,8 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
     if not (run_dir / runs.EVENTS_FILE).is_file():
         raise TrainError(f"cannot resume {resume!r}: no event log at {run_dir / runs.EVENTS_FILE}")
     log = EventLog.open(run_dir)  # takes the writer lock; repairs a torn tail
+    for repair in log.repairs:  # said, never done silently (the torn bytes are kept beside the log)
+        print(f"note: {resume}: {repair}", file=sys.stderr, flush=True)
     try:
         events = list(read_events(run_dir))
         started = next((e for e in events if e["type"] == "run_started"), None)
@@ -208,12 +210,23 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
         if orphan:
             log.append("window_closed", **recovered_row(last, state.global_step))
             closed.append({"window_id": last})
-        evaluated = {e["window_id"] for e in events if e["type"] == "replay_recorded"}
-        state.pending_evals = [e["window_id"] for e in closed if e["window_id"] not in evaluated]
+        state.pending_evals = [e["window_id"] for e in closed if lacks_replays(events, e["window_id"], started)]
         return state
     except BaseException:
         log.close()
         raise
+
+
+def lacks_replays(events: list[dict], window_id: int, started: dict) -> bool:
+    """A closed window misses a replay its evaluator plans (evaluator.py: ``eval_episodes``
+    eval seeds, and the showcase seed where the run has one). Resume used to re-evaluate
+    only windows with no replay at all, so a kill between an evaluator's replays left a
+    window without its showcase for good; the evaluator skips what is already recorded."""
+    train = started["config"]["train"]
+    tags = [e.get("tags") or [] for e in events if e["type"] == "replay_recorded" and e.get("window_id") == window_id]
+    showcase = sum("showcase" in t for t in tags)
+    wants_showcase = isinstance(train.get("showcase_seed"), int) and not isinstance(train.get("showcase_seed"), bool)
+    return len(tags) - showcase < int(train.get("eval_episodes", 1)) or (wants_showcase and not showcase)
 
 
 def recovered_row(window_id: int, env_steps_total: int) -> dict:
