@@ -1,0 +1,116 @@
+"""Stable-Baselines3 (sb3-contrib MaskablePPO) on Prospector: train, save, load, evaluate.
+
+    pip install "asteroid-prospector[examples]"     # or: stable-baselines3 sb3-contrib
+    python examples/sb3_maskable_ppo.py --timesteps 3000000 --out sb3-prospector
+
+The knobs that make an outside PPO learn this game instead of quitting at once or
+sitting still are explained in docs/ecosystem.md#why-outside-algorithms-collapse; all of
+them are on the user's side (wrappers and PPO settings): the env, its reward and its
+rules are untouched, and the evaluation plays the default game.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+from prospector_sb3 import ENV_ID, ProspectorSB3VecEnv
+from sb3_contrib import MaskablePPO
+
+from prospector.masks import obs_action_mask
+
+
+def train(args) -> MaskablePPO:
+    kwargs = {} if args.train_time_max is None else {"time_max": args.train_time_max}
+    args.reward_clip = args.reward_clip or None
+    envs = ProspectorSB3VecEnv(
+        args.n_envs, seed=args.seed, reward_scale=args.reward_scale, reward_clip=args.reward_clip, **kwargs
+    )
+    model = MaskablePPO(
+        "MlpPolicy",
+        envs,
+        n_steps=args.n_steps,
+        batch_size=args.batch_size,
+        n_epochs=args.n_epochs,
+        learning_rate=args.learning_rate,
+        gamma=args.gamma,
+        gae_lambda=0.95,
+        ent_coef=args.ent_coef,
+        policy_kwargs={"net_arch": [128, 128]},
+        seed=args.seed,
+        device="cpu",
+        verbose=args.verbose,
+    )
+    model.learn(total_timesteps=args.timesteps)
+    envs.close()
+    return model
+
+
+def evaluate(model: MaskablePPO, episodes: int, time_max: int | None, seed: int) -> dict:
+    """Plays one game on each of the worlds ``seed``, ``seed + 1``, ... with sampled actions
+    and the observation mask; returns net profit and how the episodes ended."""
+    kwargs = {} if time_max is None else {"time_max": time_max}
+    envs = gym.make_vec(ENV_ID, num_envs=episodes, **kwargs)
+    obs, _ = envs.reset(seed=[seed + i for i in range(episodes)])
+    profit, reasons = np.zeros(episodes), np.full(episodes, None, dtype=object)
+    while (reasons == None).any():  # noqa: E711 (elementwise)
+        actions, _ = model.predict(obs, action_masks=obs_action_mask(obs), deterministic=False)
+        obs, _, terminations, truncations, infos = envs.step(actions)
+        for i in np.flatnonzero((terminations | truncations) & (reasons == None)):  # noqa: E711
+            profit[i] = infos["final_info"]["net_profit"][i]
+            reasons[i] = infos["final_info"]["end_reason"][i]
+    envs.close()
+    reasons = reasons.tolist()
+    return {
+        "episodes": episodes,
+        "mean_net_profit": float(profit.mean()),
+        "median_net_profit": float(np.median(profit)),
+        "ship_intact": float(np.mean([r in ("timeout", "cash_out") for r in reasons])),
+        "end_reasons": {r: reasons.count(r) for r in sorted(set(reasons))},
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timesteps", type=int, default=3_000_000)
+    parser.add_argument("--out", default="sb3-prospector", help="where the model is saved (.zip added)")
+    parser.add_argument("--n-envs", type=int, default=16)
+    parser.add_argument("--n-steps", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--n-epochs", type=int, default=4)
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--gamma", type=float, default=0.995)
+    parser.add_argument("--ent-coef", type=float, default=0.01)
+    parser.add_argument("--reward-scale", type=float, default=1.0)
+    parser.add_argument("--reward-clip", type=float, default=1.0, help="clip scaled rewards to [-c, c] (0: no clip)")
+    parser.add_argument(
+        "--train-time-max", type=int, default=None, help="episode budget in training (default: the game's)"
+    )
+    parser.add_argument("--eval-episodes", type=int, default=100)
+    parser.add_argument(
+        "--eval-time-max", type=int, default=None, help="episode budget in evaluation (default: the game's)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--verbose", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    model = train(args)
+    trained = time.time() - start
+    model.save(args.out)
+    model = MaskablePPO.load(args.out, device="cpu")
+    result = evaluate(model, args.eval_episodes, args.eval_time_max, seed=1_000_000)
+    result.update(
+        timesteps=args.timesteps, train_seconds=round(trained, 1), steps_per_second=round(args.timesteps / trained)
+    )
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
