@@ -194,14 +194,21 @@ def cmd_benchmark(args) -> int:
     from .trainer import TrainError
 
     if args.throughput:
-        from .throughput import format_sweep, sweep
+        from .distributed import check_nproc
+        from .throughput import ENVS, format_sweep, sweep
 
+        envs, nprocs = int_list(args.envs, "--envs", 1), int_list(args.nproc, "--nproc", 1)
+        try:  # as train --nproc: no more ranks than the machine runs (docs/training.md#several-processes)
+            for nproc in nprocs or []:
+                check_nproc(nproc, max(envs or ENVS), DEFAULTS.bptt_horizon)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
         result = sweep(
-            envs=int_list(args.envs, "--envs", 1),
+            envs=envs,
             workers=int_list(args.workers, "--workers", 1),
             threads=int_list(args.threads, "--threads", 0),
             torch_threads=int_list(args.torch_threads, "--torch-threads", 1),
-            nprocs=int_list(args.nproc, "--nproc", 1),
+            nprocs=nprocs,
             seconds=args.seconds,
             progress=not args.json,
         )

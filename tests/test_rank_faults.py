@@ -111,8 +111,8 @@ def test_more_ranks_than_cores_are_refused_before_a_run_dir(tmp_path):
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert f"--nproc {nproc}" in lines[0] and f"at most {available_cores()} ranks" in lines[0]
-    assert "cores" in lines[0]
+    assert f"--nproc {nproc}: this machine runs at most " in lines[0]
+    assert "available CPU cores, one per rank" in lines[0] or "of memory available" in lines[0]
     assert not (tmp_path / "many").exists()
 
 
@@ -128,3 +128,15 @@ def test_more_ranks_than_cores_are_refused_before_a_run_dir(tmp_path):
 def test_the_rank_limit_is_the_smaller_of_cores_and_memory(cores, free, per_rank, limit, reason):
     got, why = nproc_limit(cores, free, per_rank)
     assert got == limit and reason in why
+
+
+def test_the_throughput_sweep_is_bounded_the_same_way():
+    from prospector.batch import available_cores
+
+    nproc = available_cores() + 1
+    argv = [sys.executable, "-m", "prospector.cli", "benchmark", "--throughput", "--nproc", f"1,{nproc}"]
+    done = subprocess.run([*argv, "--seconds", "1"], env=ENV, capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"prospector benchmark: error: --nproc {nproc}: this machine runs at most ")
+    assert line.endswith("per rank") and "\n" not in line  # the cores, or the memory where it binds first
