@@ -77,6 +77,7 @@ def emit_policies(builder, run) -> None:
         "format_version": PE.VERSION,
         "policies": entries,
         "replay_obs": replay_obs,
+        "best": best_policy(run, entries),  # /play's hints (docs/site.md#the-agent-in-the-browser)
     }
     builder._emit(
         f"{base}/policies.json",
@@ -84,6 +85,25 @@ def emit_policies(builder, run) -> None:
         lambda: json.dumps(doc, separators=(",", ":")).encode(),
         seqs=[e["seq"] for e in entries],
     )
+
+
+#: What makes a window the best for /play's hints: the mean net profit of its training episodes.
+BEST_BY = "net_profit_mean"
+
+
+def best_policy(run, entries: list[dict]) -> dict | None:
+    """The window /play's hints use: of the windows whose policy runs in the page, the one
+    whose training episodes earned the highest mean net profit (the latest of equals); None
+    when no window has both a usable policy and that figure."""
+    scored = []
+    for entry in entries:
+        value = (run.row(entry["window_id"]) or {}).get(BEST_BY)
+        if entry["status"] == "ok" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            scored.append((float(value), entry["window_id"], entry))
+    if not scored:
+        return None
+    value, window_id, entry = max(scored, key=lambda s: (s[0], s[1]))
+    return {"window_id": window_id, "by": BEST_BY, "value": value, "env_steps_total": entry["env_steps_total"]}
 
 
 def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:

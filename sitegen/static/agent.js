@@ -2,7 +2,8 @@
 // player (docs/site.md#the-agent-in-the-browser).
 //
 // - Which agent: a run and window selector from the site's data (runs.json, then the
-//   run's policies.json); the latest window by default, the replay's own in challenge mode.
+//   run's policies.json); by default the best window of the newest run with a policy
+//   (policies.json's `best`: the highest mean net profit), the replay's own in challenge mode.
 // - Hints (off by default): the policy's top-3 actions and probabilities for the current
 //   observation (the service's `obs`), the action buttons highlighted.
 // - Let the agent fly: N steps, each the policy's choice (argmax, or a sample from a
@@ -102,9 +103,29 @@ export class AgentPanel {
     }
     this.dom.run.replaceChildren(...this.runs.map((r) => el('option', { value: r.run_id }, r.run_id)));
     const c = this.page.s.challenge;
-    const latest = doc.latest && this.runs.find((r) => r.run_id === doc.latest.run_id);
-    const run = (c && this.runs.find((r) => r.run_id === c.run)) || latest || this.runs[0];
-    await this.chooseRun(run.run_id, c && c.run === run.run_id && Number.isInteger(c.window) ? c.window : null);
+    const challenged = c && this.runs.find((r) => r.run_id === c.run);
+    if (challenged) {
+      await this.chooseRun(challenged.run_id, Number.isInteger(c.window) ? c.window : null);
+      return;
+    }
+    // Hints come from the best window of the newest run with a policy file, not its latest
+    // window (docs/site.md#the-agent-in-the-browser); the panel says so.
+    this.best = await this.bestAgent();
+    const run = this.best ? this.best.run : this.runs[0];
+    await this.chooseRun(run.run_id, this.best ? this.best.window_id : null);
+  }
+
+  // The newest run (runs.json lists the newest first) whose policies.json names a best window.
+  async bestAgent() {
+    for (const run of this.runs.slice(0, 20)) {
+      try {
+        const best = (await fetchJSON(run.policies_url)).best;
+        if (best && Number.isInteger(best.window_id)) return { run, ...best };
+      } catch (err) {
+        continue;  // chooseRun reports an unreadable catalog of the run it lands on
+      }
+    }
+    return null;
   }
 
   async chooseRun(runId, windowId) {
@@ -159,7 +180,10 @@ export class AgentPanel {
       this.box.dataset.run = runId;
       this.box.dataset.window = String(windowId);
       this.setState('ready');
-      this.say(`Window ${windowId} of ${runId} (${fmt(entry.env_steps_total, 0)} training steps), running in this page.`);
+      const best = this.best && this.best.run.run_id === runId && this.best.window_id === windowId ? this.best : null;
+      this.box.dataset.pick = best ? 'best' : 'chosen';
+      this.say(`Window ${windowId} of ${runId} (${fmt(entry.env_steps_total, 0)} training steps), running in this page.`
+        + (best ? ` Hints come from this window: the best of the newest run with a policy (mean net profit ${fmt(best.value, 0)} in its training episodes, the run's highest).` : ''));
     } catch (err) {
       if (token !== this.loadToken) return;
       this.setState('error');
