@@ -15,8 +15,8 @@ from .sweep import read_sweep, trial_rows
 
 SCHEMA = 1
 SCORE_TEXT = (
-    "mean over the validation episodes of the net profit when the ship survived, "
-    "min(net profit, 0) when it did not (docs/tuning.md#score)"
+    "mean over the validation episodes of the net profit, in full when the ship came home, "
+    "times the share of the episode it lived when it was lost in profit (docs/tuning.md#score)"
 )
 CURVE_KEYS = ("env_steps_total", "net_profit_mean", "survival_rate", "return_mean")
 

@@ -1,10 +1,14 @@
 """A sweep trial's score: its last checkpoint on the fixed validation seeds (docs/tuning.md#score).
 
-    score = mean over the validation episodes of  net_profit         if the ship survived
-                                                  min(net_profit, 0)  if it did not
+    score = mean over the validation episodes of
+              net_profit                          if the ship survived (cash out or timeout)
+              net_profit x ticks_lived / time_max if it was lost (destroyed or stranded) in profit
+              net_profit                          if it was lost at a loss
 
-so an episode's profit counts only when the ship comes home (destroyed or stranded
-episodes keep their losses, never their gains). The episodes are played exactly as
+A profit counts in full only when the ship comes home; a lost ship keeps the share of
+its profit that its lifetime was of the episode budget (an agent that strands itself late
+ranks above one that strands early, so a sweep whose agents never survive is not flat);
+losses always count in full. The episodes are played exactly as
 ``prospector benchmark`` plays them (:func:`pipeline.benchmark.evaluate_checkpoint`:
 seeded sampling, the action mask as trained, the protocol's time_max) but on another
 seed list, so tuning never sees the benchmark's worlds: the first ``episodes`` of
@@ -33,16 +37,20 @@ def validation_seeds(episodes: int) -> list[int]:
     return eval_seeds(episodes, VALIDATION_SEED)
 
 
-def episode_score(info: dict) -> float:
+def episode_score(info: dict, time_max: int) -> float:
+    """One episode's part of the score (see the module docstring)."""
     profit = float(info["net_profit"])
-    return profit if info["survival"] else min(profit, 0.0)
+    if info["survival"] or profit <= 0:
+        return profit
+    lived = max(0, time_max - int(info["time_remaining"]))
+    return profit * min(1.0, lived / time_max)
 
 
-def score_infos(infos: list[dict]) -> dict:
+def score_infos(infos: list[dict], time_max: int) -> dict:
     """The score and its parts from per-episode infos."""
     n = len(infos)
     return {
-        "score": sum(episode_score(i) for i in infos) / n,
+        "score": sum(episode_score(i, time_max) for i in infos) / n,
         "mean_net_profit": sum(float(i["net_profit"]) for i in infos) / n,
         "survival_rate": sum(1.0 if i["survival"] else 0.0 for i in infos) / n,
         "episodes": n,
@@ -59,7 +67,7 @@ def score_run(run_dir: Path, episodes: int, time_max: int) -> dict:
     check_weights(run_dir / ckpt["path"], ckpt["window_id"])
     config = S.make_config(time_max=int(time_max))
     infos = evaluate_checkpoint(run_dir / ckpt["path"], validation_seeds(episodes), config, num_envs=min(episodes, 64))
-    result = score_infos(infos)
+    result = score_infos(infos, int(time_max))
     if not all(math.isfinite(result[k]) for k in ("score", "mean_net_profit")):
         raise ValueError("the validation episodes gave a non-finite net profit")
     result["window_id"] = ckpt["window_id"]

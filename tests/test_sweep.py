@@ -167,10 +167,13 @@ def test_a_policy_with_non_finite_weights_is_a_failure_not_a_score(killed_and_re
     assert nan_windows(rows) == [3]  # a first window without losses yet is not NaN
 
 
-def test_the_score_counts_profit_only_when_the_ship_survives():
-    assert episode_score({"net_profit": 500.0, "survival": 1.0}) == 500.0
-    assert episode_score({"net_profit": 500.0, "survival": 0.0}) == 0.0
-    assert episode_score({"net_profit": -80.0, "survival": 0.0}) == -80.0
+def test_the_score_counts_a_profit_in_full_only_when_the_ship_comes_home():
+    home = {"net_profit": 500.0, "survival": 1.0, "time_remaining": 0}
+    assert episode_score(home, 1000) == 500.0
+    assert episode_score({**home, "time_remaining": 900}, 1000) == 500.0  # cashed out early: in full
+    lost = {"net_profit": 500.0, "survival": 0.0, "time_remaining": 750}
+    assert episode_score(lost, 1000) == 125.0  # lost at tick 250 of 1000: a quarter of its profit
+    assert episode_score({**lost, "net_profit": -80.0}, 1000) == -80.0  # losses count in full
     from prospector.pipeline.benchmark import SEEDS_FILE, read_seeds
 
     assert not set(validation_seeds(1000)) & set(read_seeds(SEEDS_FILE))  # never the benchmark's worlds
