@@ -123,6 +123,7 @@ def cmd_train(args) -> int:
                 raise CliError("--wandb-video logs to W&B: drop --no-wandb")
             video_renderer()  # refused now, not in a window's evaluator, when it cannot render
         if args.nproc:
+            site_hook(cfg)  # a --site DIR that is refused is refused once, before any rank starts
             return launch_ranks(args)
         run_dir = train(cfg, resume=args.resume, after_replays=site_hook(cfg))
     except FollowerStop:
@@ -290,6 +291,10 @@ def cmd_runs(args) -> int:
     from .eventlog import CorruptLogError
     from .runs_report import describe, list_table
 
+    try:
+        runs.check_runs_root(args.runs_dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     if args.runs_command == "list":
         print(list_table(args.runs_dir))
         return 0

@@ -116,3 +116,11 @@ def test_a_runs_dir_that_is_a_file_is_named_as_such(tmp_path, how):
     line = one_line_error(train(afile, *how, "--windows", "1"))
     assert "is a file, not a directory" in line and "invalid run id" not in line
     assert afile.read_text() == "mine\n"
+
+
+def test_runs_list_names_a_runs_dir_that_is_a_file(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    argv = [sys.executable, "-m", "prospector.cli", "runs", "list", "--runs-dir", str(afile)]
+    line = one_line_error(subprocess.run(argv, env=ENV, capture_output=True, text=True))
+    assert line.startswith("prospector runs: error: ") and "is a file, not a directory" in line

@@ -72,6 +72,10 @@ def test_train_site_refuses_such_a_folder_before_its_run(tmp_path):
     )
     assert line.startswith("prospector train: error: --site:") and "not made by the site build" in line
     assert not (tmp_path / "runs").exists() and not (folder / ".sitegen").exists()
+    ranks = prospector(
+        "train", "--runs-dir", str(tmp_path / "runs"), "--site", str(folder), "--nproc", "2", "--no-wandb"
+    )
+    assert one_line_error(ranks) == line  # said once, by the launcher, before any rank
     assert hook_main(["--runs", str(tmp_path / "runs"), "--out", str(folder)]) == 2  # the background rebuild
     assert not (folder / ".sitegen").exists()
 
