@@ -23,8 +23,8 @@ from prospector import spec as S
 from prospector.envs import ProspectorEnv
 
 from . import runs
+from .checkpoint import CheckpointError, checkpoint_policy, read_checkpoint
 from .eventlog import EventLog, file_lock, read_events
-from .policy import policy_for_checkpoint
 from .replay import encode_replay
 
 TOP_K = 3
@@ -45,23 +45,11 @@ def best_margin(previous_best: float) -> float:
     return max(1.0, 0.05 * abs(previous_best))
 
 
-class CheckpointError(RuntimeError):
-    pass
-
-
 def load_checkpoint(path: Path, sha256: str | None = None) -> tuple[torch.nn.Module, dict]:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} is missing")
-    data = path.read_bytes()
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise CheckpointError(f"checkpoint {path} does not match the sha256 in the event log")
-    import io
-
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-    policy = policy_for_checkpoint(state["policy_kind"], state["hidden_size"], state.get("action_mask", False))
-    policy.load_state_dict(state["policy"])
-    policy.eval()
-    return policy, state
+    """(policy in eval mode, checkpoint dict) of a checkpoint file, read as data only
+    (pipeline/checkpoint.py); a one-line CheckpointError naming the file otherwise."""
+    state = read_checkpoint(path, sha256)
+    return checkpoint_policy(state, path), state
 
 
 def play_episode(policy: torch.nn.Module, seed: int, env_config: dict, kind: str) -> tuple[list[dict], dict]:
@@ -174,7 +162,11 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
     done = _recorded(events, replay_ids)
     if len(done) == len(plan):
         return [done[r] for r in replay_ids]
-    policy, state = load_checkpoint(run_dir / ckpt["path"], ckpt["sha256"])
+    try:
+        path = runs.resolve_in_run(run_dir, str(ckpt.get("path", "")))
+    except ValueError as exc:
+        raise CheckpointError(f"window {window_id} of {run_dir.name}: {exc}") from None
+    policy, state = load_checkpoint(path, ckpt.get("sha256"))
     torch.set_num_threads(1)
 
     earlier = [e for e in events if e["type"] == "replay_recorded" and e["window_id"] != window_id]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import reprlib
 
 import numpy as np
 
@@ -131,10 +132,10 @@ def mask_rule() -> list[list]:
 def eval_rule(expr, obs: np.ndarray) -> np.ndarray:
     """bool [N]: one rule expression over float32 observations [N, 260]."""
     op = expr[0]
-    if op == "gt":
-        return obs[:, expr[1]] > np.float32(expr[2])
-    if op == "lt":
-        return obs[:, expr[1]] < np.float32(expr[2])
+    if op in ("gt", "lt"):
+        with np.errstate(over="ignore"):  # a threshold past float32's range is +-inf: same comparison
+            value = np.float32(expr[2])
+        return obs[:, expr[1]] > value if op == "gt" else obs[:, expr[1]] < value
     if op == "not":
         return ~eval_rule(expr[1], obs)
     if op in ("and", "or"):
@@ -221,16 +222,13 @@ def export_checkpoint(
 
 
 def export_checkpoint_file(path, **ids) -> tuple[dict, bytes | None]:
-    """:func:`export_checkpoint` of a checkpoint file."""
-    import io
+    """:func:`export_checkpoint` of a checkpoint file, checked against ``checkpoint_sha256``
+    when given; a one-line ``CheckpointError`` (pipeline/checkpoint.py) naming the file when
+    it is not a checkpoint whose weights fit the policy it names."""
+    from .checkpoint import checkpoint_policy, read_checkpoint
 
-    import torch
-
-    with open(path, "rb") as f:
-        raw = f.read()
-    state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=False)
-    if not isinstance(state, dict) or "policy" not in state:
-        raise PolicyFileError(f"{path} is not a training checkpoint (no policy weights)")
+    state = read_checkpoint(path, ids.get("checkpoint_sha256"))
+    checkpoint_policy(state, path)  # the weights fit the architecture, or one line says why
     return export_checkpoint(state, **ids)
 
 
@@ -273,32 +271,130 @@ def load_exported(header_data: bytes, weights: bytes | None) -> ExportedPolicy:
     """The policy in a header and weights file; :class:`PolicyFileError` says what is wrong."""
     try:
         header = json.loads(header_data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PolicyFileError(f"the policy header is not JSON: {exc}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise PolicyFileError("not a prospector policy header")
-    if header.get("version") != VERSION:
-        raise PolicyFileError(
-            f"policy format version {header.get('version')!r} is not supported (this reader: {VERSION})"
-        )
-    if not header.get("supported"):
-        raise PolicyFileError(f"this policy cannot run outside the trainer: {header.get('reason')}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
+        raise PolicyFileError(f"the policy header is not JSON: {str(exc)[:120]}") from None
+    check_header(header)
     if weights is None:
         raise PolicyFileError("the policy weights file is missing")
-    if len(weights) != header.get("bytes") or len(weights) != 4 * header.get("floats", -1):
-        raise PolicyFileError(f"the policy weights are {len(weights)} bytes, the header says {header.get('bytes')}")
+    if len(weights) != header["bytes"] or len(weights) != 4 * header["floats"]:
+        raise PolicyFileError(f"the policy weights are {len(weights)} bytes, the header says {header['bytes']}")
     flat = np.frombuffer(weights, dtype="<f4")
-    layers, width = [], header.get("obs_dim")
-    for spec in header.get("layers") or []:
-        n_in, n_out = spec["in"], spec["out"]
-        if n_in != width:
-            raise PolicyFileError(f"layer {spec.get('name')} takes {n_in} inputs, the layer before gives {width}")
-        w_end, b_end = spec["weight_offset"] + n_in * n_out, spec["bias_offset"] + n_out
-        if spec["bias_offset"] != w_end or b_end > flat.size:
-            raise PolicyFileError(f"layer {spec.get('name')} does not fit the weights file")
-        w = flat[spec["weight_offset"] : w_end].reshape(n_out, n_in).astype(np.float64)
-        layers.append((w, flat[spec["bias_offset"] : b_end].astype(np.float64), spec.get("activation")))
-        width = n_out
-    if width != header.get("n_actions") or not layers:
-        raise PolicyFileError(f"the policy gives {width} outputs, not {header.get('n_actions')} action logits")
+    layers = []
+    for spec in header["layers"]:
+        n_in, n_out, w_at, b_at = spec["in"], spec["out"], spec["weight_offset"], spec["bias_offset"]
+        w = flat[w_at:b_at].reshape(n_out, n_in).astype(np.float64)
+        layers.append((w, flat[b_at : b_at + n_out].astype(np.float64), spec["activation"]))
     return ExportedPolicy(header, layers)
+
+
+# ------------------------------------------------------------------ checking a header
+
+#: Bounds of a header's sizes: far above any policy this project trains, low enough that a
+#: crafted header cannot make a reader allocate without bound (policy.js has the same).
+MAX_DIM = 1 << 16
+MAX_FLOATS = 1 << 28
+MAX_LAYERS = 16
+MAX_RULE_DEPTH = 64
+MAX_RULE_NODES = 100_000
+
+
+def _show(value) -> str:
+    """A short, safe picture of a header value (reprlib stops at any depth)."""
+    return reprlib.repr(value)[:60]
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def check_header(header) -> dict:
+    """``header`` when it is a complete v1 header whose sizes, offsets and mask rule are
+    consistent; else the first thing wrong as a :class:`PolicyFileError`. Every value the
+    reader uses is checked here, so that reading the weights and evaluating the mask
+    cannot fail afterwards (tests/test_policy_headers.py feeds it malformed headers)."""
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise PolicyFileError("not a prospector policy header")
+    if type(header.get("version")) is not int or header["version"] != VERSION:
+        raise PolicyFileError(
+            f"policy format version {_show(header.get('version'))} is not supported (this reader: {VERSION})"
+        )
+    if header.get("supported") is not True:
+        reason = header.get("reason") if isinstance(header.get("reason"), str) else "no reason given"
+        raise PolicyFileError(f"this policy cannot run outside the trainer: {reason[:200]}")
+    for key, high in (("obs_dim", MAX_DIM), ("n_actions", MAX_DIM), ("floats", MAX_FLOATS), ("bytes", 4 * MAX_FLOATS)):
+        if not _whole(header.get(key), 1, high):
+            raise PolicyFileError(
+                f"the policy header's {key} is {_show(header.get(key))}, not a whole number in 1..{high}"
+            )
+    if header["bytes"] != 4 * header["floats"]:
+        raise PolicyFileError(f"the policy header says {header['bytes']} bytes for {header['floats']} floats")
+    if header.get("dtype") != "float32" or header.get("byte_order") != "little":
+        raise PolicyFileError("the policy header does not say its weights are little-endian float32")
+    logit = header.get("masked_logit")
+    if type(logit) not in (int, float) or not math.isfinite(logit):
+        raise PolicyFileError(f"the policy header's masked_logit is {_show(logit)}, not a number")
+    layers = header.get("layers")
+    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+        raise PolicyFileError(f"the policy header's layers are not a list of 1..{MAX_LAYERS} layers")
+    width = header["obs_dim"]
+    for k, spec in enumerate(layers):
+        width = _check_layer(spec, k, width, header["floats"])
+    if width != header["n_actions"]:
+        raise PolicyFileError(f"the policy gives {width} outputs, not {header['n_actions']} action logits")
+    rule = header.get("action_mask")
+    if rule is not None:
+        if not isinstance(rule, list) or len(rule) != header["n_actions"]:
+            raise PolicyFileError("the action-mask rule does not cover every action")
+        _check_rules(rule, header["obs_dim"])
+    return header
+
+
+def _check_layer(spec, k: int, width: int, floats: int) -> int:
+    """The output width of one layer entry after checking it fits the one before and the weights."""
+    if not isinstance(spec, dict):
+        raise PolicyFileError(f"layer {k} of the policy header is not an object")
+    name = spec.get("name") if isinstance(spec.get("name"), str) else str(k)
+    for key, low, high in (
+        ("in", 1, MAX_DIM),
+        ("out", 1, MAX_DIM),
+        ("weight_offset", 0, floats),
+        ("bias_offset", 0, floats),
+    ):
+        if not _whole(spec.get(key), low, high):
+            raise PolicyFileError(
+                f"layer {name[:40]}: {key} is {_show(spec.get(key))}, not a whole number in {low}..{high}"
+            )
+    n_in, n_out = spec["in"], spec["out"]
+    if n_in != width:
+        raise PolicyFileError(f"layer {name[:40]} takes {n_in} inputs, the layer before gives {width}")
+    if spec["bias_offset"] != spec["weight_offset"] + n_in * n_out or spec["bias_offset"] + n_out > floats:
+        raise PolicyFileError(f"layer {name[:40]} does not fit the weights file")
+    if "activation" not in spec or spec["activation"] not in (None, "gelu"):  # null (none) must be said
+        raise PolicyFileError(f"layer {name[:40]} has an unknown activation {_show(spec.get('activation'))}")
+    return n_out
+
+
+def _check_rules(rules: list, obs_dim: int) -> None:
+    """Every action's mask expression well formed (see the module docstring), without
+    recursion, at most MAX_RULE_DEPTH deep and MAX_RULE_NODES terms in all."""
+    nodes = 0
+    for action, rule in enumerate(rules):
+        stack = [(rule, 0)]
+        while stack:
+            expr, depth = stack.pop()
+            nodes += 1
+            if nodes > MAX_RULE_NODES or depth > MAX_RULE_DEPTH:
+                raise PolicyFileError(f"the action-mask rule of action {action} is too large or too deep")
+            if not isinstance(expr, list) or not expr or not isinstance(expr[0], str):
+                raise PolicyFileError(f"bad action-mask rule at action {action}: {_show(expr)}")
+            op = expr[0]
+            if op in ("gt", "lt"):
+                v = expr[2] if len(expr) == 3 else None
+                if len(expr) != 3 or not _whole(expr[1], 0, obs_dim - 1) or type(v) not in (int, float):
+                    raise PolicyFileError(f"bad action-mask term at action {action}: {_show(expr)}")
+            elif op == "not" and len(expr) == 2:
+                stack.append((expr[1], depth + 1))
+            elif op in ("and", "or"):
+                stack.extend((term, depth + 1) for term in expr[1:])
+            else:
+                raise PolicyFileError(f"bad action-mask operator at action {action}: {_show(expr)}")

@@ -19,7 +19,6 @@ the rows cover every rank's games, see distributed.py.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
@@ -178,15 +177,7 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == last]
             if not saved:
                 raise TrainError(f"cannot resume {resume!r}: window {last} has no checkpoint_saved event")
-            path = run_dir / saved[-1]["path"]
-            if not path.is_file():
-                raise TrainError(f"cannot resume {resume!r}: checkpoint {path} is missing")
-            data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() != saved[-1]["sha256"]:
-                raise TrainError(f"cannot resume {resume!r}: checkpoint {path} does not match its sha256")
-            import torch
-
-            state.checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+            state.checkpoint = resume_checkpoint(run_dir, saved[-1], started["config"]["train"], resume)
             state.next_window = last + 1
             state.global_step = int(state.checkpoint["global_step"]) if orphan else closed[-1]["env_steps_total"]
         # The run keeps its own settings; only how long to train and where may change.
@@ -215,6 +206,26 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
     except BaseException:
         log.close()
         raise
+
+
+def resume_checkpoint(run_dir: Path, saved: dict, train_config: dict, resume: str) -> dict:
+    """The checkpoint of a ``checkpoint_saved`` event, read as data and checked to fit the
+    run's policy and optimiser before anything is logged; one TrainError line otherwise."""
+    from .checkpoint import CheckpointError, check_resumable, read_checkpoint
+
+    try:
+        path = runs.resolve_in_run(run_dir, str(saved.get("path", "")))
+        checkpoint = read_checkpoint(path, saved.get("sha256"))
+        check_resumable(
+            checkpoint,
+            path,
+            train_config.get("policy"),
+            train_config.get("hidden_size"),
+            train_config.get("action_mask", False),
+        )
+    except (CheckpointError, ValueError) as exc:
+        raise TrainError(f"cannot resume {resume!r}: {exc}") from None
+    return checkpoint
 
 
 def lacks_replays(events: list[dict], window_id: int, started: dict) -> bool:
@@ -535,7 +546,7 @@ def close_window(
 
     Every rank calls it: rank 0 gathers the others' episodes, losses and steps, so the
     row counts every rank's games and the total steps/s, and writes; the others return."""
-    import torch
+    from .checkpoint import checkpoint_bytes
 
     world = world or World()
     total = trainer.global_step if total is None else total
@@ -549,8 +560,7 @@ def close_window(
     }  # PPO losses: the ranks' mean
 
     t0 = time.perf_counter()
-    buffer = io.BytesIO()
-    torch.save(
+    data = checkpoint_bytes(
         {
             "policy": policy.state_dict(),
             "optimizer": trainer.optimizer.state_dict(),
@@ -563,11 +573,10 @@ def close_window(
             "action_mask": cfg.action_mask,
             "env_config": state.env_config,
             "train_config": cfg.to_dict(),
-        },
-        buffer,
+        }
     )
     path = runs.checkpoint_path(state.run_dir, window_id)
-    size, digest = runs.atomic_write(path, buffer.getvalue())
+    size, digest = runs.atomic_write(path, data)
     state.log.append(
         "checkpoint_saved", window_id=window_id, path=runs.rel_to_run(state.run_dir, path), bytes=size, sha256=digest
     )

@@ -194,6 +194,7 @@ def safe_url(url) -> str | None:
 class Problem:
     run_id: str
     kind: str  # corrupt_log | torn_log | no_run_started | missing_file | sha_mismatch | bad_replay | bad_path | docs
+    # | bad_checkpoint (sitegen/policies.py: a checkpoint's problems carry its window_id, no replay_id)
     message: str
     replay_id: str | None = None
     window_id: int | None = None
@@ -207,7 +208,13 @@ class Problem:
         return d
 
     def __str__(self) -> str:
-        what = f"replay {self.replay_id}" if self.replay_id else "log"
+        what = (
+            f"replay {self.replay_id}"
+            if self.replay_id
+            else f"window {self.window_id}"
+            if self.window_id is not None
+            else "log"
+        )
         return f"{self.run_id}: {what}: {self.kind}: {self.message}"
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from prospector.envs import ProspectorEnv
 
+from ..pipeline import checkpoint as C
 from ..pipeline import policy_export as PE
 from ..pipeline import runs as R
 from ..pipeline.replay import ReplayError, decode_replay
@@ -41,6 +42,10 @@ SCHEMA = 1
 _EXPORTER = hashlib.sha256(Path(PE.__file__).read_bytes()).hexdigest()[:16]
 OBS_VERSION = 1
 OBS_MAGIC = b"POBS"
+#: Checkpoint statuses that are problems of the build (``--strict`` fails on them): the file
+#: is there but damaged or not a checkpoint. A missing file or a site-only install (no
+#: torch) is a note: runs are often published without their checkpoints.
+DAMAGED = ("sha_mismatch", "bad_checkpoint")
 
 
 def _key(*parts) -> str:
@@ -62,7 +67,13 @@ def emit_policies(builder, run) -> None:
     entries = []
     for window_id, ev in sorted(checkpoints(run.events).items()):
         entries.append(_emit_window(builder, run, base, window_id, ev))
-    failed = [e for e in entries if e["status"] not in ("ok", "unsupported")]
+    from .build import Problem  # here: build.py imports this module
+
+    for e in entries:
+        if e["status"] in DAMAGED:
+            why = e["reason"].split(": ", 1)[-1]  # the reason without its "status: " prefix
+            run.problems.append(Problem(run.run_id, e["status"], why, window_id=e["window_id"]))
+    failed = [e for e in entries if e["status"] not in ("ok", "unsupported", *DAMAGED)]
     if failed:  # one line per run, not one per window (a run may have thousands)
         more = f" (and {len(failed) - 1} more windows)" if len(failed) > 1 else ""
         builder.report.notes.append(
@@ -164,27 +175,26 @@ def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:
 
 
 def _export(run, ev: dict) -> tuple[dict | None, bytes | None, str | None]:
-    """(header, weights, None), or (None, None, "status: why") when the checkpoint is unusable."""
+    """(header, weights, None), or (None, None, "status: why") when the checkpoint is
+    unusable. It is read as data only, through the trainer's own reader (pipeline/checkpoint.py)."""
+    name = str(ev.get("path", ""))[:200]  # the run-relative path: the message goes on a public page
     try:
-        path = R.resolve_in_run(run.dir, str(ev.get("path", "")))
-        data = path.read_bytes()
-    except (ValueError, OSError) as exc:
-        return None, None, f"missing_file: checkpoint {ev.get('path')} cannot be read ({exc})"
-    if hashlib.sha256(data).hexdigest() != ev.get("sha256"):
-        return None, None, f"sha_mismatch: checkpoint {ev.get('path')} does not match its sha256 in the log"
-    import io
-
+        path = R.resolve_in_run(run.dir, name)
+    except ValueError as exc:
+        return None, None, f"missing_file: checkpoint {name}: {exc}"
+    sha256 = ev.get("sha256")
     try:
-        import torch
+        state = C.read_checkpoint(path, sha256 if isinstance(sha256, str) else "", name=name)
+        C.checkpoint_policy(state, name)
+        header, weights = PE.export_checkpoint(
+            state, run_id=run.run_id, window_id=ev["window_id"], checkpoint_sha256=sha256
+        )
+    except C.CheckpointError as exc:
+        return None, None, f"{exc.kind}: {exc}"
     except ImportError:  # a site-only install: the checkpoints need the train extra
         return None, None, "no_torch: reading checkpoints needs torch (pip install 'asteroid-prospector[train]')"
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-        header, weights = PE.export_checkpoint(
-            state, run_id=run.run_id, window_id=ev["window_id"], checkpoint_sha256=ev.get("sha256")
-        )
-    except Exception as exc:  # any unreadable checkpoint: reported, never a failed build
-        return None, None, f"bad_checkpoint: {ev.get('path')}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # an export that fails on a checkpoint that loaded: reported, never a failed build
+        return None, None, f"bad_checkpoint: checkpoint {name}: {type(exc).__name__}: {str(exc)[:160]}"
     return header, weights, None
 
 

@@ -88,9 +88,9 @@ def check_replicas(run_dir: Path) -> None:
 
 
 def checkpoint_digest(path: Path) -> str:
-    import torch
+    from prospector.pipeline.checkpoint import read_checkpoint
 
-    state = torch.load(path, map_location="cpu", weights_only=False)["policy"]
+    state = read_checkpoint(path)["policy"]
     digest = hashlib.sha256()
     for tensor in state.values():
         digest.update(tensor.contiguous().numpy().tobytes())

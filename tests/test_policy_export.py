@@ -173,7 +173,7 @@ def test_site_build_writes_policies_once_and_lists_them(trained, tmp_path, obser
     catalog = json.loads((out / entry["policies_url"]).read_text())
     assert catalog["policies"][0]["status"] == "ok"
     assert catalog["policies"][1]["status"] == "sha_mismatch" and catalog["policies"][1]["header_url"] is None
-    assert any("window 1 policy not exported" in n for n in bad.notes)
+    assert [(p.kind, p.window_id) for p in bad.problems] == [("sha_mismatch", 1)]  # a problem: --strict fails
 
 
 def test_policy_files_are_cached_as_immutable():

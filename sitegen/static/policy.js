@@ -59,32 +59,103 @@ export function gelu(x) {
 
 // ------------------------------------------------------------------ the mask rule
 
-// One expression of the header's action_mask (pipeline/policy_export.py) as a function.
-function compileRule(expr, obsDim, where) {
+// Bounds of a header's sizes (pipeline/policy_export.py has the same): far above any
+// policy the project trains, low enough that a crafted header cannot make the page
+// allocate without bound or recurse off the stack.
+const MAX_DIM = 1 << 16;
+const MAX_FLOATS = 1 << 28;
+const MAX_LAYERS = 16;
+const MAX_RULE_DEPTH = 64;
+const MAX_RULE_NODES = 100000;
+
+const whole = (v, low, high) => Number.isInteger(v) && v >= low && v <= high;
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+// A short picture of a header value for a message (never throws).
+function show(value) {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? String(value) : text.slice(0, 60);
+  } catch (err) {
+    return typeof value;
+  }
+}
+
+// One expression of the header's action_mask (pipeline/policy_export.py) as a function;
+// budget.nodes counts the terms of every rule of the header.
+function compileRule(expr, obsDim, where, depth, budget) {
+  budget.nodes += 1;
+  if (depth > MAX_RULE_DEPTH || budget.nodes > MAX_RULE_NODES) throw new PolicyError(`the action-mask rule at ${where} is too large or too deep`);
   if (!Array.isArray(expr) || typeof expr[0] !== 'string') throw new PolicyError(`bad action-mask rule at ${where}`);
   const [op, ...args] = expr;
   if (op === 'gt' || op === 'lt') {
     const [i, v] = args;
-    if (!Number.isInteger(i) || i < 0 || i >= obsDim || typeof v !== 'number') {
-      throw new PolicyError(`bad action-mask term at ${where}: ${JSON.stringify(expr).slice(0, 60)}`);
+    if (args.length !== 2 || !whole(i, 0, obsDim - 1) || typeof v !== 'number') {
+      throw new PolicyError(`bad action-mask term at ${where}: ${show(expr)}`);
     }
     return op === 'gt' ? (obs) => obs[i] > v : (obs) => obs[i] < v;
   }
-  if (op === 'not') {
-    const inner = compileRule(args[0], obsDim, where);
+  if (op === 'not' && args.length === 1) {
+    const inner = compileRule(args[0], obsDim, where, depth + 1, budget);
     return (obs) => !inner(obs);
   }
   if (op === 'and' || op === 'or') {
-    const terms = args.map((e, k) => compileRule(e, obsDim, `${where}.${k}`));
+    const terms = args.map((e) => compileRule(e, obsDim, where, depth + 1, budget));
     return op === 'and' ? (obs) => terms.every((t) => t(obs)) : (obs) => terms.some((t) => t(obs));
   }
-  throw new PolicyError(`unknown action-mask operator "${String(op).slice(0, 20)}" at ${where}`);
+  throw new PolicyError(`bad action-mask operator at ${where}: ${show(expr).slice(0, 40)}`);
+}
+
+// The checked fields of one layer entry; a PolicyError unless it fits the layer before
+// (width) and the weights (floats).
+function checkLayer(spec, k, width, floats) {
+  if (!isObject(spec)) throw new PolicyError(`layer ${k} of the policy header is not an object`);
+  const name = typeof spec.name === 'string' ? spec.name.slice(0, 40) : String(k);
+  for (const [key, low, high] of [['in', 1, MAX_DIM], ['out', 1, MAX_DIM], ['weight_offset', 0, floats], ['bias_offset', 0, floats]]) {
+    if (!whole(spec[key], low, high)) throw new PolicyError(`layer ${k} (${name}): ${key} is ${show(spec[key])}, not a whole number in ${low}..${high}`);
+  }
+  const { in: nIn, out: nOut, weight_offset: wAt, bias_offset: bAt } = spec;
+  if (nIn !== width) throw new PolicyError(`layer ${k} (${name}) takes ${nIn} inputs but the layer before gives ${width}`);
+  if (bAt !== wAt + nIn * nOut || bAt + nOut > floats) throw new PolicyError(`layer ${k} (${name}) does not fit the weights file`);
+  if (spec.activation !== null && spec.activation !== 'gelu') {
+    throw new PolicyError(`layer ${k} (${name}) has an unknown activation ${show(spec.activation).slice(0, 20)}`);
+  }
+  return { nIn, nOut, wAt, bAt, gelu: spec.activation === 'gelu' };
+}
+
+// The header when every value the policy uses is there and consistent; else a
+// PolicyError saying the first thing wrong (tests/test_policy_headers_browser.py).
+export function checkHeader(header) {
+  if (!isObject(header) || header.format !== FORMAT) throw new PolicyError('this is not a prospector policy header');
+  if (header.version !== VERSION) {
+    throw new PolicyError(`policy format version ${show(header.version)} is not supported (this page reads version ${VERSION})`);
+  }
+  if (header.supported !== true) {
+    const reason = typeof header.reason === 'string' && header.reason ? header.reason.slice(0, 200) : 'no reason given';
+    throw new PolicyError(`this policy cannot run in the page: ${reason}`);
+  }
+  if (!Array.isArray(header.layers) || !whole(header.floats, 1, MAX_FLOATS) || !whole(header.obs_dim, 1, MAX_DIM)
+      || !whole(header.n_actions, 1, MAX_DIM) || typeof header.masked_logit !== 'number') {
+    throw new PolicyError('the policy header lacks its layers, sizes or masked logit');
+  }
+  if (header.bytes !== header.floats * 4) throw new PolicyError(`the policy header says ${show(header.bytes)} bytes for ${header.floats} floats`);
+  if (header.dtype !== 'float32' || header.byte_order !== 'little') {
+    throw new PolicyError(`the policy weights are ${show(header.dtype)} (${show(header.byte_order)} endian); this page reads little-endian float32`);
+  }
+  if (header.layers.length < 1 || header.layers.length > MAX_LAYERS) throw new PolicyError(`the policy header's layers are not 1..${MAX_LAYERS} layers`);
+  let width = header.obs_dim;
+  for (let k = 0; k < header.layers.length; k++) width = checkLayer(header.layers[k], k, width, header.floats).nOut;
+  if (width !== header.n_actions) throw new PolicyError(`the policy gives ${width} outputs, not ${header.n_actions} action logits`);
+  const rule = header.action_mask;
+  if (rule !== null && rule !== undefined && (!Array.isArray(rule) || rule.length !== header.n_actions)) {
+    throw new PolicyError('the action-mask rule does not cover every action');
+  }
+  return header;
 }
 
 // ------------------------------------------------------------------ the policy
 
 export class Policy {
-  // header: the parsed JSON header; weights: Float32Array of header.floats values.
+  // header: a parsed JSON header that passed checkHeader; weights: Float32Array of header.floats values.
   constructor(header, weights) {
     this.header = header;
     this.obsDim = header.obs_dim;
@@ -95,31 +166,17 @@ export class Policy {
     this.maskedLogit = header.masked_logit;
     let width = this.obsDim;
     this.layers = header.layers.map((spec, k) => {
-      const { in: nIn, out: nOut } = spec;
-      if (nIn !== width) throw new PolicyError(`layer ${k} (${spec.name}) takes ${nIn} inputs but the layer before gives ${width}`);
-      if (spec.bias_offset !== spec.weight_offset + nIn * nOut || spec.bias_offset + nOut > weights.length) {
-        throw new PolicyError(`layer ${k} (${spec.name}) does not fit the weights file`);
-      }
-      if (spec.activation !== null && spec.activation !== 'gelu') {
-        throw new PolicyError(`layer ${k} has an unknown activation "${String(spec.activation).slice(0, 20)}"`);
-      }
+      const { nIn, nOut, wAt, bAt, gelu: isGelu } = checkLayer(spec, k, width, weights.length);
       width = nOut;
       return {
-        nIn, nOut, gelu: spec.activation === 'gelu',
-        w: weights.subarray(spec.weight_offset, spec.bias_offset), b: weights.subarray(spec.bias_offset, spec.bias_offset + nOut),
+        nIn, nOut, gelu: isGelu,
+        w: weights.subarray(wAt, bAt), b: weights.subarray(bAt, bAt + nOut),
         out: new Float64Array(nOut),
       };
     });
-    if (!this.layers.length || width !== this.nActions) {
-      throw new PolicyError(`the policy gives ${width} outputs, not ${this.nActions} action logits`);
-    }
     const rule = header.action_mask;
-    if (rule !== null && rule !== undefined) {
-      if (!Array.isArray(rule) || rule.length !== this.nActions) throw new PolicyError('the action-mask rule does not cover every action');
-      this.mask = rule.map((e, a) => compileRule(e, this.obsDim, `action ${a}`));
-    } else {
-      this.mask = null;
-    }
+    const budget = { nodes: 0 };
+    this.mask = rule === null || rule === undefined ? null : rule.map((e, a) => compileRule(e, this.obsDim, `action ${a}`, 0, budget));
     this.input = new Float64Array(this.obsDim);
   }
 
@@ -226,18 +283,7 @@ async function fetchBytes(url, what) {
 
 // The Policy of a header and its weights; a PolicyError says what is wrong with them.
 export function fromParts(header, bytes) {
-  if (!header || typeof header !== 'object' || header.format !== FORMAT) throw new PolicyError('this is not a prospector policy header');
-  if (header.version !== VERSION) {
-    throw new PolicyError(`policy format version ${JSON.stringify(header.version)} is not supported (this page reads version ${VERSION})`);
-  }
-  if (header.supported === false) throw new PolicyError(`this policy cannot run in the page: ${header.reason || 'no reason given'}`);
-  if (!Array.isArray(header.layers) || !Number.isInteger(header.floats) || !Number.isInteger(header.obs_dim)
-      || !Number.isInteger(header.n_actions) || typeof header.masked_logit !== 'number') {
-    throw new PolicyError('the policy header lacks its layers, sizes or masked logit');
-  }
-  if (header.dtype !== 'float32' || header.byte_order !== 'little') {
-    throw new PolicyError(`the policy weights are ${header.dtype} (${header.byte_order} endian); this page reads little-endian float32`);
-  }
+  checkHeader(header);
   if (bytes.length !== header.floats * 4) {
     throw new PolicyError(`the policy weights file is ${bytes.length} bytes, but its header says ${header.floats * 4}`
       + (bytes.length < header.floats * 4 ? ' (truncated)' : ''));
@@ -259,16 +305,14 @@ export async function load(headerUrl, { weightsUrl = null } = {}) {
   } catch (err) {
     throw new PolicyError(`the policy header ${headerUrl} is not JSON (${err.message})`);
   }
-  if (!header || typeof header !== 'object') throw new PolicyError(`the policy header ${headerUrl} is not a JSON object`);
-  if (header.format === FORMAT && header.version === VERSION && header.supported !== false && !weightsUrl) {
+  checkHeader(header); // before the weights are fetched: a bad header costs no download
+  if (!weightsUrl) {
     if (typeof header.weights_file !== 'string' || !/^[\w.-]+$/.test(header.weights_file)) {
       throw new PolicyError('the policy header does not name its weights file');
     }
     weightsUrl = new URL(header.weights_file, new URL(headerUrl, globalThis.location ? globalThis.location.href : undefined)).href;
   }
-  const bytes = header.supported === false || header.version !== VERSION || header.format !== FORMAT
-    ? new Uint8Array(0) : await fetchBytes(weightsUrl, 'weights');
-  return fromParts(header, bytes);
+  return fromParts(header, await fetchBytes(weightsUrl, 'weights'));
 }
 
 // ------------------------------------------------------------------ a replay's observations
