@@ -14,6 +14,7 @@ import json
 import re
 
 import pytest
+from harness.first_frame import measure_home
 from harness.synth import SyntheticRun
 from harness.testing import BrowserPage, require_chromium, train_tiny_run
 from prospector.sitegen.build import build_site
@@ -299,23 +300,6 @@ def test_a_file_that_is_not_a_replay_gives_a_message_not_an_exception(browser, s
 # ------------------------------------------------------------------ progressive loading
 
 
-def transfer_before_first_frame(page, cdp) -> dict:
-    """Bytes of every request started before the home player drew its first frame (whole
-    responses, so an upper bound), from the DevTools network events."""
-    started, finished, wall = {}, {}, []
-
-    def sent(e):
-        started[e["requestId"]] = (e["timestamp"], e["request"]["url"])
-        if not wall:
-            wall.append(e["wallTime"] - e["timestamp"])
-
-    cdp.on("Network.requestWillBeSent", sent)
-    cdp.on("Network.loadingFinished", lambda e: finished.__setitem__(e["requestId"], e["encodedDataLength"]))
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    return {"started": started, "finished": finished, "wall": wall}
-
-
 def test_home_draws_the_first_frame_of_a_long_replay_under_2_mb(browser, tmp_path):
     run = SyntheticRun(tmp_path / "runs", run_id="20260101-000000-10a6e5e", frames=6000, keep_going=True, seed=2)
     run.create(1)
@@ -325,27 +309,13 @@ def test_home_draws_the_first_frame_of_a_long_replay_under_2_mb(browser, tmp_pat
     whole = sum(f.stat().st_size for f in (out / f"data/runs/{run.run_id}/replays").glob(f"{rid}*.json"))
     assert whole > 4_000_000  # the whole replay would not fit the budget
     server, base = serve_in_thread(out)
-    ctx = browser.new_context(viewport=SIZES["laptop"])
     try:
-        page = ctx.new_page()
-        net = transfer_before_first_frame(page, ctx.new_cdp_session(page))
-        page.goto(base + "/")
-        page.wait_for_selector('#player[data-drawn="1"]', timeout=30000)
-        first = page.evaluate("performance.timeOrigin / 1000 + window.__player.stats.firstDrawAt / 1000")
-        first_mono = first - net["wall"][0]
-        before = {rid_: url for rid_, (ts, url) in net["started"].items() if ts <= first_mono}
-        page.wait_for_timeout(200)
-        deadline = 100
-        while any(r not in net["finished"] for r in before) and deadline:
-            page.wait_for_timeout(100)
-            deadline -= 1
-        total = sum(net["finished"].get(r, 0) for r in before)
-        urls = sorted(before.values())
+        figures = measure_home(browser, base)  # counted from Chromium's network events
+        urls = figures["urls"]
+        # the index and the parts come after the first frame, not before
         assert not any(".index.json" in u or re.search(r"\.\d+\.json$", u) for u in urls), urls
-        assert total < 2_000_000, (total, urls)
-        page.wait_for_selector('#player[data-state="ready"]', timeout=30000)
+        assert figures["upper"] < 2_000_000, figures
     finally:
-        ctx.close()
         server.shutdown()
 
 

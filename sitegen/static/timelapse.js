@@ -234,12 +234,21 @@ function drawOverlay() {
         let lo = Math.min(0, ...vals);
         let hi = Math.max(0, ...vals);
         if (hi - lo < 1e-9) hi = lo + 1;
-        const y = (v) => 16 * dpr + (1 - (v - lo) / (hi - lo)) * (h - 24 * dpr);
-        ctx.strokeStyle = 'rgba(140,170,255,0.18)';
-        ctx.beginPath(); ctx.moveTo(left, y(0)); ctx.lineTo(left + half, y(0)); ctx.stroke();
+        // the panel's title and last values: on two lines where one does not fit (a phone)
         ctx.fillStyle = '#8f9bb8';
         ctx.font = `${11 * dpr}px sans-serif`;
-        ctx.fillText(`${title}: A ${fmt(ya[ya.length - 1], 1)} · B ${fmt(yb[yb.length - 1], 1)}`, left + 6 * dpr, 11 * dpr);
+        const values = `A ${fmt(ya[ya.length - 1], 1)} · B ${fmt(yb[yb.length - 1], 1)}`;
+        let top = 16 * dpr;
+        if (ctx.measureText(`${title}: ${values}`).width > half - 12 * dpr) {
+          ctx.fillText(title, left + 6 * dpr, 11 * dpr);
+          ctx.fillText(values, left + 6 * dpr, 24 * dpr);
+          top = 30 * dpr;
+        } else {
+          ctx.fillText(`${title}: ${values}`, left + 6 * dpr, 11 * dpr);
+        }
+        const y = (v) => top + (1 - (v - lo) / (hi - lo)) * (h - top - 8 * dpr);
+        ctx.strokeStyle = 'rgba(140,170,255,0.18)';
+        ctx.beginPath(); ctx.moveTo(left, y(0)); ctx.lineTo(left + half, y(0)); ctx.stroke();
         for (const [series, color] of [[ya, '#54a0ff'], [yb, '#ff9f43']]) {
           ctx.strokeStyle = color;
           ctx.lineWidth = 1.5 * dpr;
