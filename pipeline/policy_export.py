@@ -158,7 +158,7 @@ def eval_mask(rule: list, obs: np.ndarray) -> np.ndarray:
 def export_checkpoint(
     state: dict, *, run_id: str | None = None, window_id: int | None = None, checkpoint_sha256: str | None = None
 ) -> tuple[dict, bytes | None]:
-    """(header, weights) of a loaded checkpoint dict (``torch.load`` of a window's .pt).
+    """(header, weights) of a loaded checkpoint dict (:func:`pipeline.checkpoint.read_checkpoint` of a window's .pt).
 
     An unsupported policy gives ``(header with supported=False and reason, None)``.
     """

@@ -23,6 +23,7 @@ import pytest
 import torch
 from harness.procs import REPO, die_with_parent
 from harness.sweeps import TINY_SPACE
+from prospector.pipeline.checkpoint import read_checkpoint
 from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.sweep import nan_windows, read_sweep, sweep_path
 from prospector.pipeline.sweep_score import check_weights, episode_score, validation_seeds
@@ -153,7 +154,7 @@ def load_space_from(started):
 def test_a_policy_with_non_finite_weights_is_a_failure_not_a_score(killed_and_resumed, tmp_path):
     runs = killed_and_resumed["runs"]
     saved = events_of(runs / "s-t000", "checkpoint_saved")[-1]
-    state = torch.load(runs / "s-t000" / saved["path"], map_location="cpu", weights_only=False)
+    state = read_checkpoint(runs / "s-t000" / saved["path"])  # as data (pipeline/checkpoint.py)
     check_weights(runs / "s-t000" / saved["path"], saved["window_id"])  # the real one is finite
     first = next(iter(state["policy"]))
     state["policy"][first] = state["policy"][first] * float("nan")
