@@ -20,8 +20,29 @@ import numpy as np
 import torch
 from prospector_sb3 import ENV_ID, ProspectorSB3VecEnv
 from sb3_contrib import MaskablePPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 from prospector.masks import obs_action_mask
+
+
+class EpisodeLog(BaseCallback):
+    """Logs the net profit and how the training episodes ended, per rollout."""
+
+    def _on_rollout_start(self) -> None:
+        self.profits, self.intact = [], []
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "end_reason" in info:
+                self.profits.append(info["net_profit"])
+                self.intact.append(info["end_reason"] in ("timeout", "cash_out"))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.profits:
+            self.logger.record("prospector/net_profit_mean", float(np.mean(self.profits)))
+            self.logger.record("prospector/ship_intact", float(np.mean(self.intact)))
+            self.logger.record("prospector/episodes", len(self.profits))
 
 
 def train(args) -> MaskablePPO:
@@ -45,7 +66,7 @@ def train(args) -> MaskablePPO:
         device="cpu",
         verbose=args.verbose,
     )
-    model.learn(total_timesteps=args.timesteps)
+    model.learn(total_timesteps=args.timesteps, callback=EpisodeLog())
     envs.close()
     return model
 
