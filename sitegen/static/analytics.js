@@ -92,7 +92,9 @@ async function draw() {
     const lastIdx = data[0].length - 1;
     const card = el('div', { class: 'chart', dataset: { metric } });
     const unit = rate ? '%' : ((first.units || {})[metric] || ''); // sitegen/metrics.py METRIC_UNITS
-    card.append(el('h3', {}, (first.labels[metric] || metric) + (unit ? ` (${unit})` : '')));
+    const title = first.labels[metric] || metric;
+    const said = unit && title.toLowerCase().includes(unit.toLowerCase()); // "Episodes (episodes)"
+    card.append(el('h3', {}, title + (unit && !said ? ` (${unit})` : '')));
     card.dataset.unit = unit;
     box.append(card);
     const points = docs[0].columns[metric].filter((v) => v !== null).length;

@@ -599,7 +599,7 @@ class PlayPage {
     const box = this.dom.feedback;
     if (!last) {
       box.replaceChildren(el('h3', {}, 'Last step'), el('p', { class: 'muted small' },
-        this.s.sessionId ? 'No step yet. Pick an action below, or press ? for help.' : 'Not connected.'));
+        this.s.sessionId ? 'No step yet. Pick an action (a button or its key), or press ? for help.' : 'Not connected.'));
       return;
     }
     const shown = last.events.filter((e) => e.type !== 'invalid');

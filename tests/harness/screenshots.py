@@ -43,7 +43,9 @@ def _pages(base: str, run: str, replay: str, frame: int) -> list[tuple[str, str,
             f"{base}/replays/?run={run}&replay={replay}&frame={frame}",
             ready,
             "document.querySelector('.tg-truth').click();"
-            "window.scrollTo(0, document.querySelector('#player').offsetTop - 8)",
+            "const bar = document.querySelector('.topbar');"
+            "window.scrollTo(0, document.querySelector('#player').getBoundingClientRect().top + scrollY - 6"
+            " - (getComputedStyle(bar).position === 'sticky' ? bar.offsetHeight : 0))",
         ),
         (
             "strips",
