@@ -119,6 +119,40 @@ def add_command(
     return p
 
 
+#: Where runs live unless ``--runs-dir`` says otherwise (the training default too: pipeline/config.py).
+RUNS_DIR = "runs"
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    *,
+    run: str | None = None,
+    run_help: str = "run id",
+    run_id_help: str | None = None,
+    runs_dir_help: str | None = "where runs live",
+    runs_flag: str = "--runs-dir",
+) -> None:
+    """The run store's options, one definition for every command that reads or writes runs.
+
+    ``run``: None (no run option), ``"required"`` or ``"optional"`` (``--run RUN_ID``) or
+    ``"positional"`` (``RUN``), with ``run_help``; ``run_id_help``: a ``--run-id`` option for
+    a command that starts a run; ``runs_dir_help``: the runs directory under ``runs_flag``
+    (``--runs-dir``; the site's builder calls it ``--runs``), its default said after the help;
+    None leaves it out. ``train`` takes its ``--run-id`` and ``--runs-dir`` from the training
+    settings (pipeline/config.py), whose default is :data:`RUNS_DIR` too.
+    """
+    if run == "positional":
+        parser.add_argument("run", help=run_help)
+    elif run in ("required", "optional"):
+        parser.add_argument("--run", required=run == "required", default=None, metavar="RUN_ID", help=run_help)
+    elif run is not None:
+        raise ValueError(f"run must be required, optional or positional, not {run!r}")
+    if run_id_help:
+        parser.add_argument("--run-id", default=None, help=run_id_help)
+    if runs_dir_help:
+        parser.add_argument(runs_flag, default=RUNS_DIR, help=f"{runs_dir_help} (default {RUNS_DIR}/)")
+
+
 # ---------------------------------------------------------- game commands
 
 

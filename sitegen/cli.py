@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from prospector.cli import add_command, port_number
+from prospector.cli import add_command, add_run_options, port_number
 
 
 def _fail(command: str, exc: Exception) -> int:
@@ -124,7 +124,7 @@ def add_commands(sub) -> None:
         examples="prospector replay export --run RUN_ID --replay w000002-0-1a2b3c4d --out replay.mp4\n"
         "prospector replay export --run RUN_ID --replay ID --out clip.gif --fps 10 --from 100 --to 400",
     )
-    q.add_argument("--run", required=True, help="run id")
+    add_run_options(q, run="required")
     q.add_argument("--replay", required=True, help="replay id (`prospector runs show RUN_ID` lists them)")
     q.add_argument("--out", required=True, metavar="FILE", help="output file, .mp4 or .gif")
     q.add_argument(
@@ -142,7 +142,6 @@ def add_commands(sub) -> None:
         metavar="F",
         help="last replay frame (default: the last)",
     )
-    q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     q.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_replay)
 
@@ -164,7 +163,7 @@ def add_commands(sub) -> None:
         "prospector site build --runs runs --out public --assets ../shared/kenney\n"
         "prospector site build --base-url /prospector/ --play-url https://play.example.org --strict",
     )
-    q.add_argument("--runs", default="runs", help="runs directory (default runs/)")
+    add_run_options(q, runs_dir_help="runs directory", runs_flag="--runs")
     q.add_argument("--out", default="public", help="output directory (default public/)")
     q.add_argument("--base-url", default="/", help="URL path the site is served under (default /)")
     q.add_argument(
