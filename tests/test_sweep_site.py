@@ -133,3 +133,24 @@ def test_the_sweeps_index_lists_the_sweep(page, site):
     link = pg.locator("a[href$='sweeps/sw/']")
     assert link.count() == 1
     assert page.errors == []
+
+
+def test_wandb_gets_the_same_table_as_the_page(site, tmp_path, monkeypatch):
+    import shutil
+
+    from prospector.pipeline.sweep import SweepWandb, read_sweep
+    from prospector.pipeline.sweep_report import constellation, table_rows
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    sweep_dir = tmp_path / "sw"
+    shutil.copytree(site["runs"] / "sweeps" / "sw", sweep_dir, ignore=shutil.ignore_patterns("*.lock"))
+    sink = SweepWandb(sweep_dir, read_sweep(sweep_dir), site["runs"])
+    sink.finish()
+    tables = sorted(sweep_dir.glob("wandb/*/files/media/table/sweep/trials_*.table.json"))
+    assert tables
+    logged = json.loads(tables[-1].read_text())
+    columns, rows = table_rows(constellation(sweep_dir, site["runs"]))
+    assert logged["columns"] == columns
+    assert logged["data"] == json.loads(json.dumps(rows))
+    page = {t["trial"]: (t["score"], t["cost"]) for t in site["doc"]["trials"]}
+    assert {row[0]: (row[3], row[4]) for row in logged["data"]} == page
