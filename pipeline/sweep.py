@@ -1,7 +1,7 @@
 """``prospector sweep``: PufferLib's sweep methods over a search space, every trial a run.
 
 Read it top to bottom: a sweep opens (or resumes) its own append-only log
-``runs/sweeps/{sweep_id}/events.jsonl`` (the run store's event log, pipeline/eventlog.py:
+``runs/sweeps/{sweep_id}/events.jsonl`` (the run store's event log, pipeline/store/log.py:
 same append, fsync and writer lock), builds the optimiser of ``pufferlib.sweep``
 (Protein, Random, ParetoGenetic) over the space (pipeline/sweep_space.py), then:
 
@@ -37,8 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import runs
-from .eventlog import CorruptLogError, EventLog, RunLockedError, read_events
+from .store import layout as runs
+from .store.log import CorruptLogError, EventLog, RunLockedError, read_events
 from .sweep_space import Space
 
 SWEEPS_DIR = "sweeps"

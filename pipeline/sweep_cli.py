@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from prospector.cli import CliError, add_command, positive_float, positive_int
+from prospector.cli import CliError, add_command, add_run_options, positive_float, positive_int
 
 SWEEP_ABOUT = """\
 Tune training settings with PufferLib's sweep methods (pufferlib.sweep: Protein,
@@ -23,7 +23,7 @@ page (docs/tuning.md)."""
 def cmd_sweep(args) -> int:
     if args.write_space:
         return write_space(args.write_space)
-    from .eventlog import EventLogWriteError
+    from .store.log import EventLogWriteError
     from .sweep import SweepError, resume, start
     from .sweep_space import SpaceError, load_space
 
@@ -113,7 +113,7 @@ prospector sweep --resume sweep-20261207-150000-abc1234""",
     p.add_argument(
         "--resume", default=None, metavar="SWEEP", help="continue this sweep from its log (default: a new sweep)"
     )
-    p.add_argument("--runs-dir", default="runs", help="where runs live; the sweep in RUNS/sweeps/ (default runs/)")
+    add_run_options(p, runs_dir_help="where runs live; the sweep in RUNS/sweeps/")
     p.add_argument(
         "--no-wandb", dest="wandb", action="store_false", default=True, help="no W&B for the sweep or its trials"
     )

@@ -18,7 +18,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..pipeline.eventlog import CorruptLogError
+from ..pipeline.store.log import CorruptLogError
 from ..pipeline.sweep import SweepError, list_sweeps, sweeps_root
 from ..pipeline.sweep_report import constellation
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from harness.testing import BrowserPage, require_chromium, train_tiny_run
-from prospector.pipeline.eventlog import LogRead
+from prospector.pipeline.store.log import LogRead
 from prospector.sitegen.build import RunData, build_site
 from prospector.sitegen.policies import best_policy
 from prospector.sitegen.serve import serve_in_thread

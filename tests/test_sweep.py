@@ -24,7 +24,7 @@ import torch
 from harness.procs import REPO, die_with_parent
 from harness.sweeps import TINY_SPACE
 from prospector.pipeline.checkpoint import read_checkpoint
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 from prospector.pipeline.sweep import nan_windows, read_sweep, sweep_path
 from prospector.pipeline.sweep_score import check_weights, episode_score, validation_seeds
 from prospector.pipeline.sweep_space import SpaceError, load_space
