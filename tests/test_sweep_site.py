@@ -17,7 +17,7 @@ import pytest
 from harness.procs import REPO
 from harness.sweeps import TINY_SPACE
 from harness.testing import BrowserPage, require_chromium
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
 
