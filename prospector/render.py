@@ -229,11 +229,8 @@ class FrameRenderer:
             image = self.Image.alpha_composite(image.convert("RGBA"), self.Image.new("RGBA", (W, H), veil)).convert(
                 "RGB"
             )
-        else:  # the player's gradient, top-left to bottom-right
-            start, end = ("#24102f", "#3a1240") if kind == "hazard" else ("#070b1a", "#101a33")
-            t = (np.arange(W)[None, :] / W + np.arange(H)[:, None] / H)[..., None] / 2
-            pixels = np.array(rgb(start)[:3]) * (1 - t) + np.array(rgb(end)[:3]) * t
-            image = self.Image.fromarray(pixels.astype(np.uint8))
+        else:
+            image = self.gradient(kind).copy()
         draw = self.ImageDraw.Draw(image, "RGBA")
         planet = {"station": "scenery.planet.station", "hazard": "scenery.planet.hazard"}.get(kind)
         if planet:
@@ -257,6 +254,16 @@ class FrameRenderer:
             self.backdrops.clear()
         self.backdrops[(kind, index)] = image
         return image
+
+    def gradient(self, kind: str):
+        """The player's backdrop without art: a gradient, top-left to bottom-right (one per kind)."""
+        key = ("gradient", kind == "hazard")
+        if key not in self.backdrops:
+            start, end = ("#24102f", "#3a1240") if kind == "hazard" else ("#070b1a", "#101a33")
+            t = (np.arange(W)[None, :] / W + np.arange(H)[:, None] / H)[..., None] / 2
+            pixels = np.array(rgb(start)[:3]) * (1 - t) + np.array(rgb(end)[:3]) * t
+            self.backdrops[key] = self.Image.fromarray(pixels.astype(np.uint8))
+        return self.backdrops[key]
 
     def draw_station(self, image, draw, x, y, size):
         if not self.paste(image, "entity.station", x, y, size):

@@ -372,3 +372,25 @@ def test_gymnasium_vector_wrappers_same_as_on_sync_vector_env(name, mode):
         assert episodes >= n
     ours.close()
     theirs.close()
+
+
+def test_importing_id_works_without_import_prospector():
+    """Gymnasium 1.x loads no plugins: "prospector:Prospector-v0" imports the package itself."""
+    code = (
+        "import gymnasium\n"
+        "env = gymnasium.make('prospector:Prospector-v0'); env.reset(seed=0); env.step(6)\n"
+        "envs = gymnasium.make_vec('prospector:Prospector-v0', num_envs=3); envs.reset(seed=0)\n"
+        "print(type(env.unwrapped).__name__, type(envs).__name__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ProspectorEnv", "ProspectorVectorEnv"]
+
+
+def test_stable_baselines3_env_checker_passes():
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = gymnasium.make("prospector:Prospector-v0", render_mode="rgb_array")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning either
+        sb3_check_env(env.unwrapped)
