@@ -26,7 +26,7 @@ encounters). PPO "beats" a bot when PPO's whole mean-net-profit interval lies ab
 the bot's.
 
 The table goes into the run's event log as a ``benchmark`` event (schema in
-``pipeline/eventlog.py``), to W&B (offline by default) and onto the site.
+``pipeline/store/log.py``), to W&B (offline by default) and onto the site.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def evaluate_checkpoint(
 
 
 def _last_checkpoint(run_dir: Path) -> dict:
-    from .eventlog import read_events
+    from .store.log import read_events
 
     saved = [e for e in read_events(run_dir) if e["type"] == "checkpoint_saved"]
     if not saved:
@@ -229,7 +229,7 @@ def _last_checkpoint(run_dir: Path) -> dict:
 
 
 def _env_steps_at(run_dir: Path, window_id: int) -> int | None:
-    from .eventlog import read_events
+    from .store.log import read_events
 
     rows = [e for e in read_events(run_dir) if e["type"] == "window_closed" and e["window_id"] == window_id]
     return rows[-1]["env_steps_total"] if rows else None
@@ -252,7 +252,7 @@ def benchmark_run(
     from prospector.botbench import run_bot
     from prospector.bots import BOT_NAMES
 
-    from .eventlog import EventLog
+    from .store.log import EventLog
 
     say = progress or (lambda text: None)
     bots = list(BOT_NAMES if bots is None else bots)
@@ -306,7 +306,7 @@ def benchmark_run(
     }
     with EventLog.open(run_dir) as log:
         log.append("benchmark", **payload)
-    from .projections import update_projections
+    from .store.projections import update_projections
 
     update_projections(run_dir)
     if wandb:
@@ -318,7 +318,7 @@ def benchmark_run(
 
 def _log_wandb(run_dir: Path, payload: dict) -> None:
     from .config import TrainConfig
-    from .eventlog import read_events
+    from .store.log import read_events
     from .wandb_sink import WandbSink
 
     started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
@@ -364,8 +364,8 @@ def run_benchmark(
 ) -> dict:
     """Train (unless `run` names an existing run) for `steps` env steps with the
     default config (or `config_file`), then :func:`benchmark_run`."""
-    from . import runs
     from .config import make_train_config
+    from .store import layout as runs
     from .trainer import train
 
     seeds = read_seeds(seeds_file)

@@ -22,7 +22,7 @@ DEFAULTS = TrainConfig()
 
 
 def storage_error(exc: OSError, then: str = "continue it with --resume") -> str:
-    """One line for a failed write to the run store (the log stays valid: see eventlog.py)."""
+    """One line for a failed write to the run store (the log stays valid: see pipeline/store/log.py)."""
     where = f" ({exc.filename})" if exc.filename else ""
     what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "a write to the run store failed"
     return (
@@ -73,7 +73,7 @@ def cmd_train(args) -> int:
 
     die_with_launcher()  # a rank of --nproc (or torchrun): first thing, before the slow imports
     from .config import make_train_config
-    from .eventlog import CorruptLogError, RunLockedError
+    from .store.log import CorruptLogError, RunLockedError
     from .trainer import FollowerStop, TrainError, train
 
     try:
@@ -191,7 +191,7 @@ def cmd_benchmark(args) -> int:
     from prospector.bots import BOT_NAMES
 
     from .benchmark import BenchmarkError, format_table, run_benchmark, to_json
-    from .eventlog import CorruptLogError, RunLockedError
+    from .store.log import CorruptLogError, RunLockedError
     from .trainer import TrainError
 
     if args.throughput:
@@ -245,9 +245,9 @@ def cmd_benchmark(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from . import runs
     from .evaluator import CheckpointError, evaluate_window
-    from .eventlog import CorruptLogError
+    from .store import layout as runs
+    from .store.log import CorruptLogError
 
     try:
         run_dir = runs.run_dir(args.run, args.runs_dir)
@@ -273,7 +273,7 @@ def video_for_run(run_dir):
     """For a run trained with --wandb-video: the evaluator's callback that renders the
     every_window replay to a video next to it (the trainer logs it to W&B); else None."""
     from .evaluator import video_recorder
-    from .eventlog import read_events
+    from .store.log import read_events
 
     started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
     if not started or not started["config"]["train"].get("wandb_video"):
@@ -287,9 +287,9 @@ def video_for_run(run_dir):
 
 
 def cmd_runs(args) -> int:
-    from . import runs
-    from .eventlog import CorruptLogError
     from .runs_report import describe, list_table
+    from .store import layout as runs
+    from .store.log import CorruptLogError
 
     try:
         runs.check_runs_root(args.runs_dir)
@@ -308,7 +308,7 @@ def cmd_runs(args) -> int:
         if args.runs_command == "show":
             print(describe(run_dir))
         else:
-            from .projections import projection_snapshot, rebuild_projections
+            from .store.projections import projection_snapshot, rebuild_projections
 
             rebuild_projections(run_dir)
             snap = projection_snapshot(run_dir)

@@ -22,10 +22,10 @@ import torch
 from prospector import spec as S
 from prospector.envs import ProspectorEnv
 
-from . import runs
 from .checkpoint import CheckpointError, checkpoint_policy, read_checkpoint
-from .eventlog import EventLog, file_lock, read_events
-from .replay import encode_replay
+from .store import layout as runs
+from .store.log import EventLog, file_lock, read_events
+from .store.replays import encode_replay
 
 TOP_K = 3
 #: Held while checking the log for a replay and writing it (one recording per replay_id).

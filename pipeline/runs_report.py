@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import runs
-from .eventlog import CorruptLogError, read_events
+from .store import layout as runs
+from .store.log import CorruptLogError, read_events
 
 #: The CLI's explanation of the two scores (the site's: sitegen/templates/_summary.html;
 #: the reward's terms: docs/game.md#reward).

@@ -35,12 +35,13 @@ import numpy as np
 
 from prospector import spec as S
 
-from . import distributed, runs
+from . import distributed
 from .config import TrainConfig
 from .distributed import RankStopped, World
-from .eventlog import EventLog, read_events
-from .projections import update_projections
 from .puffer import EpisodeTap, LastLogs, env_threads_for, make_trainer_class, make_vecenv, puffer_config
+from .store import layout as runs
+from .store.log import EventLog, read_events
+from .store.projections import update_projections
 
 
 class TrainError(RuntimeError):
@@ -243,7 +244,7 @@ def lacks_replays(events: list[dict], window_id: int, started: dict) -> bool:
 def recovered_row(window_id: int, env_steps_total: int) -> dict:
     """The row of a window whose checkpoint was saved but whose process died before its
     row: what the checkpoint knows, null for the metrics that died with the process."""
-    from .eventlog import LOSS_KEYS, WINDOW_METRICS
+    from .store.log import LOSS_KEYS, WINDOW_METRICS
 
     row = {key: None for key in WINDOW_METRICS + LOSS_KEYS}
     row.update(window_id=window_id, env_steps_total=env_steps_total, recovered=True)

@@ -85,7 +85,7 @@ class WandbSink:
         artifact.add_file(str(run_dir / event["path"]))
         self.run.log_artifact(artifact, aliases=["latest"])
         if "best_so_far" in event["tags"]:
-            from .runs import checkpoint_path
+            from .store.layout import checkpoint_path
 
             ckpt = checkpoint_path(run_dir, event["window_id"])
             if ckpt.is_file():

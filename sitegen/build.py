@@ -49,17 +49,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import jinja2
-from prospector.pipeline import runs as R
-from prospector.pipeline.eventlog import CorruptLogError, LogRead, parse_log_bytes
-from prospector.pipeline.replay import ReplayError, decode_replay
+from prospector.pipeline.store import layout as R
+from prospector.pipeline.store.log import CorruptLogError, LogRead, parse_log_bytes
+from prospector.pipeline.store.replays import ReplayError, decode_replay
 
 from prospector.controls import page_spec
 
 from . import assets as A
 from . import metrics as M
 from . import policies as P
-from . import replaydata
-from . import replaychunks
+from . import replaychunks, replaydata
 from . import sweeps as SW
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from prospector.pipeline import runs as R
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import ReplayError, read_replay
+from prospector.pipeline.store import layout as R
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import ReplayError, read_replay
 
 from . import assets as A
 from . import replaydata

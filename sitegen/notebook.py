@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
-from prospector.pipeline.replay import ReplayError, read_replay
+from prospector.pipeline.store.replays import ReplayError, read_replay
 
 from . import replaydata
 

@@ -35,8 +35,8 @@ from prospector.envs import ProspectorEnv
 
 from ..pipeline import checkpoint as C
 from ..pipeline import policy_export as PE
-from ..pipeline import runs as R
-from ..pipeline.replay import ReplayError, decode_replay
+from ..pipeline.store import layout as R
+from ..pipeline.store.replays import ReplayError, decode_replay
 
 SCHEMA = 1
 _EXPORTER = hashlib.sha256(Path(PE.__file__).read_bytes()).hexdigest()[:16]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from prospector.pipeline import benchmark as B
-from prospector.pipeline.eventlog import EventLog, EventValidationError, read_events
+from prospector.pipeline.store.log import EventLog, EventValidationError, read_events
 
 from prospector import spec as S
 from prospector.botbench import eval_seeds

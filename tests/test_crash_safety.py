@@ -44,9 +44,9 @@ from pathlib import Path
 import pytest
 from harness.procs import die_with_parent
 from harness.testing import tiny_config
-from prospector.pipeline import runs
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.projections import (
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.projections import (
     projection_snapshot,
     read_replays,
     read_windows,
@@ -676,7 +676,7 @@ from pathlib import Path
 
 import numpy as np
 from harness.testing import tiny_config
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 from prospector.pipeline.puffer import import_pufferl
 from prospector.pipeline.trainer import train
 

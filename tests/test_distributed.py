@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from harness.procs import die_with_parent
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = [

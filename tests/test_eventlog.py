@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from prospector.pipeline import eventlog as el
-from prospector.pipeline import runs
-from prospector.pipeline.eventlog import (
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store import log as el
+from prospector.pipeline.store.log import (
     CorruptLogError,
     EventLog,
     EventLogWriteError,
@@ -134,7 +134,7 @@ def test_second_writer_refused_in_process(run_dir):
 def test_second_writer_refused_from_other_process(run_dir):
     script = """
         import sys
-        from prospector.pipeline.eventlog import EventLog, RunLockedError
+        from prospector.pipeline.store.log import EventLog, RunLockedError
         try:
             EventLog.open(sys.argv[1])
         except RunLockedError as e:
@@ -157,7 +157,7 @@ def test_lock_released_when_writer_process_dies(run_dir):
             "-c",
             textwrap.dedent("""
             import sys, time
-            from prospector.pipeline.eventlog import EventLog
+            from prospector.pipeline.store.log import EventLog
             log = EventLog.open(sys.argv[1]); log.append("note")
             print("ready", flush=True); time.sleep(60)
         """),
@@ -185,7 +185,7 @@ def test_concurrent_appends_from_processes_do_not_interleave(run_dir):
     n_each = 200
     script = """
         import sys
-        from prospector.pipeline.eventlog import EventLog
+        from prospector.pipeline.store.log import EventLog
         run_dir, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
         for i in range(n):
             EventLog.append_once(run_dir, "probe", who=who, i=i, pad="x" * (i % 50))

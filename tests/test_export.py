@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from harness.testing import require_chromium, train_tiny_run
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 
 av = pytest.importorskip("av", reason="PyAV (requirements.txt) is not installed")
 require_chromium()

@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 import torch
 from harness.testing import tiny_config
-from prospector.pipeline import runs as R
 from prospector.pipeline.checkpoint import CheckpointError, read_checkpoint
 from prospector.pipeline.evaluator import load_checkpoint
-from prospector.pipeline.eventlog import encode_event, read_events
 from prospector.pipeline.policy import policy_for_checkpoint
+from prospector.pipeline.store import layout as R
+from prospector.pipeline.store.log import encode_event, read_events
 from prospector.pipeline.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import zstandard
 from harness.synth import SyntheticRun, play_bot_episode
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import ReplayError, decode_replay, encode_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import ReplayError, decode_replay, encode_replay
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def test_a_replay_nested_too_deeply_is_refused(good_replay):
 
 def test_a_replay_that_decompresses_past_the_limit_is_refused_unread(good_replay, monkeypatch):
     """A few kilobytes of zstd can expand to gigabytes: decoding stops at the limit."""
-    from prospector.pipeline import replay as R
+    from prospector.pipeline.store import replays as R
 
     header, frames = good_replay
     data = encode_replay(header, frames * 100)  # a well-formed replay, ~2 MiB of JSON

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from harness.procs import die_with_parent
 from harness.testing import tiny_config
-from prospector.pipeline import runs
-from prospector.pipeline.eventlog import EventLog, read_events
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import EventLog, read_events
 from prospector.pipeline.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ def test_writer_lock_is_not_held_by_a_forked_child(tmp_path):
             "-c",
             textwrap.dedent("""
             import os, sys, time
-            from prospector.pipeline.eventlog import EventLog
+            from prospector.pipeline.store.log import EventLog
             log = EventLog.open(sys.argv[1]); log.append("note")
             child = os.fork()
             if child == 0:

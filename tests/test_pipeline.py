@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from harness.testing import tiny_config as shared_tiny_config
-from prospector.pipeline import runs
 from prospector.pipeline.config import make_train_config
-from prospector.pipeline.eventlog import EventLog, RunLockedError, read_events
-from prospector.pipeline.projections import projection_snapshot, rebuild_projections
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import EventLog, RunLockedError, read_events
+from prospector.pipeline.store.projections import projection_snapshot, rebuild_projections
+from prospector.pipeline.store.replays import read_replay
 from prospector.pipeline.trainer import TrainError, train
 
 REPO = Path(__file__).resolve().parents[1]

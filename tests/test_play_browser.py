@@ -16,8 +16,8 @@ import re
 
 import pytest
 from harness.testing import BrowserPage, PlayServer, free_port, require_chromium, train_tiny_run
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import read_replay
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
 

@@ -24,8 +24,8 @@ import pytest
 from harness.procs import die_with_parent, port_refuses
 from harness.synth import SyntheticRun
 from harness.testing import free_port, train_tiny_run
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import read_replay
 from prospector.sitegen import replaydata
 from prospector.sitegen.build import build_site
 

@@ -22,8 +22,8 @@ from harness.observations import real_observations
 from harness.testing import BrowserPage, require_chromium, tiny_config, train_tiny_run
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import read_replay
 from prospector.sitegen.build import build_site
 from prospector.sitegen.policies import replay_observations
 from prospector.sitegen.serve import serve_in_thread

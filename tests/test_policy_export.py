@@ -19,9 +19,9 @@ from harness.observations import real_observations
 from harness.testing import tiny_config
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
-from prospector.pipeline.eventlog import read_events
 from prospector.pipeline.policy import MASKED_LOGIT, obs_action_mask, policy_for_checkpoint
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import read_replay
 from prospector.pipeline.trainer import train
 from prospector.sitegen.build import ROOT, build_site
 from prospector.sitegen.policies import decode_obs, encode_obs, replay_observations

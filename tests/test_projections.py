@@ -6,9 +6,9 @@ import shutil
 
 import pyarrow as pa
 import pytest
-from prospector.pipeline import runs
-from prospector.pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS, EventLog
-from prospector.pipeline.projections import (
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import LOSS_KEYS, WINDOW_METRICS, EventLog
+from prospector.pipeline.store.projections import (
     WINDOW_COLUMNS,
     WINDOWS_SCHEMA,
     projection_snapshot,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from harness.procs import die_with_parent
-from prospector.pipeline import runs
 from prospector.pipeline.distributed import nproc_limit
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import read_events
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled", "PROSPECTOR_DIST_TIMEOUT": "120"}

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from prospector.pipeline import runs
-from prospector.pipeline.eventlog import EventLog, read_events
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import EventLog, read_events
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "disabled"}

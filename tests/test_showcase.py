@@ -12,8 +12,8 @@ import sys
 import pytest
 from harness.testing import train_tiny_run
 from prospector.pipeline.config import make_train_config, showcase_seed_for
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import encode_replay, read_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import encode_replay, read_replay
 from prospector.sitegen import replaydata
 
 
@@ -98,7 +98,7 @@ def test_old_replays_still_convert_and_say_value_is_missing(run):
     header, frames = read_replay(run / recorded(run)[0]["path"])
     old_header = {k: v for k, v in header.items() if k not in ("gamma", "reward_scale", "schema_version")}
     old_frames = [{k: v for k, v in f.items() if k != "value"} for f in frames]
-    from prospector.pipeline.replay import decode_replay
+    from prospector.pipeline.store.replays import decode_replay
 
     doc = replaydata.compact_replay(*decode_replay(encode_replay(old_header, old_frames)))
     assert doc["series"]["missing"] == ["value"] and set(doc["series"]["value"]) == {None}

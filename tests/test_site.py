@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from harness.synth import SyntheticRun
 from harness.testing import train_tiny_run
-from prospector.pipeline.eventlog import EventLog, read_events
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store.log import EventLog, read_events
+from prospector.pipeline.store.replays import read_replay
 from prospector.sitegen import assets as A
 from prospector.sitegen import deploy as D
 from prospector.sitegen import replaydata
@@ -692,7 +692,7 @@ def test_replay_delta_round_trip():
 
 
 def test_summary_metrics_cover_section_5():
-    from prospector.pipeline.eventlog import LOSS_KEYS, WINDOW_METRICS
+    from prospector.pipeline.store.log import LOSS_KEYS, WINDOW_METRICS
 
     assert set(CHARTED) == set(WINDOW_METRICS + LOSS_KEYS) - {"window_id"}
 

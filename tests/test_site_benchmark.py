@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from harness.synth import SyntheticRun
 from prospector.pipeline import benchmark as B
-from prospector.pipeline.eventlog import EventLog
+from prospector.pipeline.store.log import EventLog
 from prospector.sitegen.build import build_site
 
 BOTS = ("random", "greedy_miner", "cautious_scanner", "market_timer")

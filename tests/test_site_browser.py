@@ -270,7 +270,7 @@ def test_analytics_draws_the_benchmark_bots_as_lines(browser, tmp_path):
 
     run = SyntheticRun(tmp_path / "runs", run_id="bench", frames=30)
     run.create(4)
-    from prospector.pipeline.eventlog import EventLog
+    from prospector.pipeline.store.log import EventLog
 
     payload = benchmark_payload(window_id=3)
     with EventLog(run.dir, exclusive=False, create=False) as log:

@@ -12,8 +12,8 @@ import shutil
 import pytest
 from harness.synth import SyntheticRun
 from harness.testing import BrowserPage, require_chromium, train_tiny_run
-from prospector.pipeline.eventlog import read_events
-from prospector.pipeline.replay import read_replay
+from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.replays import read_replay
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from prospector.pipeline.config import MAX_ENVS, TrainConfig, make_train_config, physical_cores
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 
 REPO = Path(__file__).resolve().parents[1]
 

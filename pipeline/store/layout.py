@@ -43,7 +43,7 @@ RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-(?:[0-9a-f]{4,40}|nogit)$")
 # but never anything that could escape runs/).
 _SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------- run ids
@@ -135,7 +135,7 @@ def create_run_dir(root: str | os.PathLike = RUNS_ROOT, run_id: str | None = Non
     raise AssertionError("unreachable")
 
 
-#: A torn last line cut from the log is kept as ``events.jsonl.torn-{offset}`` (eventlog.py).
+#: A torn last line cut from the log is kept as ``events.jsonl.torn-{offset}`` (log.py).
 TORN_PREFIX = f"{EVENTS_FILE}.torn-"
 #: What a run directory holds when its trainer died before the run's first event.
 _BEFORE_FIRST_EVENT = (CHECKPOINTS_DIR, REPLAYS_DIR, METRICS_DIR, EVENTS_FILE, WRITER_LOCK_FILE, APPEND_LOCK_FILE)

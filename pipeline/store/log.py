@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .runs import APPEND_LOCK_FILE, EVENTS_FILE, TORN_PREFIX, WRITER_LOCK_FILE, fsync_dir, write_allowance
+from .layout import APPEND_LOCK_FILE, EVENTS_FILE, TORN_PREFIX, WRITER_LOCK_FILE, fsync_dir, write_allowance
 
 # ---------------------------------------------------------------------------- schema
 

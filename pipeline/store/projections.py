@@ -8,7 +8,7 @@ row builders.
 
 Each projection records the last seq it has seen (parquet: schema metadata
 ``last_seq``; sqlite: table ``meta``), written atomically together with its rows: the
-parquet file is rewritten whole through :func:`pipeline.runs.atomic_write`, sqlite
+parquet file is rewritten whole through :func:`pipeline.store.layout.atomic_write`, sqlite
 updates are one transaction and full rebuilds go to a temp file that is renamed in.
 So a crash can never leave rows and "last seq" disagreeing, and a projection that is
 missing, unreadable or of an older schema is simply rebuilt from the log.
@@ -32,8 +32,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .eventlog import LOSS_KEYS, WINDOW_METRICS, file_lock, read_events
-from .runs import PROJECTIONS_LOCK_FILE, atomic_write, fsync_dir, replay_index_path, windows_parquet_path
+from .layout import PROJECTIONS_LOCK_FILE, atomic_write, fsync_dir, replay_index_path, windows_parquet_path
+from .log import LOSS_KEYS, WINDOW_METRICS, file_lock, read_events
 
 SCHEMA_VERSION = 1
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from prospector.pipeline.evaluator import load_checkpoint
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store.log import read_events
 from prospector.pipeline.trainer import train
 from prospector.sitegen.build import build_site
 from prospector.sitegen.serve import serve_in_thread

@@ -42,9 +42,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prospector.pipeline import runs
 from prospector.pipeline.config import TrainConfig
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store import layout as runs
+from prospector.pipeline.store.log import read_events
 
 from .procs import PlayServer, die_with_parent, rss_bytes
 

@@ -3,7 +3,7 @@
 The event log has the same schema as the trainer's (``run_started``,
 ``checkpoint_saved``, ``window_closed``, ``replay_recorded``, ``run_finished``) with
 metrics that trend like a learning curve, and every ``replay_recorded`` points to a
-real replay file (zstd JSON Lines, :mod:`pipeline.replay`) whose frames come from the
+real replay file (zstd JSON Lines, :mod:`pipeline.store.replays`) whose frames come from the
 real game played by a scripted bot. Distinct episodes are few and shared between
 windows (the headers differ), so a 1000-window run is quick to make.
 
@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from prospector.pipeline import runs as R
-from prospector.pipeline.eventlog import EventLog, encode_event
-from prospector.pipeline.replay import encode_replay
+from prospector.pipeline.store import layout as R
+from prospector.pipeline.store.log import EventLog, encode_event
+from prospector.pipeline.store.replays import encode_replay
 
 from prospector import spec as S
 

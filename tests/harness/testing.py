@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from prospector.pipeline import runs as R
-from prospector.pipeline.eventlog import read_events
+from prospector.pipeline.store import layout as R
+from prospector.pipeline.store.log import read_events
 from prospector.sitegen.export import CHROMIUM_ARGS  # the flags video export runs it with
 
 from .procs import PlayServer, free_port  # noqa: F401  (re-exported for the tests)
