@@ -120,3 +120,12 @@ def test_vec_prospector_action_masks():
     vec.close()
     with pytest.raises(RuntimeError, match="after close"):
         vec.action_masks()
+
+
+def test_the_site_policy_files_mask_rule_equals_the_numpy_rule():
+    """The mask written into exported policy files (pipeline/policy_export.py, as data for
+    the browser) is the same rule too."""
+    from prospector.pipeline import policy_export as PE
+
+    for observations in (random_observations(3000, seed=5), played_observations(1000, seed=8)[0]):
+        assert (PE.eval_mask(PE.mask_rule(), observations) == obs_action_mask(observations)).all()
