@@ -174,3 +174,13 @@ def test_events_option_of_the_single_env():
     assert with_events.step(S.A_HOLD)[4]["events"] == [{"type": "hold"}]
     with pytest.raises(ValueError, match="events must be True or False"):
         prospector.ProspectorEnv(events="no")
+
+
+def test_outside_time_limit_truncates_without_end_reason():
+    """docs/envs.md: when a wrapper (TimeLimit) ends the episode, the game goes on, so there
+    is no end_reason; the env's own budget (time_max) ends it with "timeout"."""
+    env = gymnasium.make("prospector:Prospector-v0", max_episode_steps=5)
+    env.reset(seed=2)
+    for _ in range(5):
+        _, _, terminated, truncated, info = env.step(S.A_HOLD)
+    assert truncated and not terminated and "end_reason" not in info and info["survival"] == 1.0
