@@ -94,7 +94,8 @@ def killed_and_resumed(tmp_path_factory):
     refused = subprocess.run(
         sweep_cmd("--resume", "s", "--runs-dir", str(runs)), cwd=REPO, capture_output=True, text=True, timeout=120
     )
-    pid = wait_for("trial 2 to train", lambda: trainer_pid(runs / "s-t002"), second)
+    wait_for("trial 2 to train", lambda: events_of(runs / "s-t002", "run_started"), second)
+    pid = trainer_pid(runs / "s-t002")  # written when the trainer took the run, before run_started
     os.kill(pid, signal.SIGKILL)  # the trial crashes; the sweep must go on
     assert second.wait(timeout=600) == 0, (root / "sweep.log").read_text()[-3000:]
     log.close()
