@@ -100,6 +100,7 @@ def cmd_train(args) -> int:
             showcase_seed=args.showcase_seed,
             wandb_video=args.wandb_video or None,
             env_threads=args.threads,
+            compute_dtype=args.compute_dtype,
         )
         if args.total_steps is not None and args.windows is None:
             cfg.windows = None  # --total-steps alone: train until that many steps
@@ -118,6 +119,9 @@ def cmd_train(args) -> int:
                     f"--nproc {args.nproc} with --device cuda needs a CUDA device per rank: "
                     f"{torch.cuda.device_count()} found (use --nproc {torch.cuda.device_count()})"
                 )
+        from .puffer import resolve_compute_dtype
+
+        resolve_compute_dtype(cfg.compute_dtype, cfg.device)  # bfloat16 without the hardware: refused now
         if cfg.wandb_video:
             if not cfg.wandb:
                 raise CliError("--wandb-video logs to W&B: drop --no-wandb")
@@ -187,6 +191,17 @@ def int_list(text: str, option: str, least: int) -> list[int] | None:
     return values
 
 
+def dtype_list(text: str) -> list[str] | None:
+    """``--compute-dtype`` of ``benchmark --throughput``: comma-separated, each checked."""
+    if not text:
+        return None
+    values = [part.strip() for part in text.split(",")]
+    for value in values:
+        if value not in ("auto", "float32", "bfloat16"):
+            raise CliError(f"--compute-dtype {value!r}: choose from auto, float32, bfloat16 (comma-separated)")
+    return values
+
+
 def cmd_benchmark(args) -> int:
     from prospector.bots import BOT_NAMES
 
@@ -210,6 +225,7 @@ def cmd_benchmark(args) -> int:
             threads=int_list(args.threads, "--threads", 0),
             torch_threads=int_list(args.torch_threads, "--torch-threads", 1),
             nprocs=nprocs,
+            compute_dtypes=dtype_list(args.compute_dtype),
             seconds=args.seconds,
             progress=not args.json,
         )
@@ -417,6 +433,14 @@ prospector train --nproc 2 --threads 1             # two ranks, data-parallel (t
         "--time-max", type=positive_int, default=None, help=f"episode budget in ticks (default {d.time_max})"
     )
     p.add_argument("--policy", choices=("mlp", "lstm"), default=None, help=f"policy network (default {d.policy})")
+    p.add_argument(
+        "--compute-dtype",
+        choices=("auto", "float32", "bfloat16"),
+        default=None,
+        help="dtype of the forward passes and the PPO update (bfloat16 autocast; weights and checkpoints stay "
+        "float32); auto: bfloat16 on a CPU with AMX-BF16 or a CUDA device with bfloat16, else float32 "
+        f"(default {d.compute_dtype})",
+    )
     p.add_argument("--experiment", default=None, help="W&B group of the run (default: none)")
     p.add_argument(
         "--eval-episodes",
@@ -518,6 +542,12 @@ def add_commands(sub) -> None:
         default="",
         help="--throughput: comma-separated C env threads per worker "
         "(0: the cores shared out; default: the training default, 0)",
+    )
+    p.add_argument(
+        "--compute-dtype",
+        default="",
+        help="--throughput: comma-separated compute dtypes, of auto, float32, bfloat16 "
+        f"(default: the training default, {DEFAULTS.compute_dtype})",
     )
     p.add_argument(
         "--torch-threads",

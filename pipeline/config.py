@@ -38,6 +38,7 @@ class TrainConfig:
     # PPO (PufferLib PuffeRL)
     device: str = "cpu"
     torch_threads: int = 1  # torch CPU threads in the trainer (1: no spinning on shared cores)
+    compute_dtype: str = "auto"  # auto, float32 or bfloat16 (training.md#compute-dtype); checkpoints: float32
     learning_rate: float = 0.003
     gamma: float = 0.995
     gae_lambda: float = 0.95
@@ -126,6 +127,7 @@ class TrainConfig:
             self.showcase_seed = showcase_seed_for(self.seed)
         need(0 <= self.showcase_seed <= SEED_MAX, "showcase_seed", "must be in 0..2^64-1")
         need(self.policy in ("mlp", "lstm"), "policy", "choose mlp or lstm")
+        need(self.compute_dtype in ("auto", "float32", "bfloat16"), "compute_dtype", "choose auto, float32 or bfloat16")
         need(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device", "choose cpu or cuda")
         for name in ("learning_rate", "clip_coef", "vf_coef", "max_grad_norm", "reward_scale"):
             need(getattr(self, name) > 0, name, "must be greater than 0")
@@ -226,6 +228,7 @@ OPTIONS = {
     "deploy": "--deploy",
     "showcase_seed": "--showcase-seed",
     "wandb_video": "--wandb-video",
+    "compute_dtype": "--compute-dtype",
 }
 
 

@@ -34,6 +34,117 @@ def layer(in_size: int, out_size: int, std: float = 2**0.5) -> nn.Linear:
 
 
 MASKED_LOGIT = -1e4  # finite: entropy and log-probs stay free of 0 * inf
+ALLOWED_KEY = "action_allowed"  # the forward's state entry holding the mask (obs_allowed_actions)
+
+
+#: Columns the fused mask derives from its tests (after the tests, in this order).
+ANY_ASTEROID, SELECTED, SELECTED_AND_STABILIZER, WORN, UNDOCKED, ALWAYS, NEVER = range(-7, 0)
+
+
+def _mask_rule() -> tuple[list[tuple[int, str, float]], list[tuple[int, int]]]:
+    """The observation mask as data (docs/game.md#3-actions "valid when"): the tests on
+    observation columns it reads (column, ">" or "<", threshold), and for every action the
+    two columns whose product allows it: a test's index, or one of the derived columns
+    above (negative). The same rule as ``prospector.masks.obs_action_mask``."""
+    tests: list[tuple[int, str, float]] = []
+
+    def test(column: int, op: str = ">", threshold: float = 0.5) -> int:
+        if (column, op, threshold) not in tests:
+            tests.append((column, op, threshold))
+        return tests.index((column, op, threshold))
+
+    def slots(base: int, field: int, stride: int, count: int) -> list[int]:
+        return [test(base + field + stride * i) for i in range(count)]
+
+    # first, in this order: the three blocks _FusedMask slices
+    neighbor = slots(S.NEIGHBOR_BASE, S.N_VALID, S.NEIGHBOR_STRIDE, S.MAX_NEIGHBORS)
+    asteroid = slots(S.ASTEROID_BASE, S.A_VALID, S.ASTEROID_STRIDE, S.MAX_ASTEROIDS)
+    slots(S.ASTEROID_BASE, S.A_SELECTED, S.ASTEROID_STRIDE, S.MAX_ASTEROIDS)
+    docked = test(S.O_DOCKED)
+    stacks = [test(S.O_CARGO_C + c, ">", 0.0) for c in range(S.N_COMMODITIES)]
+    kits = test(S.O_KITS, ">", 0.0)
+    test(S.O_STABILIZERS, ">", 0.0), test(S.O_HULL, "<", 1.0), test(S.O_TOOL, "<", 1.0)  # derived columns read them
+    rule = [(NEVER, ALWAYS)] * S.N_ACTIONS  # CASH_OUT: never
+    rule[S.A_TRAVEL : S.A_TRAVEL + S.MAX_NEIGHBORS] = [(n, ALWAYS) for n in neighbor]
+    rule[S.A_HOLD] = rule[S.A_COOLDOWN] = (ALWAYS, ALWAYS)
+    rule[S.A_BURN] = (test(S.O_FUEL, ">", 0.0), ALWAYS)
+    rule[S.A_WIDE_SCAN] = (ANY_ASTEROID, ALWAYS)
+    rule[S.A_FOCUSED_SCAN] = rule[S.A_DEEP_SCAN] = (SELECTED, ALWAYS)
+    rule[S.A_LISTEN] = (UNDOCKED, ALWAYS)
+    rule[S.A_SELECT : S.A_SELECT + S.MAX_ASTEROIDS] = [(a, ALWAYS) for a in asteroid]
+    rule[S.A_MINE : S.A_MINE + len(S.MINE_MODES)] = [(test(S.O_MINING), test(S.O_CARGO, "<", 1.0))] * 3
+    rule[S.A_STABILIZE] = (SELECTED_AND_STABILIZER, ALWAYS)
+    rule[S.A_REFINE] = (test(S.O_CARGO, ">", 0.0), ALWAYS)  # raw or refined: unknown
+    rule[S.A_TOOL_MAINT] = rule[S.A_HULL_PATCH] = (kits, ALWAYS)
+    rule[S.A_JETTISON : S.A_JETTISON + S.N_COMMODITIES] = [(c, ALWAYS) for c in stacks]
+    rule[S.A_DOCK] = (test(S.O_NODE_TYPE + S.STATION), UNDOCKED)
+    sells = len(S.SELL_FRACTIONS)
+    rule[S.A_SELL : S.A_SELL + S.N_COMMODITIES * sells] = [(c, docked) for c in stacks for _ in range(sells)]
+    fuel_low = test(S.O_FUEL, "<", 1.0)  # credits: unknown
+    rule[S.A_BUY_FUEL : S.A_BUY_FUEL + len(S.FUEL_SIZES)] = [(fuel_low, docked)] * len(S.FUEL_SIZES)
+    items = range(S.O_KITS, S.O_DECOYS + 1)
+    rule[S.A_BUY_KIT : S.A_BUY_DECOY + 1] = [(test(column, "<", 1.0), docked) for column in items]
+    rule[S.A_OVERHAUL] = (WORN, docked)
+    return tests, rule
+
+
+class _FusedMask:
+    """``_mask_rule`` in about a dozen float ops per forward (the former mask took about 45,
+    most of them comparisons, which torch runs unvectorized on this CPU;
+    docs/benchmarks.md#training-overhead). A test ``column > t`` is 1.0 where
+    ``ceil(column - t)`` is positive (exact for every finite float: a difference of two
+    floats is 0 only where they are equal); ``column < t`` is the same test on the
+    negated column. AND is a product, OR a maximum, NOT one minus: all exact on 0.0 / 1.0."""
+
+    def __init__(self, device: torch.device):
+        tests, rule = _mask_rule()
+        sign = torch.tensor([1.0 if op == ">" else -1.0 for _, op, _ in tests])
+        self.columns = torch.tensor([column for column, _, _ in tests], device=device)
+        self.sign = sign.to(device)
+        self.minus_threshold = (-torch.tensor([t for _, _, t in tests]) * sign).to(device)
+        derived_at = len(tests) - ANY_ASTEROID  # where derived column -7 lands after the tests
+        place = [[i if i >= 0 else derived_at + i for i in pair] for pair in rule]
+        self.first, self.second = torch.tensor(place, device=device).unbind(1)
+        index = {key: i for i, key in enumerate(tests)}
+        self.stabilizers, self.docked = index[(S.O_STABILIZERS, ">", 0.0)], index[(S.O_DOCKED, ">", 0.5)]
+        self.worn = [index[(S.O_HULL, "<", 1.0)], index[(S.O_TOOL, "<", 1.0)]]
+        self.constants = torch.tensor([[1.0, 0.0]], device=device)  # ALWAYS, NEVER
+
+    def allowed(self, obs: torch.Tensor) -> torch.Tensor:
+        """float [N, 69]: 1.0 where the action may be valid, 0.0 where it surely is not."""
+        tested = obs.reshape(-1, S.OBS_DIM).index_select(1, self.columns)
+        held = torch.addcmul(self.minus_threshold, tested, self.sign).ceil_().clamp_(0.0, 1.0)
+        n, a, c = S.MAX_NEIGHBORS, S.MAX_NEIGHBORS + S.MAX_ASTEROIDS, S.MAX_NEIGHBORS + 2 * S.MAX_ASTEROIDS
+        asteroid, chosen = held[:, n:a], held[:, a:c]
+        selected = (asteroid * chosen).amax(1, keepdim=True)
+        derived = [
+            asteroid.amax(1, keepdim=True),  # ANY_ASTEROID
+            selected,  # SELECTED: a valid slot is selected
+            selected * held[:, self.stabilizers, None],  # SELECTED_AND_STABILIZER
+            held[:, self.worn].amax(1, keepdim=True),  # WORN: hull or tool below full
+            1.0 - held[:, self.docked, None],  # UNDOCKED
+            self.constants.expand(held.shape[0], 2),  # ALWAYS, NEVER
+        ]
+        columns = torch.cat([held, *derived], dim=1)
+        return columns.index_select(1, self.first) * columns.index_select(1, self.second)
+
+
+_FUSED_MASKS: dict[torch.device, _FusedMask] = {}
+
+
+def obs_allowed_actions(obs: torch.Tensor) -> torch.Tensor:
+    """float [N, 69]: 1.0 where the action may be valid, 0.0 where the observation shows it cannot."""
+    fused = _FUSED_MASKS.get(obs.device)
+    if fused is None:
+        fused = _FUSED_MASKS[obs.device] = _FusedMask(obs.device)
+    return fused.allowed(obs)
+
+
+def apply_mask(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """The logits, with ``MASKED_LOGIT`` exactly where ``allowed`` is 0.0 (one fused
+    multiply-add instead of ``masked_fill`` and its boolean mask: the same numbers and
+    gradients, since logits x 1 + 0 and logits x 0 + MASKED_LOGIT are exact)."""
+    return torch.addcmul((1.0 - allowed) * MASKED_LOGIT, logits, allowed)
 
 
 def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
@@ -41,46 +152,7 @@ def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
 
     A superset of the env's valid actions, minus CASH_OUT (see the module docstring).
     """
-    obs = obs.reshape(obs.shape[0], S.OBS_DIM)
-    n = obs.shape[0]
-    on = obs > 0.5
-    # the aligned columns read as a table of actions: kept out of the formatter
-    # fmt: off
-    fuel, cargo, docked, mining = obs[:, S.O_FUEL], obs[:, S.O_CARGO], on[:, S.O_DOCKED], on[:, S.O_MINING]
-    at_station = on[:, S.O_NODE_TYPE + S.STATION]
-    n_c = len(S.COMMODITIES)
-    stacks = obs[:, S.O_CARGO_C:S.O_CARGO_C + n_c] > 0           # holds some of commodity c
-    neighbors_end = S.NEIGHBOR_BASE + S.MAX_NEIGHBORS * S.NEIGHBOR_STRIDE   # 66, 67 are reserved
-    neighbor = on[:, S.NEIGHBOR_BASE + S.N_VALID:neighbors_end:S.NEIGHBOR_STRIDE]     # slot valid, 6
-    asteroid = on[:, S.ASTEROID_BASE + S.A_VALID:S.OBS_ASTEROIDS.stop:S.ASTEROID_STRIDE]  # slot valid, 16
-    selected = (on[:, S.ASTEROID_BASE + S.A_SELECTED:S.OBS_ASTEROIDS.stop:S.ASTEROID_STRIDE] & asteroid).any(dim=1)
-    kits, stabilizers = obs[:, S.O_KITS] > 0, obs[:, S.O_STABILIZERS] > 0
-    items_below_cap = obs[:, S.O_KITS:S.O_DECOYS + 1] < 1
-    worn = (obs[:, S.O_HULL] < 1) | (obs[:, S.O_TOOL] < 1)
-    yes = torch.ones(n, dtype=torch.bool, device=obs.device)
-    cols = [
-        neighbor,                                                # 0-5 TRAVEL
-        yes[:, None],                                            # 6 HOLD
-        (fuel > 0)[:, None],                                     # 7 EMERGENCY_BURN
-        asteroid.any(dim=1)[:, None],                            # 8 WIDE_SCAN
-        selected[:, None], selected[:, None],                    # 9, 10 FOCUSED / DEEP
-        (~docked)[:, None],                                      # 11 THREAT_LISTEN
-        asteroid,                                                # 12-27 SELECT
-        (mining & (cargo < 1))[:, None].expand(n, 3),            # 28-30 MINE
-        (selected & stabilizers)[:, None],                       # 31 STABILIZE
-        (cargo > 0)[:, None],                                    # 32 REFINE (raw or refined: unknown)
-        yes[:, None],                                            # 33 ACTIVE_COOLDOWN
-        kits[:, None], kits[:, None],                            # 34, 35 TOOL_MAINTENANCE, HULL_PATCH
-        stacks,                                                  # 36-41 JETTISON
-        (at_station & ~docked)[:, None],                         # 42 DOCK
-        (stacks & docked[:, None]).repeat_interleave(3, dim=1),  # 43-60 SELL
-        (docked & (fuel < 1))[:, None].expand(n, 3),             # 61-63 BUY_FUEL (credits: unknown)
-        items_below_cap & docked[:, None],                       # 64-66 BUY kit / stabilizer / decoy
-        (docked & worn)[:, None],                                # 67 FULL_OVERHAUL
-        torch.zeros(n, 1, dtype=torch.bool, device=obs.device),  # 68 CASH_OUT: never
-    ]
-    # fmt: on
-    return torch.cat(cols, dim=1)
+    return obs_allowed_actions(obs.float()) > 0.5
 
 
 class ProspectorMLP(nn.Module):
@@ -106,15 +178,24 @@ class ProspectorMLP(nn.Module):
         obs = observations.reshape(observations.shape[0], -1).float()
         # Kept for decode_actions (the LSTM wrapper calls the two halves separately,
         # with the same rows in the same order).
-        self._mask = obs_action_mask(obs) if self.action_mask else None
+        self._mask = None
+        if self.action_mask:
+            # the trainer keeps each step's mask from collection and hands it back with the
+            # same observations in the update (pipeline/puffer.py), instead of recomputing it
+            given = state.get(ALLOWED_KEY) if isinstance(state, dict) else None
+            self._mask = obs_allowed_actions(obs) if given is None else given
+            if isinstance(state, dict):
+                state[ALLOWED_KEY] = self._mask
         return self.encoder(obs)
 
     def decode_actions(self, hidden: torch.Tensor):
-        logits = self.decoder(hidden)
+        # float32 out whatever the compute dtype (bfloat16 autocast computes the layers):
+        # the masked logit stays exactly MASKED_LOGIT and the losses are taken in float32
+        logits = self.decoder(hidden).float()
         if self._mask is not None:
-            logits = logits.masked_fill(~self._mask.reshape(logits.shape), MASKED_LOGIT)
+            logits = apply_mask(logits, self._mask.reshape(logits.shape))
             self._mask = None
-        return logits, self.value(hidden)
+        return logits, self.value(hidden).float()
 
     def forward_eval(self, observations: torch.Tensor, state=None):
         return self.decode_actions(self.encode_observations(observations, state))
@@ -151,21 +232,37 @@ def policy_for_checkpoint(kind: str, hidden_size: int, action_mask: bool = False
     return make_policy(kind, hidden_size, _SpacesOnly(), action_mask)
 
 
+def sample_actions(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """An action per row drawn from ``softmax(logits)``, and its log-probability: what
+    collection needs (no entropy). One uniform number per row, found in the row's
+    cumulative distribution, instead of a Gumbel number per logit: the CPU's random
+    numbers and the ``exp`` of masked logits were most of the sampler's time
+    (docs/benchmarks.md#training-overhead). An action of probability 0 (masked) is never
+    drawn: its interval in the cumulative sum is empty, and the uniform is scaled to stay
+    below the row's total. Returns (action int32 [N], logprob [N])."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    cdf = probs.cumsum(dim=-1)
+    below_total = cdf[:, -1:] * (1.0 - 2.0**-23)  # rounding never reaches the last bound
+    draw = torch.rand(cdf.shape[0], 1, device=cdf.device) * below_total
+    action = torch.searchsorted(cdf, draw, right=True).clamp_(max=cdf.shape[1] - 1)
+    return action.squeeze(1).int(), probs.gather(1, action).log().squeeze(1)
+
+
 def sample_logits(logits: torch.Tensor, action=None):
     """``pufferlib.pytorch.sample_logits`` for a single discrete head, cheaper on the CPU
-    (the trainer puts it in PuffeRL's place: pipeline/puffer.py).
+    (the trainer uses it in PuffeRL's place: pipeline/puffer.py).
 
-    Same results in distribution: a sample by the Gumbel-max trick (one ``rand`` and an
-    argmax instead of softmax + ``multinomial``), its log-probability from
-    ``log_softmax`` and the entropy. Returns (action int32 [N], logprob [N], entropy [N]);
-    with ``action`` given, that action's log-probability.
+    Same results in distribution: a sample from ``sample_actions``, log-probabilities from
+    ``log_softmax``, and the entropy. Returns (action int32 [N], logprob [N], entropy [N]);
+    with ``action`` given, that action's log-probability. The entropy takes the
+    probabilities from ``softmax``, not ``exp`` of the log-probabilities: torch's ``exp``
+    of a masked action's -1e4 takes a slow path on the CPU (about 20x).
     """
-    logp = torch.log_softmax(logits.float(), dim=-1)
+    logits = logits.float()
+    logp = torch.log_softmax(logits, dim=-1)
     if action is None:
-        gumbel = -torch.log(-torch.log(torch.rand_like(logp).clamp_(1e-12, 1.0)))
-        action = (logp + gumbel).argmax(dim=-1)
-    else:
-        action = action.reshape(logp.shape[0]).long()
+        action = sample_actions(logits)[0]
+    action = action.reshape(logp.shape[0]).long()
     logprob = logp.gather(-1, action[:, None]).squeeze(-1)
-    entropy = -(logp.exp() * logp).sum(-1)
+    entropy = -(torch.softmax(logits, dim=-1) * logp).sum(-1)
     return action.int(), logprob, entropy

@@ -9,12 +9,13 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
    (or a soak's stop) then ended a run with status 0, no ``run_finished``, no final
    projections and orphaned evaluators. ``import_pufferl()`` imports it and puts Python's
    own SIGINT handler (KeyboardInterrupt, so ``train()`` cleans up) and excepthook back.
-2. **Sampling.** PuffeRL samples actions with ``pufferlib.pytorch.sample_logits``
-   (softmax + ``multinomial``), about 4x slower on the CPU than the Gumbel-max
-   ``policy.sample_logits`` (same distribution; docs/benchmarks.md). PuffeRL looks the
-   function up on that module at every call, so there is no per-instance hook:
-   ``WindowedPuffeRL.evaluate()`` and ``train()`` put ours in place for the duration of
-   PuffeRL's call and PufferLib's back afterwards; nothing else in the process sees it.
+2. **Collection** (``WindowedPuffeRL.evaluate``; docs/benchmarks.md#training-overhead).
+   Stock ``evaluate()`` with the same buffers, rows and order, less around the policy:
+   actions drawn by ``policy.sample_actions`` (one uniform number per game; PuffeRL's
+   ``sample_logits`` is softmax + ``multinomial``, several times slower on the CPU, and
+   also computes an entropy that collection throws away); the episode bookkeeping of the
+   batch rows in numpy instead of small tensors read back with ``.item()``; the reward
+   clipped and the done flags converted straight into the batch buffers.
 3. **Reward scale.** PuffeRL clips every reward to [-1, 1]. ``EpisodeTap`` is the vector
    env PuffeRL is given: it multiplies the rewards the learner sees by a scheduled scale
    (the env's rewards and the episode infos stay untouched) and keeps every finished
@@ -43,17 +44,34 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
    which differs between ranks: mismatched collectives hang or corrupt the gradient
    all-reduce. With several ranks neither runs a collective (no dashboard; the window
    row carries the totals, gathered at the window's end).
+9. **The PPO update** (``WindowedPuffeRL.train``; docs/benchmarks.md#training-overhead).
+   The same minibatches, losses and optimizer steps as stock ``train()``, with its waste
+   removed: stock recomputes the advantages of the whole batch before every minibatch
+   (the values and importance ratios of the previous minibatch's segments changed) and
+   once more for the minibatch, into a tensor it then discards. The advantage kernel
+   works segment by segment, so here the whole batch is computed once per update and
+   afterwards only the segments the previous minibatch changed: the same numbers. No
+   copies of buffers the losses do not read; the loss figures are added up as tensors
+   and read once per update; autocast is entered and left around the forward pass
+   (stock enters it twice per minibatch and never leaves it, so under bfloat16 it would
+   stay on for the rest of the thread). Entropy and log-probabilities come from
+   ``policy.sample_logits`` (PufferLib's values).
+10. **Compute dtype** (``compute_dtype``, docs/training.md#compute-dtype). PuffeRL's
+   ``precision`` (its autocast) is the run's resolved compute dtype: ``bfloat16``
+   autocast for the forward passes and the update where the hardware computes bfloat16
+   natively, else float32. Parameters, optimizer state and checkpoints stay float32.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
 import time
 import warnings
-from collections import deque
+from collections import defaultdict, deque
 
 import numpy as np
 
@@ -93,7 +111,7 @@ def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = No
         "compile": False,
         "compile_mode": "default",
         "compile_fullgraph": False,
-        "precision": "float32",
+        "precision": resolve_compute_dtype(cfg.compute_dtype, device or cfg.device)["dtype"],
         "optimizer": "adam",
         "learning_rate": cfg.learning_rate,
         "anneal_lr": True,
@@ -356,24 +374,255 @@ class TerminalDashboard:
         self.notes.clear()
 
 
-@contextlib.contextmanager
-def fast_sampling():
-    """PufferLib's ``sample_logits`` is ours for the duration of the block (2)."""
-    import pufferlib.pytorch
+COMPUTE_DTYPES = ("auto", "float32", "bfloat16")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo is not there)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def bfloat16_support(device: str, flags: frozenset[str] | None = None) -> tuple[bool, bool, str]:
+    """(computes bfloat16 natively, bfloat16 pays here, the hardware in words) for a torch
+    device; ``flags``: the CPU's (default: this machine's). On the CPU bfloat16 pays with
+    AMX-BF16 (matrix tiles); AVX512-BF16 alone runs it natively but gains little."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        ok = torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+        return ok, ok, f"the CUDA device {'computes' if ok else 'does not compute'} bfloat16 natively"
+    flags = cpu_flags() if flags is None else flags
+    amx, avx512 = "amx_bf16" in flags, "avx512_bf16" in flags
+    if amx:
+        return True, True, "this CPU has AMX-BF16"
+    if avx512:
+        return True, False, "this CPU has AVX512-BF16 but no AMX-BF16"
+    return False, False, "this CPU has neither AMX-BF16 nor AVX512-BF16"
+
+
+def resolve_compute_dtype(setting: str, device: str, flags: frozenset[str] | None = None) -> dict:
+    """What ``compute_dtype`` means here (10): ``{"setting", "dtype", "why"}``. ``auto`` is
+    bfloat16 where it pays and float32 elsewhere; ``bfloat16`` on hardware without it is
+    refused (ValueError, one line) rather than run emulated, several times slower."""
+    label = "compute_dtype (--compute-dtype)"
+    if setting not in COMPUTE_DTYPES:
+        raise ValueError(f"{label} = {setting!r}: choose auto, float32 or bfloat16")
+    if setting == "float32":
+        return {"setting": setting, "dtype": "float32", "why": "asked for"}
+    native, pays, hardware = bfloat16_support(device, flags)
+    if setting == "bfloat16" and not native:
+        raise ValueError(f"{label} = 'bfloat16': {hardware} ({device}); use auto or float32")
+    dtype = "bfloat16" if setting == "bfloat16" or pays else "float32"
+    return {"setting": setting, "dtype": dtype, "why": hardware}
+
+
+def collect_batch(self):
+    """``WindowedPuffeRL.evaluate``: stock ``PuffeRL.evaluate()`` with less around the
+    policy (2): one batch of ``segments x bptt_horizon`` steps into PuffeRL's buffers."""
     import torch
 
-    from .policy import sample_logits
+    from .policy import ALLOWED_KEY, sample_actions
 
-    stock = pufferlib.pytorch.sample_logits
+    profile, epoch, config = self.profile, self.epoch, self.config
+    profile("eval", epoch)
+    profile("eval_misc", epoch, nest=True)
+    device, horizon, rnn = config["device"], config["bptt_horizon"], config["use_rnn"]
+    if rnn:
+        for key in self.lstm_h:
+            self.lstm_h[key].zero_()
+            self.lstm_c[key].zero_()
+    steps = np.zeros(self.total_agents, np.int64)  # steps each game has written to its row
+    rows = np.arange(self.total_agents)  # the batch row each game writes to
+    free_row, self.full_rows = self.total_agents, 0
+    while self.full_rows < self.segments:
+        profile("env", epoch)
+        o, r, d, _, _, info, env_id, mask = self.vecenv.recv()
+        profile("eval_forward", epoch)
+        first, stop = int(env_id[0]), int(env_id[-1]) + 1
+        self.global_step += int(mask.sum())
+        obs, reward, done = (torch.as_tensor(x).to(device) for x in (o, r, d))
+        state = {"reward": reward, "done": done, "env_id": slice(first, stop), "mask": mask}
+        if rnn:
+            state["lstm_h"], state["lstm_c"] = self.lstm_h[first], self.lstm_c[first]
+        with torch.no_grad(), self.amp_context:
+            logits, value = self.policy.forward_eval(obs, state)
+            action, logprob = sample_actions(logits)
+        profile("eval_copy", epoch)
+        if rnn:
+            self.lstm_h[first], self.lstm_c[first] = state["lstm_h"], state["lstm_c"]
+        step, batch_rows = int(steps[first]), slice(int(rows[first]), int(rows[stop - 1]) + 1)
+        if state.get(ALLOWED_KEY) is not None:  # the policy's action mask, kept for the update
+            if getattr(self, "allowed", None) is None:
+                self.allowed = self.logprobs.new_ones(*self.logprobs.shape, state[ALLOWED_KEY].shape[-1])
+            self.allowed[batch_rows, step] = state[ALLOWED_KEY]
+        self.observations[batch_rows, step] = obs
+        self.actions[batch_rows, step] = action
+        self.logprobs[batch_rows, step] = logprob
+        torch.clamp(reward, -1, 1, out=self.rewards[batch_rows, step])
+        self.terminals[batch_rows, step] = done  # bool to float in the copy
+        self.values[batch_rows, step] = value.flatten()
+        steps[first:stop] += 1
+        if step + 1 >= horizon:
+            rows[first:stop] = free_row + np.arange(stop - first)
+            steps[first:stop] = 0
+            free_row += stop - first
+            self.full_rows += stop - first
+        profile("eval_misc", epoch)
+        _add_infos(self.stats, info)
+        profile("env", epoch)
+        self.vecenv.send(action.cpu().numpy())
+    profile("eval_misc", epoch)
+    self.free_idx = self.total_agents
+    profile.end()
+    return self.stats
 
-    def sample(logits, action=None):  # other heads (continuous, multi-discrete): PufferLib's
-        return sample_logits(logits, action) if isinstance(logits, torch.Tensor) else stock(logits, action)
 
-    pufferlib.pytorch.sample_logits = sample
-    try:
-        yield
-    finally:
-        pufferlib.pytorch.sample_logits = stock
+def _add_infos(stats, infos) -> None:
+    """PuffeRL's statistics of the finished episodes, as stock ``evaluate()`` keeps them."""
+    import pufferlib
+
+    for info in infos:
+        for key, value in pufferlib.unroll_nested_dict(info):
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            elif isinstance(value, (list, tuple)):
+                stats[key].extend(value)
+            else:
+                stats[key].append(value)
+
+
+LOSS_NAMES = ("policy_loss", "value_loss", "entropy", "old_approx_kl", "approx_kl", "clipfrac", "importance")
+
+
+def ppo_update(self):
+    """``WindowedPuffeRL.train``: stock ``PuffeRL.train()``, the same minibatches, losses
+    and steps, with its waste removed (9)."""
+    import torch
+
+    profile, epoch, config = self.profile, self.epoch, self.config
+    profile("train", epoch)
+    alpha, beta0 = config["prio_alpha"], config["prio_beta0"]
+    anneal_beta = beta0 + (1 - beta0) * alpha * self.epoch / self.total_epochs
+    self.ratio[:] = 1
+    if getattr(self, "advantages", None) is None:
+        self.advantages = torch.zeros_like(self.values)  # allocated once, kept between updates
+    advantages, changed = self.advantages, None
+    totals = torch.zeros(len(LOSS_NAMES), dtype=torch.float64, device=self.values.device)
+    for mb in range(self.total_minibatches):
+        profile("train_misc", epoch, nest=True)
+        advantages = _refresh_advantages(self, advantages, changed)
+        profile("train_copy", epoch)
+        weights = torch.nan_to_num(advantages.abs().sum(axis=1) ** alpha, 0, 0, 0)
+        prio_probs = (weights + 1e-6) / (weights.sum() + 1e-6)
+        idx = torch.multinomial(prio_probs, self.minibatch_segments)
+        mb_prio = (self.segments * prio_probs[idx, None]) ** -anneal_beta
+        loss, figures = _minibatch_loss(self, idx, advantages, mb_prio)
+        totals += figures
+        changed = idx
+        profile("learn", epoch)
+        loss.backward()
+        if (mb + 1) % self.accumulate_minibatches == 0:
+            torch.nn.utils.clip_grad_norm_(self.policy.parameters(), config["max_grad_norm"])
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+    profile("train_misc", epoch)
+    if config["anneal_lr"]:
+        self.scheduler.step()
+    y_pred = self.values.flatten()
+    y_true = advantages.flatten() + y_pred
+    var_y = y_true.var()
+    losses = dict(zip(LOSS_NAMES, (totals / self.total_minibatches).tolist()))
+    losses["explained_variance"] = float("nan") if var_y == 0 else (1 - (y_true - y_pred).var() / var_y).item()
+    profile.end()
+    return _end_update(self, losses)
+
+
+def _refresh_advantages(self, advantages, changed):
+    """The batch's advantages as stock computes them before every minibatch: all segments
+    at first, then only ``changed`` (the previous minibatch's segments, whose values and
+    ratios moved); the kernel works segment by segment, so the others are unchanged (9)."""
+    import torch
+
+    config = self.config
+    compute = import_pufferl().compute_puff_advantage
+    coefs = (config["gamma"], config["gae_lambda"], config["vtrace_rho_clip"], config["vtrace_c_clip"])
+    if changed is None:
+        advantages.zero_()  # the kernel leaves each segment's last step at zero, as stock's fresh tensor
+        return compute(self.values, self.rewards, self.terminals, self.ratio, advantages, *coefs)
+    rows = changed.unique()
+    fresh = torch.zeros(len(rows), advantages.shape[1], device=advantages.device)
+    fresh = compute(self.values[rows], self.rewards[rows], self.terminals[rows], self.ratio[rows], fresh, *coefs)
+    advantages[rows] = fresh
+    return advantages
+
+
+def _minibatch_loss(self, idx, advantages, mb_prio):
+    """Stock PuffeRL's loss on the segments ``idx`` (without the copies it does not read);
+    writes the new values and ratios back, as stock. Returns (loss, the LOSS_NAMES figures)."""
+    import torch
+
+    from .policy import ALLOWED_KEY, sample_logits
+
+    config = self.config
+    clip_coef, vf_clip = config["clip_coef"], config["vf_clip_coef"]
+    # index_select copies whole segments; indexing (``buffer[idx]``) went element by element
+    buffers = (self.observations, self.actions, self.logprobs, self.values, advantages)
+    mb_obs, mb_actions, mb_logprobs, mb_values, mb_advantages = (b.index_select(0, idx) for b in buffers)
+    mb_returns = mb_advantages + mb_values
+    self.profile("train_forward", self.epoch)
+    if not config["use_rnn"]:
+        mb_obs = mb_obs.reshape(-1, *self.vecenv.single_observation_space.shape)
+    state = {"action": mb_actions, "lstm_h": None, "lstm_c": None}
+    if getattr(self, "allowed", None) is not None:  # the masks of collection, same rows (2)
+        state[ALLOWED_KEY] = self.allowed.index_select(0, idx).reshape(-1, self.allowed.shape[-1])
+    with self.amp_context:
+        logits, newvalue = self.policy(mb_obs, state)
+    _, newlogprob, entropy = sample_logits(logits, action=mb_actions)
+    self.profile("train_misc", self.epoch)
+    logratio = newlogprob.reshape(mb_logprobs.shape) - mb_logprobs
+    ratio = logratio.exp()
+    self.ratio[idx] = ratio.detach()
+    with torch.no_grad():
+        old_approx_kl = (-logratio).mean()
+        approx_kl = ((ratio - 1) - logratio).mean()
+        clipfrac = ((ratio - 1.0).abs() > clip_coef).float().mean()
+    adv = mb_prio * (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+    pg_loss = torch.max(-adv * ratio, -adv * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)).mean()
+    newvalue = newvalue.view(mb_returns.shape).float()
+    v_clipped = mb_values + torch.clamp(newvalue - mb_values, -vf_clip, vf_clip)
+    v_loss = 0.5 * torch.max((newvalue - mb_returns) ** 2, (v_clipped - mb_returns) ** 2).mean()
+    entropy_loss = entropy.mean()
+    loss = pg_loss + config["vf_coef"] * v_loss - config["ent_coef"] * entropy_loss
+    self.values[idx] = newvalue.detach()
+    figures = torch.stack([pg_loss, v_loss, entropy_loss, old_approx_kl, approx_kl, clipfrac, ratio.mean()])
+    return loss, figures.detach().double()
+
+
+def _end_update(self, losses: dict):
+    """Stock ``train()``'s end: the epoch counted, logs and dashboard every 0.25 s."""
+    logs = None
+    self.epoch += 1
+    done_training = self.global_step >= self.config["total_timesteps"]
+    if done_training or self.global_step == 0 or time.time() > self.last_log_time + 0.25:
+        logs = self.mean_and_log()
+        self.losses = losses
+        self.print_dashboard()
+        self.stats = defaultdict(list)
+        self.last_log_time = time.time()
+        self.last_log_step = self.global_step
+        self.profile.clear()
+    if self.epoch % self.config["checkpoint_interval"] == 0 or done_training:
+        self.save_checkpoint()
+        self.msg = f"Checkpoint saved at update {self.epoch}"
+    return logs
 
 
 def make_trainer_class(dashboard: bool = False):
@@ -403,13 +652,8 @@ def make_trainer_class(dashboard: bool = False):
             if not self.screen.enabled:
                 self.utilization.stop()
 
-        def evaluate(self):
-            with fast_sampling():
-                return super().evaluate()
-
-        def train(self):
-            with fast_sampling():
-                return super().train()
+        evaluate = collect_batch
+        train = ppo_update
 
         def save_checkpoint(self):
             return None

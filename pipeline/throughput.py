@@ -19,6 +19,9 @@ would give. The time is split into
   batch, PuffeRL's bookkeeping),
 * ``learn``: the PPO update (advantages, minibatch forward/backward, optimizer).
 
+Each point runs in the compute dtype it is given (``compute_dtypes``; default the
+training default, ``auto``) and reports what ``auto`` chose on this machine.
+
 No run directory, checkpoint or W&B run is written.
 """
 
@@ -59,7 +62,14 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     from . import distributed
     from .config import make_train_config
     from .policy import make_policy
-    from .puffer import EpisodeTap, env_threads_for, make_trainer_class, make_vecenv, puffer_config
+    from .puffer import (
+        EpisodeTap,
+        env_threads_for,
+        make_trainer_class,
+        make_vecenv,
+        puffer_config,
+        resolve_compute_dtype,
+    )
     from .trainer import RANK_SEED_STRIDE
 
     values = {
@@ -127,6 +137,7 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
         "hidden_size": cfg.hidden_size,
         "env_threads": threads,
         "torch_threads": cfg.torch_threads,
+        "compute_dtype": resolve_compute_dtype(cfg.compute_dtype, world.device),
         "batches": batches,
         "steps": steps,
         "seconds": wall,
@@ -149,11 +160,13 @@ def sweep(
     threads=None,
     torch_threads=None,
     nprocs=None,
+    compute_dtypes=None,
 ) -> dict:
-    """Every (workers, envs, env threads, torch threads, processes) point, each in fresh
-    processes; a failed point is reported, not fatal. ``threads`` and ``torch_threads``
-    default to the training config's (env_threads 0: the cores shared out); ``nprocs``
-    above 1 run that many data-parallel ranks through torchrun (``train --nproc``)."""
+    """Every (workers, envs, env threads, torch threads, processes, compute dtype) point,
+    each in fresh processes; a failed point is reported, not fatal. ``threads``,
+    ``torch_threads`` and ``compute_dtypes`` default to the training config's (env_threads
+    0: the cores shared out); ``nprocs`` above 1 run that many data-parallel ranks through
+    torchrun (``train --nproc``)."""
     from .benchmark import machine
 
     points = []
@@ -164,8 +177,10 @@ def sweep(
             for t in threads or [None]:
                 for tt in torch_threads or [None]:
                     for nproc in nprocs or [1]:
-                        extra = {k: v for k, v in (("env_threads", t), ("torch_threads", tt)) if v is not None}
-                        points.append(_point(n, w, seconds, {**(overrides or {}), **extra}, progress, nproc))
+                        for dtype in compute_dtypes or [None]:
+                            chosen = (("env_threads", t), ("torch_threads", tt), ("compute_dtype", dtype))
+                            extra = {k: v for k, v in chosen if v is not None}
+                            points.append(_point(n, w, seconds, {**(overrides or {}), **extra}, progress, nproc))
     return {"machine": machine(), "seconds_per_point": seconds, "points": points}
 
 
@@ -196,11 +211,19 @@ def format_point(p: dict) -> str:
     return (
         f"nproc {p.get('nproc', 1)} workers {p['workers']} ({p['backend']:<15}) envs {p['envs']:>5} "
         f"threads {p.get('env_threads', 1)} "
-        f"torch {p['torch_threads']}: {p['sps']:>9,.0f} steps/s  "
+        f"torch {p['torch_threads']} {dtype_label(p.get('compute_dtype'))}: {p['sps']:>9,.0f} steps/s  "
         f"({per_cpu or 0:>9,.0f} per CPU-second)  "
         f"env {p['env_share']:5.1%}  policy {p['policy_share']:5.1%}  learn {p['learn_share']:5.1%}  "
         f"(load {p['load_avg_1min']:.1f})"
     )
+
+
+def dtype_label(choice: dict | None) -> str:
+    """``auto->bfloat16`` / ``float32``: the setting, and what auto chose."""
+    if not choice:
+        return "float32"
+    setting, dtype = choice["setting"], choice["dtype"]
+    return dtype if setting == dtype else f"{setting}->{dtype}"
 
 
 def format_sweep(result: dict) -> str:

@@ -195,6 +195,7 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             "backend",
             "workers",
             "env_threads",
+            "compute_dtype",
         ):
             original[name] = getattr(cfg, name)
         original["run_id"] = state.run_id
@@ -383,6 +384,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
     import torch
 
     from .policy import make_policy
+    from .puffer import resolve_compute_dtype
     from .wandb_sink import WandbSink
 
     state = open_shared(cfg, resume, world)
@@ -407,6 +409,8 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
                 "versions": versions(),
                 "wandb_url": sink.url,
                 "world_size": world.size,
+                # what compute_dtype (auto) chose on this machine, and why (pipeline/puffer.py)
+                "compute_dtype": resolve_compute_dtype(cfg.compute_dtype, world.device),
             }
             if resume is None:
                 log.append("run_started", **payload)

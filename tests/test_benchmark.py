@@ -314,30 +314,6 @@ def test_masked_policy_samples_only_allowed_actions():
     assert torch.isfinite(logprob).all() and torch.isfinite(entropy).all()
 
 
-def test_fast_sampler_matches_pufferlib():
-    import pufferlib.pytorch
-    from prospector.pipeline import policy as P
-    from prospector.pipeline.puffer import fast_sampling
-
-    original = pufferlib.pytorch.sample_logits
-    logits = torch.randn(500, S.N_ACTIONS)
-    logits[:, 5] = P.MASKED_LOGIT
-    actions = torch.randint(0, S.N_ACTIONS, (500,)).int()
-    with fast_sampling():  # PuffeRL's calls go to ours inside the block only
-        _, lp_fast, ent_fast = pufferlib.pytorch.sample_logits(logits, action=actions)
-        assert pufferlib.pytorch.sample_logits is not original
-    assert pufferlib.pytorch.sample_logits is original
-    _, lp_ref, ent_ref = original(logits, action=actions)
-    assert torch.allclose(lp_fast, lp_ref, atol=1e-5) and torch.allclose(ent_fast, ent_ref, atol=1e-5)
-    # sampling follows the distribution: 20k draws from one row
-    torch.manual_seed(0)
-    row = torch.tensor([[0.0, 1.0, 2.0, P.MASKED_LOGIT]]).expand(20000, 4)
-    drawn, _, _ = P.sample_logits(row)
-    freq = torch.bincount(drawn.long(), minlength=4).float() / 20000
-    assert torch.allclose(freq, torch.softmax(row[0], -1), atol=0.015)
-    assert freq[3] == 0
-
-
 # ------------------------------------------------------------------ throughput
 
 
