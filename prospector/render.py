@@ -151,7 +151,7 @@ class FrameRenderer:
     def __init__(self, width: int = W, height: int = H, assets_dir=None):
         try:
             from PIL import Image, ImageDraw, ImageFont
-        except ImportError:  # pragma: no cover - the render extra is part of dev
+        except ImportError:  # without the render extra (tests/test_packaging.py checks the message)
             raise error.DependencyNotInstalled(
                 "render_mode='rgb_array' needs Pillow: pip install 'asteroid-prospector[render]'"
             ) from None

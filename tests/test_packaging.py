@@ -77,7 +77,24 @@ obs, info = vec.reset(seed=1)
 assert obs.shape == (8, 260)
 for _ in range(50):
     obs, rewards, terms, truncs, infos = vec.step(vec.action_space.sample())
-assert "torch" not in sys.modules and "pufferlib" not in sys.modules
+# the ecosystem's pieces that need nothing more (docs/ecosystem.md): masks, ansi frames,
+# Gymnasium's vector wrappers in NEXT_STEP mode; rgb_array names the extra it needs
+from prospector.masks import obs_action_mask
+env = gymnasium.make("prospector:Prospector-v0", render_mode="ansi")
+obs, info = env.reset(seed=3)
+assert obs_action_mask(obs)[env.unwrapped.action_masks()[:-1].nonzero()[0]].all()
+assert "credits" in env.render()
+vec = gymnasium.make_vec("prospector:Prospector-v0", num_envs=4, autoreset_mode="NextStep", time_max=20)
+vec = gymnasium.wrappers.vector.NormalizeObservation(gymnasium.wrappers.vector.RecordEpisodeStatistics(vec))
+vec.reset(seed=0)
+ended = sum("episode" in vec.step(vec.action_space.sample())[4] for _ in range(40))
+assert ended >= 1, ended
+try:
+    gymnasium.make("prospector:Prospector-v0", render_mode="rgb_array")
+    raise AssertionError("rgb_array without Pillow")
+except gymnasium.error.DependencyNotInstalled as e:
+    assert "asteroid-prospector[render]" in str(e), e
+assert "torch" not in sys.modules and "pufferlib" not in sys.modules and "PIL" not in sys.modules
 print("game ok", sys.version_info[:2])
 """
 
