@@ -245,7 +245,7 @@ def lacks_replays(events: list[dict], window_id: int, started: dict) -> bool:
 def recovered_row(window_id: int, env_steps_total: int) -> dict:
     """The row of a window whose checkpoint was saved but whose process died before its
     row: what the checkpoint knows, null for the metrics that died with the process."""
-    from .store.log import LOSS_KEYS, WINDOW_METRICS
+    from .store.events import LOSS_KEYS, WINDOW_METRICS
 
     row = {key: None for key in WINDOW_METRICS + LOSS_KEYS}
     row.update(window_id=window_id, env_steps_total=env_steps_total, recovered=True)

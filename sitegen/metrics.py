@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from prospector.pipeline.store.log import LOSS_KEYS, WINDOW_METRICS
+from prospector.pipeline.store.events import LOSS_KEYS, WINDOW_METRICS
 
 #: key -> (label, better): better is +1 (higher is better), -1 (lower is better), 0 (neutral).
 METRIC_INFO: dict[str, tuple[str, int]] = {

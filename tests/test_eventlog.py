@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from prospector.pipeline.store import layout as runs
-from prospector.pipeline.store import log as el
+from prospector.pipeline.store.events import LOSS_KEYS, WINDOW_METRICS
 from prospector.pipeline.store.log import (
     CorruptLogError,
     EventLog,
@@ -51,7 +51,7 @@ def _py(script: str, *args: str, timeout: float = 30) -> subprocess.CompletedPro
 
 
 def _window_payload(window_id: int) -> dict:
-    payload = {k: float(window_id) for k in el.WINDOW_METRICS + el.LOSS_KEYS}
+    payload = {k: float(window_id) for k in WINDOW_METRICS + LOSS_KEYS}
     payload.update(window_id=window_id, env_steps_total=1000 * (window_id + 1), episodes=7)
     return payload
 

@@ -7,7 +7,8 @@ import shutil
 import pyarrow as pa
 import pytest
 from prospector.pipeline.store import layout as runs
-from prospector.pipeline.store.log import LOSS_KEYS, WINDOW_METRICS, EventLog
+from prospector.pipeline.store.events import LOSS_KEYS, WINDOW_METRICS
+from prospector.pipeline.store.log import EventLog
 from prospector.pipeline.store.projections import (
     WINDOW_COLUMNS,
     WINDOWS_SCHEMA,

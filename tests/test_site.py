@@ -692,7 +692,7 @@ def test_replay_delta_round_trip():
 
 
 def test_summary_metrics_cover_section_5():
-    from prospector.pipeline.store.log import LOSS_KEYS, WINDOW_METRICS
+    from prospector.pipeline.store.events import LOSS_KEYS, WINDOW_METRICS
 
     assert set(CHARTED) == set(WINDOW_METRICS + LOSS_KEYS) - {"window_id"}
 

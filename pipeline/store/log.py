@@ -43,7 +43,6 @@ import fcntl
 import json
 import math
 import os
-import re
 import struct
 import threading
 import time
@@ -54,82 +53,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .events import TYPE_RE, EventSchemaError, check_event, check_payload
 from .layout import APPEND_LOCK_FILE, EVENTS_FILE, TORN_PREFIX, WRITER_LOCK_FILE, fsync_dir, write_allowance
 
 # ---------------------------------------------------------------------------- schema
-
-ENVELOPE_KEYS = ("seq", "ts", "run_id", "type")
-TYPE_RE = re.compile(r"^[a-z_]+$")
-
-#: Section 5 window metrics, in column order (window_id / env_steps_total / episodes first).
-WINDOW_METRICS = (
-    "window_id",
-    "env_steps_total",
-    "episodes",
-    "return_mean",
-    "return_median",
-    "net_profit_mean",
-    "profit_per_tick_mean",
-    "survival_rate",
-    "stranded_rate",
-    "destroyed_rate",
-    "overheat_ticks_mean",
-    "pirate_encounters_mean",
-    "value_lost_to_pirates_mean",
-    "fuel_used_mean",
-    "tool_wear_mean",
-    "scan_count_mean",
-    "mining_ticks_mean",
-    "sps",
-    "wall_seconds",
-)
-#: The trainer's losses, carried by ``window_closed`` as top-level keys (value may be null).
-LOSS_KEYS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
-
-#: ``benchmark`` (``prospector benchmark``, pipeline/benchmark.py): the docs/balance.md table of a
-#: checkpoint and the baseline bots on one fixed seed list, with 95% confidence intervals.
-BENCHMARK_KEYS = (
-    "window_id",
-    "checkpoint",
-    "env_steps_total",
-    "episodes",
-    "time_max",
-    "seeds_file",
-    "seeds_sha256",
-    "policy_eval",
-    "ci_method",
-    "columns",
-    "rows",
-    "ppo_beats_all_bots",
-)
-
-#: Payload keys each known event type must carry (values may be null unless noted in
-#: :func:`validate_payload`). Unknown types matching ``[a-z_]+`` are accepted as they are.
-REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "run_started": ("config", "git_sha", "versions", "wandb_url"),
-    "window_closed": WINDOW_METRICS + LOSS_KEYS,
-    "checkpoint_saved": ("window_id", "path", "bytes", "sha256"),
-    "replay_recorded": (
-        "window_id",
-        "replay_id",
-        "tags",
-        "seed",
-        "return",
-        "net_profit",
-        "survival",
-        "steps",
-        "path",
-        "bytes",
-        "sha256",
-    ),
-    "run_finished": ("reason",),
-    "eval_failed": ("window_id", "error"),
-    "benchmark": BENCHMARK_KEYS,
-}
-#: Keys of each row of a ``benchmark`` event's ``rows`` (one row per policy: "ppo" and the
-#: bots). Every ``<column>`` of the event's ``columns`` has a ``<column>_ci95`` [low, high].
-BENCHMARK_ROW_KEYS = ("policy", "kind", "episodes")
-
+# The envelope and the payload of each event type are declared once, in events.py;
+# the writer checks a payload against it before appending and the reader checks every
+# line it reads (a schema-bad line is a CorruptLogError naming its line and field).
 
 # ---------------------------------------------------------------------------- errors
 
@@ -208,68 +138,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def validate_payload(type_: str, payload: dict) -> None:
-    """Check an event before it is written: type name, reserved keys, required keys."""
-    if not isinstance(type_, str) or not TYPE_RE.match(type_):
-        raise EventValidationError(f"invalid event type {type_!r}: must match [a-z_]+")
-    reserved = [k for k in ENVELOPE_KEYS if k in payload]
-    if reserved:
-        raise EventValidationError(f"{type_}: payload may not set reserved keys {reserved}")
-    missing = [k for k in REQUIRED_KEYS.get(type_, ()) if k not in payload]
-    if missing:
-        raise EventValidationError(f"{type_}: missing payload keys {missing}")
-    if "window_id" in payload and type_ in REQUIRED_KEYS:
-        wid = payload["window_id"]
-        if isinstance(wid, bool) or not isinstance(wid, int) or wid < 0:
-            raise EventValidationError(f"{type_}: window_id must be an int >= 0, got {wid!r}")
-    if type_ == "window_closed":
-        bad = {
-            k: payload[k]
-            for k in WINDOW_METRICS + LOSS_KEYS
-            if payload[k] is not None and (isinstance(payload[k], (bool, str)) or not _is_number(payload[k]))
-        }
-        if bad:
-            raise EventValidationError(f"window_closed: metrics must be numbers or null, got {bad}")
-    if type_ == "benchmark":
-        _validate_benchmark(payload)
-    if type_ == "replay_recorded":
-        tags = payload["tags"]
-        if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
-            raise EventValidationError(f"replay_recorded: tags must be a list of strings, got {tags!r}")
-
-
-def _validate_benchmark(payload: dict) -> None:
-    columns, rows = payload["columns"], payload["rows"]
-    if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
-        raise EventValidationError(f"benchmark: columns must be a list of strings, got {columns!r:.80}")
-    if not isinstance(rows, (list, tuple)) or not rows:
-        raise EventValidationError("benchmark: rows must be a non-empty list")
-    for row in rows:
-        if not isinstance(row, dict):
-            raise EventValidationError(f"benchmark: each row must be an object, got {row!r:.80}")
-        need = list(BENCHMARK_ROW_KEYS) + [k for c in columns for k in (c, c + "_ci95")]
-        missing = [k for k in need if k not in row]
-        if missing:
-            raise EventValidationError(f"benchmark: row {row.get('policy')!r} misses {missing}")
-        for c in columns:
-            ci = row[c + "_ci95"]
-            if not (
-                _is_number(row[c])
-                and not isinstance(row[c], bool)
-                and isinstance(ci, (list, tuple))
-                and len(ci) == 2
-                and all(_is_number(v) and not isinstance(v, bool) for v in ci)
-            ):
-                raise EventValidationError(
-                    f"benchmark: row {row.get('policy')!r}: {c} must be a number with a [low, high] interval"
-                )
-
-
-def _is_number(value: Any) -> bool:
+    """Check an event before it is written against its type's declaration (events.py)."""
     try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(value, (list, tuple, dict))
+        check_payload(type_, payload)
+    except EventSchemaError as exc:
+        raise EventValidationError(str(exc)) from None
 
 
 def encode_event(event: dict) -> bytes:
@@ -332,6 +205,8 @@ def parse_log_bytes(data: bytes, path: Path) -> LogRead:
         is_last_line = (i == n_complete) or (i == n_complete - 1 and lines[-1] == b"")
         if i == n_complete:
             whole = _whole_event(raw, len(result.events), run_id) if raw else None
+            if whole is not None and _schema_problem(whole):  # whole JSON: never cut as torn
+                raise CorruptLogError(path, lineno, _schema_problem(whole), raw)
             if whole is not None:  # only its newline is missing: an event, not a torn line
                 result.events.append(whole)
                 result.valid_bytes += len(raw)
@@ -348,7 +223,7 @@ def parse_log_bytes(data: bytes, path: Path) -> LogRead:
                 result.torn_excerpt = raw[:80].decode("utf-8", "replace")
                 break
             raise CorruptLogError(path, lineno, f"invalid JSON ({e.msg})", raw) from None
-        reason = _envelope_problem(ev)
+        reason = _envelope_problem(ev) or _schema_problem(ev)
         if reason:
             raise CorruptLogError(path, lineno, reason, raw)
         expected = len(result.events)
@@ -388,6 +263,15 @@ def _envelope_problem(ev: Any) -> str | None:
             return f"missing or non-string {key}"
     if not TYPE_RE.match(ev["type"]):
         return f"invalid type {ev['type']!r}"
+    return None
+
+
+def _schema_problem(ev: dict) -> str | None:
+    """Why an event with a good envelope does not match its type's declaration (events.py)."""
+    try:
+        check_event(ev)
+    except EventSchemaError as exc:
+        return str(exc)
     return None
 
 
@@ -629,8 +513,8 @@ class EventLog:
             raise EventLogError(
                 f"{self.path}: appender used from a forked child (pid {os.getpid()}); open a new EventLog in the child"
             )
-        validate_payload(type_, payload)
-        body = _jsonable(payload)
+        body = _jsonable(payload)  # first: NaN becomes null, numpy scalars plain numbers
+        validate_payload(type_, body)
         with self._append_locked():
             if os.fstat(self._fd).st_size != self._size:
                 self._resync()  # someone else appended (or a failed write left junk)

@@ -32,8 +32,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .events import LOSS_KEYS, WINDOW_METRICS, ReplayRecorded, required_keys
 from .layout import PROJECTIONS_LOCK_FILE, atomic_write, fsync_dir, replay_index_path, windows_parquet_path
-from .log import LOSS_KEYS, WINDOW_METRICS, file_lock, read_events
+from .log import file_lock, read_events
 
 SCHEMA_VERSION = 1
 
@@ -49,20 +50,10 @@ WINDOWS_SCHEMA = pa.schema(
 )
 WINDOW_COLUMNS = tuple(WINDOWS_SCHEMA.names)
 
+#: The replays table's columns: the required fields of ``replay_recorded`` (events.py),
+#: replay_id first, then the event's seq and ts.
 REPLAY_COLUMNS = (
-    "replay_id",
-    "window_id",
-    "tags",
-    "seed",
-    "return",
-    "net_profit",
-    "survival",
-    "steps",
-    "path",
-    "bytes",
-    "sha256",
-    "seq",
-    "ts",
+    ("replay_id",) + tuple(key for key in required_keys(ReplayRecorded) if key != "replay_id") + ("seq", "ts")
 )
 
 _SQLITE_SCHEMA = """
