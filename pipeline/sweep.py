@@ -159,6 +159,20 @@ def early_stop_proxy(row: dict) -> float | None:
     return float(profit) * float(survival)
 
 
+def early_stop_reason(row: dict, finished: list[float | None], min_trials: int) -> str | None:
+    """Why a trial stops at this window row (docs/tuning.md#early-stopping), or None: its
+    stand-in score is below that of every finished trial at the same window, and at least
+    ``min_trials`` of them have one."""
+    mine = early_stop_proxy(row)
+    others = [p for p in finished if p is not None]
+    if mine is None or len(others) < min_trials or mine >= min(others):
+        return None
+    return (
+        f"window {row['window_id']}: net profit x survival {mine:,.0f} is below all {len(others)} "
+        f"finished trials' (lowest {min(others):,.0f})"
+    )
+
+
 # ------------------------------------------------------------------ the optimiser
 
 
@@ -515,14 +529,11 @@ class Sweep:
             if k >= last or k in running.checked:
                 continue
             running.checked.add(k)
-            mine = early_stop_proxy(row)
-            others = [p for p in self._finished_proxies(k) if p is not None]
-            if mine is None or len(others) < self.settings["early_stop_min_trials"] or mine >= min(others):
-                continue
-            running.stop_reason = (
-                f"window {k}: net profit x survival {mine:,.0f} is below all {len(others)} finished trials' "
-                f"(lowest {min(others):,.0f})"
+            running.stop_reason = early_stop_reason(
+                row, self._finished_proxies(k), self.settings["early_stop_min_trials"]
             )
+            if running.stop_reason is None:
+                continue
             self.say(f"sweep: trial {running.record.trial} stopped early at {running.stop_reason}")
             _signal_group(running.proc, signal.SIGINT)
             return

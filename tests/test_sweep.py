@@ -25,7 +25,7 @@ from harness.procs import REPO, die_with_parent
 from harness.sweeps import TINY_SPACE
 from prospector.pipeline.checkpoint import read_checkpoint
 from prospector.pipeline.store.log import read_events
-from prospector.pipeline.sweep import nan_windows, read_sweep, sweep_path
+from prospector.pipeline.sweep import early_stop_reason, nan_windows, read_sweep, sweep_path
 from prospector.pipeline.sweep_score import check_weights, episode_score, validation_seeds
 from prospector.pipeline.sweep_space import SpaceError, load_space
 
@@ -236,3 +236,12 @@ def test_write_space_copies_the_default_and_never_overwrites(tmp_path, capsys):
     assert load_space(target).to_dict() == load_space().to_dict()
     assert cli_main(["sweep", "--write-space", str(target)]) == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_early_stopping_needs_enough_finished_trials_and_a_row_below_all_of_them():
+    row = {"window_id": 1, "net_profit_mean": 100.0, "survival_rate": 0.5}  # stand-in score 50
+    assert early_stop_reason(row, [60.0, 70.0], 3) is None  # only two finished trials
+    assert early_stop_reason(row, [60.0, 70.0, 40.0], 3) is None  # not below all of them
+    reason = early_stop_reason(row, [60.0, 70.0, 55.0, None], 3)
+    assert reason is not None and "window 1" in reason and "below all 3" in reason
+    assert early_stop_reason({**row, "survival_rate": None}, [60.0, 70.0, 55.0], 3) is None  # no figure yet
