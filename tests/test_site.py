@@ -193,7 +193,9 @@ def test_replay_json_round_trips_the_replay_file(real_run, real_site):
         check(doc, REPLAY_SCHEMA)
         assert doc["n_frames"] == len(frames) == ev["steps"] + 1
         assert set(doc["frames"][0]["rs"]) == RENDER_STATE_KEYS
-        full = replaydata.expand_frames(doc)
+        parts = [load(out / f"data/runs/{real_run.name}/replays/{p}") for p in doc.get("parts", [])]
+        full = replaydata.expand_frames(replaydata.join_parts(doc, parts))  # a long one comes in parts
+        assert len(full) == len(frames)
         for a, b in zip(frames, full):
             assert same_render_state(b["render_state"], a["render_state"])
             assert b["truth"] == a["truth"]
@@ -206,7 +208,8 @@ def test_replay_json_round_trips_the_replay_file(real_run, real_site):
             assert b.get("probs") == a["probs"]
         # compact: much smaller than the frames as recorded
         raw = len(json.dumps(frames, separators=(",", ":")))
-        assert (out / f"data/runs/{real_run.name}/replays/{ev['replay_id']}.json").stat().st_size < raw / 2
+        pieces = (out / f"data/runs/{real_run.name}/replays").glob(f"{ev['replay_id']}*.json")
+        assert sum(f.stat().st_size for f in pieces) < raw / 2
 
 
 def same_render_state(got: dict, want: dict) -> bool:
@@ -236,7 +239,10 @@ def test_long_replays_come_in_parts(tmp_path, monkeypatch):
     main = load(out / f"data/runs/long/replays/{rec['replay_id']}.json")
     assert main["n_frames"] == 251 and len(main["frames"]) == 100 and main["chunk"] == 100
     assert main["parts"] == [f"{rec['replay_id']}.1.json", f"{rec['replay_id']}.2.json"]
-    assert len(main["events"]) == 251  # the whole timeline's event types
+    # the index: the whole timeline's event types and the strips' series (docs/site.md#progressive-loading)
+    assert main["index"] == f"{rec['replay_id']}.index.json" and "series" not in main
+    index = load(out / f"data/runs/long/replays/{main['index']}")
+    assert len(index["events"]) == 251 and len(index["series"]["rtg"]) == 251 and index["n_frames"] == 251
     parts = [load(out / f"data/runs/long/replays/{p}") for p in main["parts"]]
     assert [p["first"] for p in parts] == [100, 200] and len(parts[1]["frames"]) == 51
     _, frames = read_replay(run.dir / rec["path"])
@@ -244,12 +250,30 @@ def test_long_replays_come_in_parts(tmp_path, monkeypatch):
     assert len(full) == len(frames) == 251
     for a, b in zip(frames, full):
         assert same_render_state(b["render_state"], a["render_state"]) and b["truth"] == a["truth"]
-    # an unchanged rebuild keeps all three files; the manifest lists the parts
+    # an unchanged rebuild keeps all four files; the manifest lists the index and the parts
     again = build_site(run.runs_dir, out, docs=False)
     assert again.rendered == []
     assert load(out / ".sitegen/manifest.json")["outputs"][f"data/runs/long/replays/{rec['replay_id']}.json"][
         "files"
-    ] == [f"data/runs/long/replays/{p}" for p in main["parts"]]
+    ] == [f"data/runs/long/replays/{p}" for p in [main["index"], *main["parts"]]]
+
+
+def test_a_long_replay_starts_with_a_small_main_document_then_a_short_first_part():
+    from prospector.sitegen import replaychunks
+
+    frames = [{"t": i, "rs": {}, "events": [{"type": "mine"}] if i % 7 == 0 else []} for i in range(11_501)]
+    doc = {"schema": 1, "n_frames": len(frames), "series": {"rtg": [0.0] * len(frames)}, "frames": frames}
+    main, pieces = replaychunks.split(doc, "r", 2000)
+    assert len(main["frames"]) == replaychunks.FIRST_FRAMES == 200 and "series" not in main
+    names = [name for name, _ in pieces]
+    assert names[0] == main["index"] == "r.index.json" and names[1:] == main["parts"]
+    spans = [(p["first"], p["first"] + len(p["frames"])) for _, p in pieces[1:]]
+    assert spans[0] == (200, 1000) and spans[1] == (1000, 3000) and spans[-1] == (11_000, 11_501)
+    assert all(a == b for (_, b), (a, _) in zip(spans, spans[1:]))  # contiguous, in order
+    index = pieces[0][1]
+    assert index["series"] == doc["series"] and index["events"][7] == ["mine"] and index["events"][8] == []
+    short = {**doc, "frames": frames[:150]}
+    assert replaychunks.split(short, "r", 2000) == (short, [])  # one document, series and all
 
 
 def test_pages_of_real_run(real_run, real_site):

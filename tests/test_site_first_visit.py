@@ -96,7 +96,9 @@ def test_no_page_scrolls_sideways(sized, site):
     for path, ready in pages(site):
         pg = sized.goto(path)
         pg.wait_for_selector(ready, timeout=30000)
-        pg.wait_for_timeout(300)  # late layout: fonts, charts, panels filled after the first frame
+        # late layout (fonts, charts, panels filled after the first frame), and nothing left
+        # loading: a fetch cut off by the next navigation would count as a failed request
+        pg.wait_for_load_state("networkidle")
         overflow = sideways_overflow(pg)
         assert overflow == [], (sized.size, path, " | ".join(overflow))
         if path == "/no-such-page/":  # its own 404 is the one error that page must log
@@ -347,3 +349,30 @@ def test_units_on_charts_no_self_comparison_one_sell_heading_and_compare_in_the_
         assert not p.errors, p.errors
     finally:
         p.close()
+
+
+def test_the_mini_map_covers_no_rock_or_rock_label(sized, site):
+    """Every rock of every frame of a real replay, with its ring and its label, lies left of or
+    below the mini-map as the page places it (render.js sceneLayout, site.css)."""
+    pg = sized.goto(f"/replays/?run={site['run']}&replay={site['replay']}")
+    pg.wait_for_selector(PLAYER_READY, timeout=30000)
+    result = pg.evaluate(
+        """async () => {
+      const m = await import(document.querySelector('meta[name="site-base"]').content + 'static/render.js');
+      const p = window.__player;
+      const view = p.dom.sector.getBoundingClientRect(), map = p.dom.minimap.getBoundingClientRect();
+      const mapLeft = (map.left - view.left) * m.W / view.width;
+      const mapBottom = (map.bottom - view.top) * m.H / view.height;
+      const covered = []; let rocks = 0;
+      for (let i = 0; i < p.frames.loaded; i++) {
+        for (const a of m.sceneLayout(p.frames.get(i).rs).asteroids) {
+          rocks += 1;
+          const half = Math.max(a.radius + 8, 48);  // the scan ring, or the selected rock's label
+          if (a.x + half > mapLeft && a.y - a.radius - 28 < mapBottom) covered.push([i, a.slot]);
+        }
+      }
+      return { rocks, covered: covered.slice(0, 5) };
+    }"""
+    )
+    assert result["rocks"] > 0
+    assert result["covered"] == [], (sized.size, result)

@@ -54,6 +54,8 @@ export class ReplayPlayer {
     this.bind();
     // "what would another window do here?" beside the recorded top-3 (compare.js)
     this.compare = this.dom.probs ? new PolicyCompare(this) : null;
+    this.drawWaiters = []; // loads waiting for the first frame to be on screen (firstDraw)
+    document.addEventListener('visibilitychange', () => { if (document.hidden) this.releaseDrawWaiters(); });
     this.loopFn = (now) => this.tick(now);
     requestAnimationFrame(this.loopFn);
   }
@@ -132,6 +134,7 @@ export class ReplayPlayer {
     this.doc = doc;
     this.stats.firstDrawAt = undefined;
     delete this.root.dataset.drawn;
+    this.releaseDrawWaiters(); // a load still waiting for its first frame gives way to this one
     if (this.compare) this.compare.setReplay(runId, replayId);
     this.stats.loadedAt = performance.now() - t0;
     this.dom.scrub.max = String(Math.max(0, this.frames.length - 1));
@@ -197,6 +200,7 @@ export class ReplayPlayer {
 
   async loadIndex(runId, doc, store) {
     await this.firstDraw();
+    if (this.frames !== store) return false; // another replay was loaded meanwhile
     let index;
     try {
       index = checkReplayIndex(await fetchJSON(`data/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(doc.index)}`,
@@ -214,13 +218,18 @@ export class ReplayPlayer {
     return true;
   }
 
-  // Resolves once a frame has been drawn (or after 200 ms: a hidden page draws nothing).
+  // Resolves once a frame has been drawn, or at once in a hidden page (which draws nothing).
+  // No timer: on a busy machine the first animation frame can come late, and the index must
+  // not compete with the first frame's files (docs/site.md#progressive-loading).
   firstDraw() {
-    if (this.stats.firstDrawAt !== undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.onFirstDraw = resolve;
-      setTimeout(resolve, 200);
-    });
+    if (this.stats.firstDrawAt !== undefined || document.hidden) return Promise.resolve();
+    return new Promise((resolve) => { this.drawWaiters.push(resolve); });
+  }
+
+  releaseDrawWaiters() {
+    const waiting = this.drawWaiters;
+    this.drawWaiters = [];
+    for (const resolve of waiting) resolve();
   }
 
   // A long replay's other parts, in order, in the background.
@@ -425,7 +434,7 @@ export class ReplayPlayer {
     if (this.stats.firstDrawAt === undefined) {
       this.stats.firstDrawAt = performance.now();
       this.root.dataset.drawn = '1';
-      if (this.onFirstDraw) { this.onFirstDraw(); this.onFirstDraw = null; }
+      this.releaseDrawWaiters();
     }
     if (this.playing && this.stats.firstAdvanceAt === undefined && this.index > 0) this.stats.firstAdvanceAt = performance.now();
     this.stats.drawMs.push(performance.now() - t0);
