@@ -8,14 +8,24 @@ the site generator (a layer above) provides (docs/architecture.md).
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
+import math
 import sys
 from importlib import metadata
 
-from prospector.cli import CliError, add_command, non_negative_int, positive_float, positive_int
+from prospector.cli import (
+    CliError,
+    add_command,
+    add_run_options,
+    int_at_least,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
-from .config import MAX_ENVS, TrainConfig
+from .config import SETTINGS, TrainConfig
 from .sweep_cli import add_sweep_parser
 
 DEFAULTS = TrainConfig()
@@ -77,31 +87,9 @@ def cmd_train(args) -> int:
     from .trainer import FollowerStop, TrainError, train
 
     try:
-        cfg = make_train_config(
-            args.config,
-            run_id=args.run_id,
-            runs_dir=args.runs_dir,
-            windows=args.windows,
-            total_steps=args.total_steps,
-            window_steps=args.window_steps,
-            envs=args.envs,
-            workers=args.workers,
-            backend=args.backend,
-            seed=args.seed,
-            device=args.device,
-            wandb=args.wandb,
-            time_max=args.time_max,
-            policy=args.policy,
-            experiment=args.experiment,
-            eval_episodes=args.eval_episodes,
-            dashboard=args.dashboard,
-            site=args.site,
-            deploy=args.deploy or None,
-            showcase_seed=args.showcase_seed,
-            wandb_video=args.wandb_video or None,
-            env_threads=args.threads,
-            compute_dtype=args.compute_dtype,
-        )
+        # every setting with a flag, as parsed (None: not given); add_setting_options made them
+        given = {name: getattr(args, name) for name, declared in SETTINGS.items() if declared.flag}
+        cfg = make_train_config(args.config, **given)
         if args.total_steps is not None and args.windows is None:
             cfg.windows = None  # --total-steps alone: train until that many steps
         if args.resume is None and is_rank_zero() and not args.nproc:
@@ -196,9 +184,10 @@ def dtype_list(text: str) -> list[str] | None:
     if not text:
         return None
     values = [part.strip() for part in text.split(",")]
+    choices = SETTINGS["compute_dtype"].choices
     for value in values:
-        if value not in ("auto", "float32", "bfloat16"):
-            raise CliError(f"--compute-dtype {value!r}: choose from auto, float32, bfloat16 (comma-separated)")
+        if value not in choices:
+            raise CliError(f"--compute-dtype {value!r}: choose from {', '.join(choices)} (comma-separated)")
     return values
 
 
@@ -350,7 +339,6 @@ it); it goes online when you are logged in (`wandb login`) or WANDB_MODE=online.
 
 def add_train_parser(sub) -> None:
     global TRAIN_PARSER
-    d = DEFAULTS
     p = TRAIN_PARSER = add_command(
         sub,
         "train",
@@ -370,52 +358,11 @@ prospector train --nproc 2 --threads 1             # two ranks, data-parallel (t
         metavar="FILE",
         help="TOML or JSON file of training settings (any TrainConfig field, docs/training.md; default: none)",
     )
-    p.add_argument("--run-id", default=None, help="run id (default: UTC time and git short sha)")
-    p.add_argument("--runs-dir", default=None, help=f"where runs live (default {d.runs_dir}/)")
     p.add_argument(
         "--resume",
         default=None,
         metavar="RUN_ID",
         help="continue this run from its last closed window (default: start a new run)",
-    )
-    p.add_argument("--windows", type=positive_int, default=None, help=f"windows to train (default {d.windows})")
-    p.add_argument(
-        "--total-steps",
-        type=positive_int,
-        default=None,
-        help="stop at this many env steps instead (default: windows x window steps)",
-    )
-    p.add_argument(
-        "--window-steps",
-        type=positive_int,
-        default=None,
-        help=f"env steps per window, rounded up to whole batches of games x {d.bptt_horizon} "
-        f"(default {d.window_steps:,})",
-    )
-    p.add_argument(
-        "--envs",
-        type=positive_int,
-        default=None,
-        help=f"games stepped in total (per rank with --nproc), 1..{MAX_ENVS} (default {d.envs})",
-    )
-    p.add_argument(
-        "--workers",
-        type=positive_int,
-        default=None,
-        help=f"env workers, must divide --envs; at most the physical cores with multiprocessing (default {d.workers})",
-    )
-    p.add_argument(
-        "--backend",
-        choices=("serial", "multiprocessing"),
-        default=None,
-        help=f"PufferLib vectorization of the env workers (default {d.backend})",
-    )
-    p.add_argument(
-        "--threads",
-        type=non_negative_int,
-        default=None,
-        help="C threads stepping each env worker's games; 0: this machine's available cores shared "
-        f"out over the workers and ranks (default {d.env_threads})",
     )
     p.add_argument(
         "--nproc",
@@ -425,66 +372,58 @@ prospector train --nproc 2 --threads 1             # two ranks, data-parallel (t
         help="train as N data-parallel ranks on this machine (torchrun; gloo on the CPU, nccl with "
         "--device cuda, one GPU per rank); every rank steps --envs games (default: one process)",
     )
-    p.add_argument(
-        "--seed", type=non_negative_int, default=None, help=f"seed of games and policy, 0..2^63-1 (default {d.seed})"
-    )
-    p.add_argument("--device", default=None, help=f"torch device: cpu or cuda (default {d.device})")
-    p.add_argument(
-        "--time-max", type=positive_int, default=None, help=f"episode budget in ticks (default {d.time_max})"
-    )
-    p.add_argument("--policy", choices=("mlp", "lstm"), default=None, help=f"policy network (default {d.policy})")
-    p.add_argument(
-        "--compute-dtype",
-        choices=("auto", "float32", "bfloat16"),
-        default=None,
-        help="dtype of the forward passes and the PPO update (bfloat16 autocast; weights and checkpoints stay "
-        "float32); auto: bfloat16 on a CPU with AMX-BF16 or a CUDA device with bfloat16, else float32 "
-        f"(default {d.compute_dtype})",
-    )
-    p.add_argument("--experiment", default=None, help="W&B group of the run (default: none)")
-    p.add_argument(
-        "--eval-episodes",
-        type=positive_int,
-        default=None,
-        help=f"evaluation replays recorded per window (default {d.eval_episodes})",
-    )
-    p.add_argument(
-        "--showcase-seed",
-        type=non_negative_int,
-        default=None,
-        metavar="SEED",
-        help="the world every window also plays, for the site's timelapse, 0..2^64-1 (default: derived from --seed)",
-    )
-    p.add_argument(
-        "--wandb-video",
-        action="store_true",
-        default=None,
-        help="every window's every_window replay also goes to W&B as a video, drawn by the site's "
-        "player in headless Chromium (default: off)",
-    )
-    p.add_argument(
-        "--wandb",
-        dest="wandb",
-        action="store_true",
-        default=None,
-        help="log to W&B: offline unless logged in or WANDB_MODE=online (default: on)",
-    )
-    p.add_argument("--no-wandb", dest="wandb", action="store_false", help="do not log to W&B")
-    p.add_argument(
-        "--no-dashboard",
-        dest="dashboard",
-        action="store_false",
-        default=None,
-        help="hide PuffeRL's live terminal dashboard (default: shown)",
-    )
-    p.add_argument(
-        "--site",
-        default=None,
-        metavar="DIR",
-        help="rebuild the static site into DIR after every window's replays (default: off)",
-    )
-    p.add_argument("--deploy", action="store_true", help="with --site: deploy the site after every rebuild")
+    add_setting_options(p)
     p.set_defaults(func=cmd_train)
+
+
+def add_setting_options(p) -> None:
+    """The ``train`` option of every setting with a flag, derived from its one declaration
+    (pipeline/config.py): type, choices, metavar, and help with its range and default. Each
+    defaults to None, so that an option not given leaves the config file's value."""
+    for declared in SETTINGS.values():
+        if declared.flag:
+            add_setting_option(p, declared)
+
+
+def add_setting_option(p, s) -> None:
+    shown = f"(default: {s.default_text()})"
+    if s.kind == "bool":
+        if s.flag.startswith("--no-"):
+            p.add_argument(s.flag, dest=s.name, action="store_false", default=None, help=f"do not {s.help} {shown}")
+            return
+        p.add_argument(s.flag, dest=s.name, action="store_true", default=None, help=f"{s.help} {shown}")
+        if s.default:  # on unless turned off: --no-X too
+            p.add_argument("--no-" + s.flag[2:], dest=s.name, action="store_false", help=f"do not {s.help}")
+        return
+    bounded = s.low is not None and s.high is not None and not isinstance(s.high, str)
+    text = f"{s.help}, {s.range_text()} {shown}" if bounded else f"{s.help} {shown}"
+    options = {"dest": s.name, "default": None, "help": text}
+    if s.choices:
+        options["choices"] = s.choices
+    else:
+        options["metavar"] = s.metavar or s.flag[2:].upper().replace("-", "_")
+        if s.kind == "int":
+            options["type"] = int_at_least(int(s.low)) if s.low is not None else whole_number
+        elif s.kind == "float":
+            options["type"] = positive_float if (s.low == 0 and s.low_open) else finite_number
+    p.add_argument(s.flag, **options)
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def finite_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def add_commands(sub) -> None:
@@ -508,14 +447,12 @@ def add_commands(sub) -> None:
     p.add_argument(
         "--episodes", type=positive_int, default=None, help="use only the first N seeds of the file (default: all)"
     )
-    p.add_argument(
-        "--run",
-        default=None,
-        metavar="RUN_ID",
-        help="no training: benchmark this run's last checkpoint (default: train a new run)",
+    add_run_options(
+        p,
+        run="optional",
+        run_help="no training: benchmark this run's last checkpoint (default: train a new run)",
+        run_id_help="id of the training run (default: UTC time and git sha)",
     )
-    p.add_argument("--run-id", default=None, help="id of the training run (default: UTC time and git sha)")
-    p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     p.add_argument("--config", default=None, help="TOML or JSON file of training settings (default: none)")
     p.add_argument("--bots", default="", help="comma-separated subset of the bots (default all)")
     p.add_argument(
@@ -546,7 +483,7 @@ def add_commands(sub) -> None:
     p.add_argument(
         "--compute-dtype",
         default="",
-        help="--throughput: comma-separated compute dtypes, of auto, float32, bfloat16 "
+        help=f"--throughput: comma-separated compute dtypes, of {', '.join(SETTINGS['compute_dtype'].choices)} "
         f"(default: the training default, {DEFAULTS.compute_dtype})",
     )
     p.add_argument(
@@ -570,10 +507,9 @@ def add_commands(sub) -> None:
         extra="train",
         examples="prospector eval --run RUN_ID --window 2 --episodes 3",
     )
-    p.add_argument("--run", required=True, help="run id")
+    add_run_options(p, run="required")
     p.add_argument("--window", type=non_negative_int, required=True, help="window id")
     p.add_argument("--episodes", type=positive_int, default=1, help="episodes to record (default 1)")
-    p.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
     p.set_defaults(func=cmd_eval)
 
     p = add_command(
@@ -591,9 +527,8 @@ def add_commands(sub) -> None:
         extra="train",
         examples="prospector runs list\nprospector runs list --runs-dir /data/runs",
     )
-    q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+    add_run_options(q)
     for name, text in (("show", "what a run holds"), ("reindex", "rebuild a run's projections from its log")):
         q = add_command(runs_sub, name, help=text, extra="train", examples=f"prospector runs {name} RUN_ID")
-        q.add_argument("run", help="run id")
-        q.add_argument("--runs-dir", default="runs", help="where runs live (default runs/)")
+        add_run_options(q, run="positional")
     p.set_defaults(func=cmd_runs)

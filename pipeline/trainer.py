@@ -36,7 +36,7 @@ import numpy as np
 from prospector import spec as S
 
 from . import distributed
-from .config import TrainConfig
+from .config import TrainConfig, resume_config
 from .distributed import RankStopped, World
 from .puffer import EpisodeTap, LastLogs, env_threads_for, make_trainer_class, make_vecenv, puffer_config
 from .store import layout as runs
@@ -182,24 +182,7 @@ def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
             state.next_window = last + 1
             state.global_step = int(state.checkpoint["global_step"]) if orphan else closed[-1]["env_steps_total"]
         # The run keeps its own settings; only how long to train and where may change.
-        original = dict(started["config"]["train"])
-        original.setdefault("action_mask", False)  # runs from before the policy had a mask
-        for name in (
-            "windows",
-            "total_steps",
-            "wandb",
-            "dashboard",
-            "site",
-            "deploy",
-            "device",
-            "backend",
-            "workers",
-            "env_threads",
-            "compute_dtype",
-        ):
-            original[name] = getattr(cfg, name)
-        original["run_id"] = state.run_id
-        state.config = TrainConfig(**original).validate()
+        state.config = resume_config({**started["config"]["train"], "run_id": state.run_id}, cfg)
         if orphan:
             log.append("window_closed", **recovered_row(last, state.global_step))
             closed.append({"window_id": last})
