@@ -268,7 +268,11 @@ class TrainConfig:
         doc="See [Compute dtype](#compute-dtype).",
     )
     learning_rate: float = setting(
-        0.003, "Adam's learning rate, annealed to 0 over the planned steps", low=0, low_open=True
+        0.003,
+        "Adam's learning rate, annealed to 0 over the planned steps",
+        flag="--learning-rate",
+        low=0,
+        low_open=True,
     )
     gamma: float = setting(0.995, "discount factor", low=0, low_open=True, high=1)
     gae_lambda: float = setting(0.95, "GAE lambda", low=0, high=1)

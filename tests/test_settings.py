@@ -79,6 +79,7 @@ def test_train_options_are_derived_from_the_settings():
 def test_the_parsed_options_are_the_settings_given():
     args = build_parser().parse_args(
         ["train", "--envs", "64", "--threads", "2", "--no-wandb", "--no-dashboard", "--backend", "multiprocessing"]
+        + ["--learning-rate", "0.001"]
     )
     given = {s.name: getattr(args, s.name) for s in SETTINGS.values() if s.flag}
     assert {k: v for k, v in given.items() if v is not None} == {
@@ -87,6 +88,7 @@ def test_the_parsed_options_are_the_settings_given():
         "wandb": False,
         "dashboard": False,
         "backend": "multiprocessing",
+        "learning_rate": 0.001,
     }
 
 
