@@ -2,7 +2,7 @@
 manifest lists (docs/site.md#output-directory).
 
 Before: ``site build --out s`` into a folder holding ``assets/MY_PHOTO.png``,
-``docs/MY_NOTES.md`` and ``index.html`` exited 0 with the photo deleted and the page
+``MY_NOTES.md`` under ``docs`` and ``index.html`` exited 0 with the photo deleted and the page
 replaced; an incremental build kept a damaged output as "unchanged"."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def users_folder(path: Path) -> Path:
     (path / "assets").mkdir(parents=True)
     (path / "docs").mkdir()
     (path / "assets/MY_PHOTO.png").write_bytes(b"x\n")
-    (path / "docs/MY_NOTES.md").write_text("x\n")
+    (path / "docs" / "MY_NOTES.md").write_text("x\n")
     (path / "index.html").write_text("<h1>mine</h1>\n")
     return path
 
