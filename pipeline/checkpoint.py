@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+import zipfile
 from pathlib import Path
 
 #: What torch.save writes since torch 1.6 (a zip archive). The legacy format starts with a
@@ -113,6 +114,7 @@ def load_checkpoint_bytes(data: bytes, name: str | Path) -> dict:
 
     if not data.startswith(ZIP_MAGIC):
         raise CheckpointError(f"checkpoint {name} is not a checkpoint (not a torch zip file); it was not read")
+    _check_archive(data, name)
     try:
         with warnings.catch_warnings():  # torch warns about odd pickle protocols: our line says it all
             warnings.simplefilter("ignore")
@@ -125,6 +127,17 @@ def load_checkpoint_bytes(data: bytes, name: str | Path) -> dict:
         first = (str(exc).strip().splitlines() or [""])[0][:160]
         raise CheckpointError(f"checkpoint {name} cannot be read ({type(exc).__name__}: {first})") from None
     return check_checkpoint(state, name)
+
+
+def _check_archive(data: bytes, name: str | Path) -> None:
+    """torch.save writes every entry stored (uncompressed), so a checkpoint never expands
+    past its own size; a compressed entry could (a zip bomb), and is refused unread."""
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:  # truncated, or a damaged directory
+        raise CheckpointError(f"checkpoint {name} cannot be read (not a whole zip archive: {exc})") from None
+    if any(e.compress_type != zipfile.ZIP_STORED for e in entries) or sum(e.file_size for e in entries) > len(data):
+        raise CheckpointError(f"checkpoint {name} is not a checkpoint (compressed entries; torch stores them)")
 
 
 def check_checkpoint(state, name: str | Path) -> dict:

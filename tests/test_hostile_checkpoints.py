@@ -22,12 +22,13 @@ import pickle
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 import torch
 from harness.testing import tiny_config
-from prospector.pipeline.checkpoint import CheckpointError, read_checkpoint
+from prospector.pipeline.checkpoint import CheckpointError, load_checkpoint_bytes, read_checkpoint
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.policy import policy_for_checkpoint
 from prospector.pipeline.store import layout as R
@@ -272,6 +273,21 @@ def test_checkpoints_written_the_old_way_still_load_and_resume(run, tmp_path):
     torch.save(first, path)
     policy, state = load_checkpoint(path)
     assert state["action_mask"] is False and not policy.action_mask
+
+
+def test_a_compressed_archive_is_refused_unread(trained):
+    """torch stores a checkpoint's entries uncompressed: a deflated one (which could expand
+    without bound, a zip bomb) is refused before torch reads it."""
+    path = trained / saved_event(trained, LAST)["path"]
+    for bomb in (False, True):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+            for entry in source.infolist():
+                target.writestr(entry.filename, source.read(entry))
+            if bomb:
+                target.writestr(entry.filename.split("/")[0] + "/data/999", bytes(20_000_000))
+        with pytest.raises(CheckpointError, match="compressed entries"):
+            load_checkpoint_bytes(buffer.getvalue(), "ckpt.pt")
 
 
 def test_a_checkpoint_that_is_not_ours_is_one_checkpoint_error(tmp_path):
