@@ -376,3 +376,24 @@ def test_the_mini_map_covers_no_rock_or_rock_label(sized, site):
     )
     assert result["rocks"] > 0
     assert result["covered"] == [], (sized.size, result)
+
+
+def test_tables_keep_their_key_columns_on_a_phone(browser, site):
+    p = Page(browser, site["base"], SIZES["phone"])
+    try:
+        for path, columns in (
+            ("/replays/", ("window", "replay", "return", "net profit", "end")),
+            ("/runs/", ("run", "status", "windows", "return", "links")),
+        ):
+            pg = p.goto(path)
+            pg.wait_for_selector("table tbody tr td", timeout=30000)
+            shown = pg.eval_on_selector_all(
+                "table thead th",
+                """(ths) => ths.filter((t) => { const r = t.getBoundingClientRect();
+                  return r.width > 0 && r.left >= 0 && r.right <= innerWidth; })
+                  .map((t) => t.textContent.trim().split(' (')[0])""",
+            )
+            assert all(c in shown for c in columns), (path, shown)
+        assert not p.errors, p.errors
+    finally:
+        p.close()
