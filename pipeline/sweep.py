@@ -33,12 +33,15 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .store import layout as runs
+from .store.events import RunFinished, WindowClosed
 from .store.log import CorruptLogError, EventLog, RunLockedError, read_events
+from .store.run import Run
 from .sweep_space import Space
 
 SWEEPS_DIR = "sweeps"
@@ -145,7 +148,7 @@ def trial_rows(runs_dir, run_id: str) -> list[dict]:
     """A trial run's window rows (window_closed events), [] before it has any."""
     run_dir = Path(runs_dir) / run_id
     try:
-        return [e for e in read_events(run_dir) if e["type"] == "window_closed"]
+        return [row.to_json() for row in Run.open(run_dir).of(WindowClosed)]
     except CorruptLogError:
         return []
 
@@ -179,7 +182,9 @@ def early_stop_reason(row: dict, finished: list[float | None], min_trials: int) 
 def make_optimizer(space: Space):
     """``pufferlib.sweep.<method>(config)``; PufferLib's prints go to stderr."""
     import pufferlib.sweep as PS
+    import torch
 
+    torch.set_num_threads(1)  # the optimiser's GP fits share the cores with the trials
     method = getattr(PS, space.settings["method"], None)
     if method is None:
         raise SweepError(f"pufferlib.sweep has no method {space.settings['method']!r}")
@@ -219,6 +224,23 @@ def observe(optimizer, space: Space, settings: dict, score: float, cost: float) 
     raw = {e.name: e.to_raw(settings[e.name]) for e in space.entries}
     with contextlib.redirect_stdout(io.StringIO()):
         optimizer.observe(raw, score, max(cost, 1e-9))
+
+
+class Suggestion(threading.Thread):
+    """``suggest()`` in a thread of its own; the optimiser is not touched meanwhile."""
+
+    def __init__(self, optimizer, space: Space, trial: int, observed: int):
+        super().__init__(daemon=True, name=f"suggest-{trial}")
+        self.args = (optimizer, space, trial, observed)
+        self.trial = trial
+        self.result: tuple[dict, dict] | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = suggest(*self.args)
+        except BaseException as exc:  # raised again by the sweep's own thread
+            self.error = exc
 
 
 # ------------------------------------------------------------------ processes
@@ -281,6 +303,8 @@ class Sweep:
         self.say = say
         self.optimizer = make_optimizer(self.space)
         self.observed: list[int] = []
+        self.suggesting: Suggestion | None = None
+        self.deferred: list[TrialRecord] = []  # finished while a suggestion was being made
         self.active: list[Running] = []
         self.stopping = False
         self.session_start = time.monotonic()
@@ -291,6 +315,9 @@ class Sweep:
                 self._observe(trial)
 
     def _observe(self, trial: TrialRecord) -> None:
+        if self.suggesting is not None:  # the optimiser is busy in its thread: observed after
+            self.deferred.append(trial)
+            return
         observe(self.optimizer, self.space, trial.settings, trial.result["score"], trial.result["cost"])
         self.observed.append(trial.trial)
 
@@ -318,10 +345,9 @@ class Sweep:
                     trial.resumed += 1
                     self._launch(trial)
             while True:
-                while len(self.active) < self.settings["parallel"] and self.may_start():
-                    self._new_trial()
-                if not self.active:
-                    break
+                self._start_trials()
+                if not self.active and (self.suggesting is None or self.stopping):
+                    break  # a suggestion still in its thread when stopping is dropped
                 self._poll()
                 time.sleep(POLL_SECONDS)
             reason = "interrupted" if self.stopping else "budget"
@@ -356,9 +382,25 @@ class Sweep:
         self.active.clear()
 
     # -- starting trials
-    def _new_trial(self) -> None:
-        n = len(self.record.trials)
-        settings, info = suggest(self.optimizer, self.space, n, len(self.observed))
+    def _start_trials(self) -> None:
+        """Start a trial when a slot is free. The optimiser suggests in a thread (Protein's
+        GP fits take minutes on a busy machine), so the running trials are watched meanwhile."""
+        if self.suggesting is not None:
+            if self.suggesting.is_alive():
+                return
+            done, self.suggesting = self.suggesting, None
+            for trial in self.deferred:
+                self._observe(trial)
+            self.deferred.clear()
+            if done.error is not None:
+                raise done.error
+            if not self.stopping:
+                self._new_trial(done.trial, *done.result)
+        if len(self.active) < self.settings["parallel"] and self.may_start():
+            self.suggesting = Suggestion(self.optimizer, self.space, len(self.record.trials), len(self.observed))
+            self.suggesting.start()
+
+    def _new_trial(self, n: int, settings: dict, info: dict) -> None:
         run_id = trial_run_id(self.record.sweep_id, n)
         self.append("trial_suggested", trial=n, trial_run=run_id, settings=settings, default=n == 0, info=info)
         trial = TrialRecord(n, run_id, settings, default=n == 0)
@@ -373,14 +415,14 @@ class Sweep:
         windows = self.settings["windows"]
         run_dir = self.runs_dir / trial.run_id
         try:
-            events = read_events(run_dir).events if (run_dir / runs.EVENTS_FILE).is_file() else []
+            run = Run.open(run_dir).refresh()
         except CorruptLogError as exc:
             return self._fail(trial, f"its run's log is damaged: {exc}")
-        closed = sum(e["type"] == "window_closed" for e in events)
-        completed = any(e["type"] == "run_finished" and e.get("reason") == "completed" for e in events)
+        closed = len(run.of(WindowClosed))
+        completed = any(end.reason == "completed" for end in run.of(RunFinished))
         if closed >= windows or (completed and closed):
             return self._score(Running(trial, None, "score", self._log_path(trial)))
-        if any(e["type"] == "run_started" for e in events):
+        if run.started is not None:
             cmd = ["--resume", trial.run_id, "--windows", str(windows - closed)]
         else:
             cmd = [
