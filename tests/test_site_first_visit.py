@@ -58,6 +58,13 @@ def sized(request, browser, site):
     p.close()
 
 
+def settled(pg):
+    """``pg`` once nothing is loading: a fetch the next navigation cuts off (a policy file the
+    agent panel was still loading) would count as a failed request."""
+    pg.wait_for_load_state("networkidle")
+    return pg
+
+
 def pages(site) -> list[tuple[str, str]]:
     run, replay = site["run"], site["replay"]
     return [
@@ -96,9 +103,7 @@ def test_no_page_scrolls_sideways(sized, site):
     for path, ready in pages(site):
         pg = sized.goto(path)
         pg.wait_for_selector(ready, timeout=30000)
-        # late layout (fonts, charts, panels filled after the first frame), and nothing left
-        # loading: a fetch cut off by the next navigation would count as a failed request
-        pg.wait_for_load_state("networkidle")
+        settled(pg)  # late layout too: fonts, charts, panels filled after the first frame
         overflow = sideways_overflow(pg)
         assert overflow == [], (sized.size, path, " | ".join(overflow))
         if path == "/no-such-page/":  # its own 404 is the one error that page must log
@@ -194,6 +199,8 @@ def test_player_and_ship_panel_tell_one_time(sized, site):
     m = re.fullmatch(r"(t \d+ / \d+) · step 12 / (\d+)", counter)
     assert m, counter
     assert m.group(1) == hud, (counter, hud)
+    jumps = pg.eval_on_selector_all(".event-log .ev-jump", "bs => bs.map(b => b.textContent)")
+    assert jumps and all(re.fullmatch(r"t \d+", j) for j in jumps), jumps  # the events panel: the same clock
     assert not sized.errors, sized.errors
 
 
@@ -210,6 +217,7 @@ def test_every_player_offers_a_link_and_an_embed_snippet(sized, site):
     assert src.startswith(site["base"] + "/embed/?") and f"run={site['run']}" in src and "frame=9" in src
     assert "autoplay" not in src
     assert inside_viewport(pg, ".share-panel") == [], sized.size
+    settled(pg)
     for home in ("/",):  # the home page's player has it too
         pg = sized.goto(home)
         pg.wait_for_selector(PLAYER_READY, timeout=30000)
@@ -335,8 +343,10 @@ def test_units_on_charts_no_self_comparison_one_sell_heading_and_compare_in_the_
         assert "(credits)" in pg.text_content('.chart[data-metric="net_profit_mean"] h3')
         offered = pg.eval_on_selector_all("#run-b option", "os => os.map(o => o.value)")
         assert site["run"] not in offered, offered
+        settled(pg)
         pg = p.goto("/play/?seed=7")
         pg.wait_for_selector('#play[data-state="playing"]', timeout=30000)
+        settled(pg)
         sell_titles = [t.strip().lower() for t in pg.locator(".act-sell").all_inner_texts()[0].split("\n")]
         assert sell_titles.count("sell") == 1, sell_titles
         pg = p.goto(f"/replays/?run={site['run']}&replay={site['replay']}&frame=4&compare=0")
@@ -394,6 +404,7 @@ def test_tables_keep_their_key_columns_on_a_phone(browser, site):
                   .map((t) => t.textContent.trim().split(' (')[0])""",
             )
             assert all(c in shown for c in columns), (path, shown)
+            settled(pg)
         assert not p.errors, p.errors
     finally:
         p.close()

@@ -493,7 +493,9 @@ export class ReplayPlayer {
         if (items.length >= 14) break;
         if (e.type === 'hold' && f.events.length > 1) continue;
         items.push(el('li', { class: `ev ev-${e.type}` + (i === this.index ? ' now' : ''), dataset: { frame: String(i) } },
-          el('button', { type: 'button', class: 'ev-jump', onclick: () => { this.pause(); this.seek(i); } }, `#${i}`),
+          // the HUD's clock (game tick); the step is in the tooltip
+          el('button', { type: 'button', class: 'ev-jump', title: `step ${i}: show this frame`,
+            onclick: () => { this.pause(); this.seek(i); } }, `t ${f.t ?? '?'}`),
           ` ${describeEvent(e)}`));
       }
     }
