@@ -169,6 +169,12 @@ class RunStarted(Event):
     versions: dict = f("object", "package versions")
     wandb_url: str | None = f("string", "the W&B run's URL, null offline", null=True)
     world_size: int = f("count", "data-parallel ranks", default=1)
+    compute_dtype: dict | None = f(
+        "object",
+        "`{setting, dtype, why}`: what compute_dtype chose here (training.md#compute-dtype)",
+        null=True,
+        default=None,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
