@@ -24,8 +24,9 @@ from prospector.envs import ProspectorEnv
 
 from .checkpoint import CheckpointError, checkpoint_policy, read_checkpoint
 from .store import layout as runs
-from .store.log import EventLog, file_lock, read_events
-from .store.replays import encode_replay
+from .store.log import file_lock
+from .store.replays import make_header
+from .store.run import Run
 
 TOP_K = 3
 #: Held while checking the log for a replay and writing it (one recording per replay_id).
@@ -128,54 +129,32 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
     ``video(replay_path, event)``, when given, is called for the new ``every_window``
     replay after its event is in the log (``train --wandb-video``: pipeline/cli.py).
     """
-    run_dir = Path(run_dir)
-    log = read_events(run_dir)
-    events = list(log)
-    started = next((e for e in events if e["type"] == "run_started"), None)
+    run = Run.open(run_dir)
+    started, train, env_config = run.started, run.train_config, run.env_config
     if started is None:
-        raise CheckpointError(f"{run_dir} has no run_started event")
-    train = started["config"]["train"]
-    env_config = started["config"]["env"]
-    saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == window_id]
-    if not saved:
-        raise CheckpointError(f"window {window_id} of {run_dir.name} has no checkpoint_saved event")
-    ckpt = saved[-1]
-    # (replay id, seed, base tags): the eval seeds, then the showcase seed
-    plan = [
-        (
-            runs.make_replay_id(window_id, n, f"{started['run_id']}|{int(train['eval_seed']) + n}|{ckpt['sha256']}"),
-            int(train["eval_seed"]) + n,
-            ["every_window"] if n == 0 else ["eval"],
-        )
-        for n in range(episodes)
-    ]
-    showcase = train.get("showcase_seed")
-    if isinstance(showcase, int):
-        plan.append(
-            (
-                runs.make_replay_id(window_id, episodes, f"{started['run_id']}|showcase|{showcase}|{ckpt['sha256']}"),
-                showcase,
-                ["showcase"],
-            )
-        )
+        raise CheckpointError(f"{run.dir} has no run_started event")
+    ckpt = run.checkpoints.get(window_id)
+    if ckpt is None:
+        raise CheckpointError(f"window {window_id} of {run.dir.name} has no checkpoint_saved event")
+    plan = replay_plan(started.run_id, train, window_id, episodes, ckpt.sha256)
     replay_ids = [replay_id for replay_id, _, _ in plan]
-    done = _recorded(events, replay_ids)
+    done = _recorded(run, replay_ids)
     if len(done) == len(plan):
         return [done[r] for r in replay_ids]
     try:
-        path = runs.resolve_in_run(run_dir, str(ckpt.get("path", "")))
+        path = runs.resolve_in_run(run.dir, ckpt.path)
     except ValueError as exc:
-        raise CheckpointError(f"window {window_id} of {run_dir.name}: {exc}") from None
-    policy, state = load_checkpoint(path, ckpt.get("sha256"))
+        raise CheckpointError(f"window {window_id} of {run.dir.name}: {exc}") from None
+    policy, state = load_checkpoint(path, ckpt.sha256)
     torch.set_num_threads(1)
 
-    earlier = [e for e in events if e["type"] == "replay_recorded" and e["window_id"] != window_id]
-    returns = [e["return"] for e in earlier if "every_window" in e["tags"]]
+    earlier = [r for r in run.replays() if r.window_id != window_id]
+    returns = [r.return_ for r in earlier if "every_window" in r.tags]
     best = max(returns) if returns else None
-    reached = {t for e in earlier for t in e["tags"] if t.startswith("milestone:")}
+    reached = {t for r in earlier for t in r.tags if t.startswith("milestone:")}
     for replay_id, seed, base_tags in plan:
         if replay_id in done:
-            reached.update(t for t in done[replay_id]["tags"] if t.startswith("milestone:"))
+            reached.update(t for t in done[replay_id].tags if t.startswith("milestone:"))
             continue
         frames, totals = play_episode(policy, seed, env_config, train["policy"])
         tags = list(base_tags)
@@ -185,29 +164,27 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
             if tag not in reached and passed(totals):
                 tags.append(tag)
                 reached.add(tag)
-        header = {
-            "run_id": started["run_id"],
-            "window_id": window_id,
-            "replay_id": replay_id,
-            "seed": seed,
-            "env_config": env_config,
-            "policy_checkpoint": ckpt["path"],
-            "checkpoint_sha256": ckpt["sha256"],
-            "tags": tags,
-            "totals": totals,
-            "gamma": train.get("gamma"),
-            "reward_scale": learner_reward_scale(train, state),
-        }
-        path = runs.replay_path(run_dir, replay_id)
-        with file_lock(run_dir / REPLAYS_LOCK_FILE):
-            already = _recorded(read_events(run_dir).events, [replay_id])
+        header = make_header(
+            run_id=started.run_id,
+            window_id=window_id,
+            replay_id=replay_id,
+            seed=seed,
+            env_config=env_config,
+            policy_checkpoint=ckpt.path,
+            checkpoint_sha256=ckpt.sha256,
+            tags=tags,
+            totals=totals,
+            gamma=train.get("gamma"),
+            reward_scale=learner_reward_scale(train, state),
+        )
+        with file_lock(run.dir / REPLAYS_LOCK_FILE):
+            already = _recorded(run.refresh(), [replay_id])
             if already:  # another evaluator of this window got there first
                 done.update(already)
                 continue
-            size, digest = runs.atomic_write(path, encode_replay(header, frames))
-            done[replay_id] = EventLog.append_once(
-                run_dir,
-                "replay_recorded",
+            done[replay_id] = run.record_replay(
+                header,
+                frames,
                 window_id=window_id,
                 replay_id=replay_id,
                 tags=tags,
@@ -217,13 +194,29 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
                 survival=totals["survival"],
                 steps=totals["steps"],
                 end_reason=totals["end_reason"],
-                path=runs.rel_to_run(run_dir, path),
-                bytes=size,
-                sha256=digest,
             )
         if video is not None and "every_window" in tags:
-            video(path, done[replay_id])
+            video(runs.replay_path(run.dir, replay_id), done[replay_id])
     return [done[r] for r in replay_ids]
+
+
+def replay_plan(run_id: str, train: dict, window_id: int, episodes: int, checkpoint_sha256: str) -> list:
+    """(replay id, seed, base tags) of a window's evaluation: the eval seeds, then the
+    showcase seed where the run has one (runs from before the showcase seed have none)."""
+    eval_seed = int(train["eval_seed"])
+    plan = [
+        (
+            runs.make_replay_id(window_id, n, f"{run_id}|{eval_seed + n}|{checkpoint_sha256}"),
+            eval_seed + n,
+            ["every_window"] if n == 0 else ["eval"],
+        )
+        for n in range(episodes)
+    ]
+    showcase = train.get("showcase_seed")
+    if isinstance(showcase, int):
+        replay_id = runs.make_replay_id(window_id, episodes, f"{run_id}|showcase|{showcase}|{checkpoint_sha256}")
+        plan.append((replay_id, showcase, ["showcase"]))
+    return plan
 
 
 def learner_reward_scale(train: dict, checkpoint: dict) -> float:
@@ -238,10 +231,10 @@ def learner_reward_scale(train: dict, checkpoint: dict) -> float:
     return start * (end / start) ** progress
 
 
-def _recorded(events: list[dict], replay_ids: list[str]) -> dict[str, dict]:
-    """The replay_recorded events (by replay_id) among ``replay_ids``."""
+def _recorded(run: Run, replay_ids: list[str]) -> dict:
+    """The ``replay_recorded`` events (by replay_id) among ``replay_ids``."""
     wanted = set(replay_ids)
-    return {e["replay_id"]: e for e in events if e["type"] == "replay_recorded" and e["replay_id"] in wanted}
+    return {r.replay_id: r for r in run.replays() if r.replay_id in wanted}
 
 
 #: Videos of replays (``train --wandb-video``) live next to the run's replays.
@@ -265,9 +258,7 @@ def video_recorder(run_dir: str | Path, render):
             print(f"window {event['window_id']}: no video of replay {event['replay_id']}: {exc}", flush=True)
             return
         data = out.read_bytes()
-        EventLog.append_once(
-            run_dir,
-            "replay_video",
+        Run.open(run_dir).record_video(
             window_id=event["window_id"],
             replay_id=event["replay_id"],
             path=runs.rel_to_run(run_dir, out),

@@ -5,11 +5,13 @@ the policy and PuffeRL, then alternates PuffeRL's ``evaluate()`` (collect a batc
 ``train()`` (one PPO update).  Every ``window_steps`` env steps it closes a window:
 
 1. aggregate the episodes that finished in the window into the window row,
-2. save ``checkpoints/ckpt_{window_id}.pt`` atomically, append ``checkpoint_saved``,
-3. append ``window_closed`` (the row), log it to W&B,
-4. start the evaluator for that window in its own process (replays, never in this loop).
+2. hand the checkpoint and the row to the run store in one call, ``Run.close_window``
+   (checkpoint file, ``checkpoint_saved``, ``window_closed``, projections), log it to W&B,
+3. start the evaluator for that window in its own process (replays, never in this loop).
 
-The event log is the only record; everything else is rebuilt from it.
+The event log is the only record; everything else is rebuilt from it. The run is a
+``Run`` of pipeline/store/run.py: the writer on rank 0, a follower whose writes do
+nothing on the other ranks (docs/architecture.md#the-run-store).
 
 Where PuffeRL is adapted (sampler, reward scale, checkpoints, signals, dashboard), see
 puffer.py; with several ranks (torchrun, ``--nproc``) rank 0 alone writes the run and
@@ -40,8 +42,8 @@ from .config import TrainConfig, resume_config
 from .distributed import RankStopped, World
 from .puffer import EpisodeTap, LastLogs, env_threads_for, make_trainer_class, make_vecenv, puffer_config
 from .store import layout as runs
-from .store.log import EventLog, read_events
-from .store.projections import update_projections
+from .store.events import LOSS_KEYS, ReplayRecorded, ReplayVideo
+from .store.run import Run, StoreError
 
 
 class TrainError(RuntimeError):
@@ -89,15 +91,18 @@ def window_row(episodes: list[dict]) -> dict:
 
 @dataclass
 class RunState:
-    run_dir: Path
+    run: Run  # the writer on rank 0, a follower (writes do nothing) on the other ranks
     run_id: str
-    log: EventLog
     next_window: int = 0
     global_step: int = 0
     checkpoint: dict | None = None
     config: TrainConfig | None = None
     env_config: dict = field(default_factory=dict)
-    pending_evals: list[int] = field(default_factory=list)  # closed windows with no replay yet
+    pending_evals: list[int] = field(default_factory=list)  # closed windows missing a replay
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.dir
 
 
 def versions() -> dict:
@@ -114,93 +119,47 @@ def versions() -> dict:
 
 
 def open_run(cfg: TrainConfig, resume: str | None) -> RunState:
-    """A new run directory, or an existing one to continue from its last closed window."""
+    """A new run directory, or an existing one to continue from its last closed window
+    (crash recovery: pipeline/store/run.py Run.resume_point)."""
     env_config = S.make_config(time_max=cfg.time_max)
     try:
-        runs.check_runs_root(cfg.runs_dir)
-    except ValueError as exc:
+        if resume is None:
+            run = Run.create(cfg.runs_dir, cfg.run_id)
+            return RunState(run, run.run_id, config=cfg, env_config=env_config)
+        run = Run.resume(cfg.runs_dir, resume)
+    except StoreError as exc:
         raise TrainError(str(exc)) from None
-    if resume is None:
-        try:
-            run_dir = runs.create_run_dir(cfg.runs_dir, cfg.run_id)
-        except FileExistsError:
-            run_dir = runs.run_dir(cfg.run_id, cfg.runs_dir)
-            if read_events(run_dir).events:
-                raise TrainError(
-                    f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; use --resume {cfg.run_id} to continue it"
-                ) from None
-            why = runs.reuse_refusal(run_dir)
-            if why:
-                raise TrainError(f"run {cfg.run_id!r} is not started again: {why}; use another --run-id") from None
-            # a trainer died before the run's first event: the run never started, start it here
-            for sub in (runs.CHECKPOINTS_DIR, runs.REPLAYS_DIR, runs.METRICS_DIR):
-                (run_dir / sub).mkdir(exist_ok=True)
-        log = EventLog.open(run_dir)
-        if len(read_events(run_dir)):  # another trainer started it in the meantime
-            log.close()
-            raise TrainError(
-                f"run {cfg.run_id!r} already exists in {cfg.runs_dir}/; use --resume {cfg.run_id} to continue it"
-            )
-        return RunState(run_dir, run_dir.name, log, config=cfg, env_config=env_config)
-
-    try:
-        run_dir = runs.run_dir(resume, cfg.runs_dir)
-    except ValueError as exc:
-        raise TrainError(str(exc)) from None
-    if not (run_dir / runs.EVENTS_FILE).is_file():
-        raise TrainError(f"cannot resume {resume!r}: no event log at {run_dir / runs.EVENTS_FILE}")
-    log = EventLog.open(run_dir)  # takes the writer lock; repairs a torn tail
-    for repair in log.repairs:  # said, never done silently (the torn bytes are kept beside the log)
+    for repair in run.repairs:  # said, never done silently (the torn bytes are kept beside the log)
         print(f"note: {resume}: {repair}", file=sys.stderr, flush=True)
     try:
-        events = list(read_events(run_dir))
-        started = next((e for e in events if e["type"] == "run_started"), None)
-        if started is None:
-            never_started = not events and runs.reuse_refusal(run_dir) is None
-            raise TrainError(
-                f"cannot resume {resume!r}: its log has no run_started event"
-                + (f" (it never started: start it with --run-id {resume})" if never_started else "")
-                + ("" if events or never_started else f"; {runs.reuse_refusal(run_dir)}: use another --run-id")
-            )
-        closed = [e for e in events if e["type"] == "window_closed"]
-        state = RunState(run_dir, log.run_id, log, env_config=started["config"]["env"])
-        # A kill between a window's checkpoint_saved and its window_closed leaves a
-        # checkpoint that no row covers. Training again from the window before would
-        # rewrite that file under the event's sha256; so resume from it instead and close
-        # its window with a row marked recovered (the episode metrics died with the process).
-        orphan = [
-            e
-            for e in events
-            if e["type"] == "checkpoint_saved" and e["window_id"] > (closed[-1]["window_id"] if closed else -1)
-        ]
-        if closed or orphan:
-            last = orphan[-1]["window_id"] if orphan else closed[-1]["window_id"]
-            saved = [e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == last]
-            if not saved:
-                raise TrainError(f"cannot resume {resume!r}: window {last} has no checkpoint_saved event")
-            state.checkpoint = resume_checkpoint(run_dir, saved[-1], started["config"]["train"], resume)
-            state.next_window = last + 1
-            state.global_step = int(state.checkpoint["global_step"]) if orphan else closed[-1]["env_steps_total"]
+        try:
+            point = run.resume_point()
+        except StoreError as exc:
+            raise TrainError(str(exc)) from None
+        state = RunState(run, run.run_id, env_config=run.env_config)
+        if point.checkpoint is not None:
+            state.checkpoint = resume_checkpoint(run.dir, point.checkpoint, run.train_config, resume)
+            state.next_window = point.next_window
+            state.global_step = int(state.checkpoint["global_step"]) if point.orphan else point.env_steps_total
         # The run keeps its own settings; only how long to train and where may change.
-        state.config = resume_config({**started["config"]["train"], "run_id": state.run_id}, cfg)
-        if orphan:
-            log.append("window_closed", **recovered_row(last, state.global_step))
-            closed.append({"window_id": last})
-        state.pending_evals = [e["window_id"] for e in closed if lacks_replays(events, e["window_id"], started)]
+        state.config = resume_config({**run.train_config, "run_id": state.run_id}, cfg)
+        if point.orphan:  # its checkpoint is saved, its row died with the process
+            run.close_recovered_window(point.checkpoint.window_id, state.global_step)
+        state.pending_evals = list(point.pending_evals)
         return state
     except BaseException:
-        log.close()
+        run.close()
         raise
 
 
-def resume_checkpoint(run_dir: Path, saved: dict, train_config: dict, resume: str) -> dict:
+def resume_checkpoint(run_dir: Path, saved, train_config: dict, resume: str) -> dict:
     """The checkpoint of a ``checkpoint_saved`` event, read as data and checked to fit the
     run's policy and optimiser before anything is logged; one TrainError line otherwise."""
     from .checkpoint import CheckpointError, check_resumable, read_checkpoint
 
     try:
-        path = runs.resolve_in_run(run_dir, str(saved.get("path", "")))
-        checkpoint = read_checkpoint(path, saved.get("sha256"))
+        path = runs.resolve_in_run(run_dir, saved.path)
+        checkpoint = read_checkpoint(path, saved.sha256)
         check_resumable(
             checkpoint,
             path,
@@ -211,28 +170,6 @@ def resume_checkpoint(run_dir: Path, saved: dict, train_config: dict, resume: st
     except (CheckpointError, ValueError) as exc:
         raise TrainError(f"cannot resume {resume!r}: {exc}") from None
     return checkpoint
-
-
-def lacks_replays(events: list[dict], window_id: int, started: dict) -> bool:
-    """A closed window misses a replay its evaluator plans (evaluator.py: ``eval_episodes``
-    eval seeds, and the showcase seed where the run has one). Resume used to re-evaluate
-    only windows with no replay at all, so a kill between an evaluator's replays left a
-    window without its showcase for good; the evaluator skips what is already recorded."""
-    train = started["config"]["train"]
-    tags = [e.get("tags") or [] for e in events if e["type"] == "replay_recorded" and e.get("window_id") == window_id]
-    showcase = sum("showcase" in t for t in tags)
-    wants_showcase = isinstance(train.get("showcase_seed"), int) and not isinstance(train.get("showcase_seed"), bool)
-    return len(tags) - showcase < int(train.get("eval_episodes", 1)) or (wants_showcase and not showcase)
-
-
-def recovered_row(window_id: int, env_steps_total: int) -> dict:
-    """The row of a window whose checkpoint was saved but whose process died before its
-    row: what the checkpoint knows, null for the metrics that died with the process."""
-    from .store.events import LOSS_KEYS, WINDOW_METRICS
-
-    row = {key: None for key in WINDOW_METRICS + LOSS_KEYS}
-    row.update(window_id=window_id, env_steps_total=env_steps_total, recovered=True)
-    return row
 
 
 # ------------------------------------------------------------------ training
@@ -326,7 +263,7 @@ def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
     if world.leader:
         return state
     return RunState(
-        Path(run_dir), run_id, None, next_window, global_step, checkpoint, TrainConfig(**config), env_config
+        Run.follow(run_dir), run_id, next_window, global_step, checkpoint, TrainConfig(**config), env_config
     )
 
 
@@ -371,7 +308,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
     from .wandb_sink import WandbSink
 
     state = open_shared(cfg, resume, world)
-    cfg, log, run_dir, leader = state.config, state.log, state.run_dir, world.leader
+    cfg, run, run_dir, leader = state.config, state.run, state.run_dir, world.leader
     rank_seed = cfg.seed + RANK_SEED_STRIDE * world.rank
     torch.manual_seed(rank_seed + state.next_window)
     torch.set_num_threads(cfg.torch_threads)  # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
@@ -385,20 +322,19 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
     reason = "error"
     ctrl_c = CtrlC()
     try:
-        if leader:
-            payload = {
-                "config": {"train": cfg.to_dict(), "env": state.env_config},
-                "git_sha": runs.git_short_sha(),
-                "versions": versions(),
-                "wandb_url": sink.url,
-                "world_size": world.size,
-                # what compute_dtype (auto) chose on this machine, and why (pipeline/puffer.py)
-                "compute_dtype": resolve_compute_dtype(cfg.compute_dtype, world.device),
-            }
-            if resume is None:
-                log.append("run_started", **payload)
-            else:
-                log.append("run_resumed", from_window=state.next_window, env_steps_total=state.global_step, **payload)
+        payload = {
+            "config": {"train": cfg.to_dict(), "env": state.env_config},
+            "git_sha": runs.git_short_sha(),
+            "versions": versions() if leader else {},
+            "wandb_url": sink.url if leader else None,
+            "world_size": world.size,
+            # what compute_dtype (auto) chose on this machine, and why (pipeline/puffer.py)
+            "compute_dtype": resolve_compute_dtype(cfg.compute_dtype, world.device),
+        }
+        if resume is None:
+            run.start(**payload)
+        else:
+            run.resumed(from_window=state.next_window, env_steps_total=state.global_step, **payload)
 
         # Steps are counted in total over the ranks (the log's env_steps_total); every rank
         # collects the same number per batch, so this rank's share is the total / ranks.
@@ -460,7 +396,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
                 )
                 if leader:
                     evaluators.start(window_id)
-                world.hold(lambda: leader and evaluators.backlogged(log, sink, cfg.eval_backlog_max))
+                world.hold(lambda: leader and evaluators.backlogged(run, sink, cfg.eval_backlog_max))
                 tap.episodes.clear()
                 window_id += 1
                 windows_done += 1
@@ -468,7 +404,7 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
                 window_start_time = time.perf_counter()
                 window_start_step = trainer.global_step
             if leader:
-                evaluators.poll(log, sink)
+                evaluators.poll(run, sink)
         reason = "completed"
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -484,14 +420,13 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
             vecenv.close()
         if leader:
             evaluators.say = None
-            evaluators.wait(log, sink, timeout=None if reason == "completed" else 0)
+            evaluators.wait(run, sink, timeout=None if reason == "completed" else 0)
             try:
-                update_projections(run_dir)
+                run.project()
                 sink.finish(run_dir)
             finally:
-                log.append("run_finished", reason=reason)
-                update_projections(run_dir)  # the projections cover every event of the log
-                log.close()
+                run.finish(reason)  # then the projections cover every event of the log
+                run.close()
                 if evaluators.on_replays is not None:
                     evaluators.on_replays()  # the site shows the run as finished
     return run_dir
@@ -563,23 +498,18 @@ def close_window(
             "train_config": cfg.to_dict(),
         }
     )
-    path = runs.checkpoint_path(state.run_dir, window_id)
-    size, digest = runs.atomic_write(path, data)
-    state.log.append(
-        "checkpoint_saved", window_id=window_id, path=runs.rel_to_run(state.run_dir, path), bytes=size, sha256=digest
-    )
     row = {
-        "window_id": window_id,
         "env_steps_total": total,
         **window_row(episodes),
         "sps": steps / wall if wall > 0 else None,
         "wall_seconds": wall,
-        **{k: losses.get(k) for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")},
+        **{k: losses.get(k) for k in LOSS_KEYS},
         "explained_variance": losses.get("explained_variance"),
     }
-    row["close_seconds"] = time.perf_counter() - t0
-    state.log.append("window_closed", **row)
-    update_projections(state.run_dir)
+    # the store's one call: checkpoint file, checkpoint_saved, window_closed, projections
+    closed = state.run.close_window(window_id, data, row, since=t0)
+    row = {"window_id": window_id, **row, "close_seconds": closed.close_seconds}
+    path = runs.checkpoint_path(state.run_dir, window_id)
     sink.log_window(row)
     sink.log_checkpoint(path, window_id)
     trainer.note(
@@ -659,7 +589,7 @@ class EvaluatorPool:
             )
         self.running[window_id] = (proc, log_path)
 
-    def poll(self, log: EventLog, sink, block: bool = False, timeout: float | None = None) -> None:
+    def poll(self, run: Run, sink, block: bool = False, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         for window_id, (proc, log_path) in list(self.running.items()):
             try:
@@ -677,14 +607,14 @@ class EvaluatorPool:
             if rc != 0:
                 error = f"evaluator exited with code {rc}; log: {runs.rel_to_run(self.run_dir, log_path)}"
                 self.tell(f"window {window_id}: {error}")
-                log.append("eval_failed", window_id=window_id, error=error)
+                run.record_eval_failure(window_id, error)
         while (
             self.queued and len(self.running) < self.max_running and (deadline is None or time.monotonic() < deadline)
         ):
             self._spawn(self.queued.pop(0))
-        self._sync_replays(sink)
+        self._sync_replays(run, sink)
 
-    def backlogged(self, log: EventLog, sink, max_queued: int) -> bool:
+    def backlogged(self, run: Run, sink, max_queued: int) -> bool:
         """True while more than ``max_queued`` windows wait for an evaluator (0: never);
         polls the evaluators. Every window must get its replay, so when the evaluators fall
         behind (a starved machine, very long eval episodes) training waits for them
@@ -695,40 +625,40 @@ class EvaluatorPool:
                 self.tell(
                     f"waiting for the evaluators: {len(self.queued)} windows queued (eval_backlog_max {max_queued})"
                 )
-            self.poll(log, sink)
+            self.poll(run, sink)
             return len(self.queued) > max_queued
         self.waiting_since = None
         return False
 
-    def wait(self, log: EventLog, sink, timeout: float | None) -> None:
+    def wait(self, run: Run, sink, timeout: float | None) -> None:
         """Until every started and queued evaluator is done (or ``timeout``: the rest are
         killed or dropped; a resume evaluates windows left without a replay)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             self.poll(
-                log, sink, block=True, timeout=None if deadline is None else max(0.0, deadline - time.monotonic())
+                run, sink, block=True, timeout=None if deadline is None else max(0.0, deadline - time.monotonic())
             )
             if not self.running and (not self.queued or (deadline is not None and time.monotonic() >= deadline)):
                 break
         self.queued.clear()
 
-    def _sync_replays(self, sink) -> None:
+    def _sync_replays(self, run: Run, sink) -> None:
         """New replay_recorded events go to W&B as artifacts (and to the projections)."""
         size = runs.events_path(self.run_dir).stat().st_size
         if size == self.seen_size:  # polled every iteration: read the log only when it grew
             return
         self.seen_size = size
-        new = [e for e in read_events(self.run_dir) if e["seq"] > self.seen_seq]
+        new = run.refresh().since(self.seen_seq)
         if not new:
             return
         self.seen_seq = new[-1]["seq"]
-        recorded = [e for e in new if e["type"] == "replay_recorded"]
+        recorded = [e for e in new if isinstance(e, ReplayRecorded)]
         if recorded:
-            update_projections(self.run_dir)
+            run.project()
         for event in recorded:
             sink.log_replay(self.run_dir, event)
         for event in new:
-            if event["type"] == "replay_video":  # train --wandb-video (evaluator.video_recorder)
+            if isinstance(event, ReplayVideo):  # train --wandb-video (evaluator.video_recorder)
                 sink.log_video(self.run_dir, event)
         if recorded and self.on_replays is not None:
             self.on_replays()

@@ -391,12 +391,14 @@ def check_event(event: dict) -> None:
     check_payload(event["type"], {k: v for k, v in event.items() if k not in ENVELOPE_KEYS})
 
 
-def parse(event: dict) -> Event | dict:
-    """The typed record of a known event (checked), the dict itself for an unknown type."""
+def parse(event: dict, *, checked: bool = False) -> Event | dict:
+    """The typed record of a known event, the dict itself for an unknown type. The event
+    is checked first unless ``checked`` says its reader has done it (log.py's readers do)."""
     cls = EVENT_TYPES.get(event.get("type"))
     if cls is None:
         return event
-    check_event(event)
+    if not checked:
+        check_event(event)
     declared = {_json_key(cls, s.name): s.name for s in payload_fields(cls)}
     values = {attr: event[key] for key, attr in declared.items() if key in event}
     extra = {k: v for k, v in event.items() if k not in declared and k not in ENVELOPE_KEYS}

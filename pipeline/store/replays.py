@@ -275,6 +275,20 @@ def _first(items) -> tuple[str, str] | None:
     return None
 
 
+def make_header(**fields) -> dict:
+    """A replay header from :data:`HEADER_SHAPE`, the one definition of it: ``schema_version``
+    filled in, every other key one that the shape declares, checked against it. The
+    evaluator writes its headers through this, and so do the tests' synthetic runs."""
+    unknown = sorted(set(fields) - {key.rstrip("?") for key in HEADER_SHAPE})
+    if unknown:
+        raise ReplayError(f"replay header: fields the header does not have: {unknown}")
+    header = {"schema_version": SCHEMA_VERSION, **fields}
+    found = shape_error(header, HEADER_SHAPE)
+    if found is not None:
+        raise ReplayError(f"replay header: {found[0].lstrip('.') or 'the header'}: {found[1]}")
+    return header
+
+
 def check_replay(header, frames: list) -> None:
     """A one-line ReplayError (the file's line, the field, what is wrong) unless the header
     and every frame have the shape the evaluator writes."""

@@ -3,9 +3,9 @@
 The event log has the same schema as the trainer's (``run_started``,
 ``checkpoint_saved``, ``window_closed``, ``replay_recorded``, ``run_finished``) with
 metrics that trend like a learning curve, and every ``replay_recorded`` points to a
-real replay file (zstd JSON Lines, :mod:`pipeline.store.replays`) whose frames come from the
-real game played by a scripted bot. Distinct episodes are few and shared between
-windows (the headers differ), so a 1000-window run is quick to make.
+real replay file (zstd JSON Lines, :mod:`pipeline.store.replays`, its header from
+``make_header``) whose frames come from the real game played by a scripted bot.
+Distinct episodes are few and shared between windows (the headers differ), so a 1000-window run is quick to make.
 
     python -m tests.harness.synth --runs /tmp/runs_synth --windows 1000
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from prospector.pipeline.store import layout as R
 from prospector.pipeline.store.log import EventLog, encode_event
-from prospector.pipeline.store.replays import encode_replay
+from prospector.pipeline.store.replays import encode_replay, make_header
 
 from prospector import spec as S
 
@@ -214,17 +214,17 @@ class SyntheticRun:
                 self._milestones.add(tag)
                 tags.append(tag)
         replay_id = R.make_replay_id(window_id, 0, f"{self.run_id}|{window_id}")
-        header = {
-            "run_id": self.run_id,
-            "window_id": window_id,
-            "replay_id": replay_id,
-            "seed": self.seed * 1000 + episode,
-            "env_config": {"time_max": 20000.0},
-            "policy_checkpoint": ckpt,
-            "checkpoint_sha256": f"{window_id:064x}",
-            "tags": tags,
-            "totals": {**totals, "return": ret},
-        }
+        header = make_header(  # the evaluator's header, from its one definition (store/replays.py)
+            run_id=self.run_id,
+            window_id=window_id,
+            replay_id=replay_id,
+            seed=self.seed * 1000 + episode,
+            env_config={"time_max": 20000.0},
+            policy_checkpoint=ckpt,
+            checkpoint_sha256=f"{window_id:064x}",
+            tags=tags,
+            totals={**totals, "return": ret},
+        )
         path = R.replay_path(self.dir, replay_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = encode_replay(header, frames)
