@@ -61,6 +61,7 @@ function short(v) {
   const a = Math.abs(v);
   if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
   if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
+  if (Number.isInteger(v)) return String(v);   // 8192 games, not 8190
   return String(+v.toPrecision(3));
 }
 
@@ -137,11 +138,11 @@ function scoreCost(doc, done) {
 
 function settingViews(doc, done) {
   const grid = document.getElementById('cs-settings');
-  const y = scale(done.map((t) => t.score), H - M.b, M.t, false);
   for (const e of doc.space) {
     const card = el('div', { class: 'cs-setting', dataset: { setting: e.name } });
     grid.append(card);
     const box = plot(card, `${e.name} against the score`);
+    const y = scale(done.map((t) => t.score), H - M.b, M.t, false);   // after plot(): H is this chart's
     const names = e.values ? e.values.map(String) : null;
     const at = (t) => (names ? e.values.indexOf(t.settings[e.name]) : t.settings[e.name]);
     const x = names ? scale([0, names.length - 1], M.l + 30, W - M.r - 30, false)
@@ -179,7 +180,8 @@ function parallel(doc, done) {
     const xPos = M.l + i * step;
     const g = svg('g', { class: 'cs-axis' });
     g.append(svg('line', { x1: xPos, x2: xPos, y1: M.t, y2: H - M.b }));
-    g.append(svg('text', { class: 'cs-title', x: xPos, y: H - M.b + 16, 'text-anchor': 'middle' }, a.name.replace('_', ' ')));
+    const labelY = H - M.b + 16 + (i % 2) * 13;   // every other name a line lower: long names do not collide
+    g.append(svg('text', { class: 'cs-title', x: xPos, y: labelY, 'text-anchor': 'middle' }, a.name.replaceAll('_', ' ')));
     const [top, bottom] = [scales[i].domain[1], scales[i].domain[0]];
     const label = (v) => (a.e && a.e.values ? String(a.e.values[Math.round(v)] ?? '') : short(v));
     g.append(svg('text', { x: xPos + 3, y: M.t + 10 }, label(a.e && a.e.values ? a.e.values.length - 1 : top)));
@@ -217,7 +219,7 @@ function sideBySide(doc) {
   const withRuns = doc.trials.filter((t) => t.run_url);
   const selA = document.getElementById('cs-a');
   const selB = document.getElementById('cs-b');
-  for (const sel of [selA, selB]) sel.replaceChildren(...withRuns.map((t) => el('option', { value: t.run_id }, `trial ${t.trial}${t.score === null ? '' : ` (${short(t.score)})`}`)));
+  for (const sel of [selA, selB]) sel.replaceChildren(...withRuns.map((t) => el('option', { value: t.run_id }, `trial ${t.trial}${t.score === null ? '' : ` (${Math.round(t.score)})`}`)));
   const byId = (id) => withRuns.find((t) => t.trial === id);
   if (byId(doc.best)) selA.value = byId(doc.best).run_id;
   if (byId(doc.worst)) selB.value = byId(doc.worst).run_id;
