@@ -219,20 +219,20 @@ def evaluate_checkpoint(
 # ------------------------------------------------------------------ the benchmark
 
 
-def _last_checkpoint(run_dir: Path) -> dict:
-    from .store.log import read_events
+def _last_checkpoint(run_dir: Path):
+    from .store.run import Run
 
-    saved = [e for e in read_events(run_dir) if e["type"] == "checkpoint_saved"]
-    if not saved:
+    saved = Run.open(run_dir).last_checkpoint
+    if saved is None:
         raise BenchmarkError(f"run {run_dir.name!r} has no checkpoint_saved event (train it first)")
-    return saved[-1]
+    return saved
 
 
 def _env_steps_at(run_dir: Path, window_id: int) -> int | None:
-    from .store.log import read_events
+    from .store.run import Run
 
-    rows = [e for e in read_events(run_dir) if e["type"] == "window_closed" and e["window_id"] == window_id]
-    return rows[-1]["env_steps_total"] if rows else None
+    row = Run.open(run_dir).window(window_id)
+    return row.env_steps_total if row else None
 
 
 def benchmark_run(
@@ -252,7 +252,7 @@ def benchmark_run(
     from prospector.botbench import run_bot
     from prospector.bots import BOT_NAMES
 
-    from .store.log import EventLog
+    from .store.run import Run
 
     say = progress or (lambda text: None)
     bots = list(BOT_NAMES if bots is None else bots)
@@ -304,11 +304,7 @@ def benchmark_run(
         "eval_seconds": time.perf_counter() - t0,
         "machine": machine(),
     }
-    with EventLog.open(run_dir) as log:
-        log.append("benchmark", **payload)
-    from .store.projections import update_projections
-
-    update_projections(run_dir)
+    Run.open(run_dir).record_benchmark(**payload)
     if wandb:
         _log_wandb(run_dir, payload)
     payload["run_id"] = run_dir.name
@@ -318,11 +314,10 @@ def benchmark_run(
 
 def _log_wandb(run_dir: Path, payload: dict) -> None:
     from .config import TrainConfig
-    from .store.log import read_events
+    from .store.run import Run
     from .wandb_sink import WandbSink
 
-    started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
-    train = dict((started or {}).get("config", {}).get("train", {}))
+    train = Run.open(run_dir).train_config
     known = {k: v for k, v in train.items() if k in TrainConfig.__dataclass_fields__}
     cfg = TrainConfig(**known)
     cfg.wandb = True

@@ -278,10 +278,9 @@ def video_for_run(run_dir):
     """For a run trained with --wandb-video: the evaluator's callback that renders the
     every_window replay to a video next to it (the trainer logs it to W&B); else None."""
     from .evaluator import video_recorder
-    from .store.log import read_events
+    from .store.run import Run
 
-    started = next((e for e in read_events(run_dir) if e["type"] == "run_started"), None)
-    if not started or not started["config"]["train"].get("wandb_video"):
+    if not Run.open(run_dir).train_config.get("wandb_video"):
         return None
     try:
         render = video_renderer()

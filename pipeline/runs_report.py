@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .store import layout as runs
-from .store.log import CorruptLogError, read_events
+from .store.log import CorruptLogError
+from .store.run import Run
 
 #: The CLI's explanation of the two scores (the site's: sitegen/templates/_summary.html;
 #: the reward's terms: docs/game.md#reward).
@@ -22,28 +23,21 @@ def _money(value) -> str:
 
 
 def summarize(run_dir: Path) -> dict:
-    log = read_events(run_dir)
-    events = list(log)
-    windows = [e for e in events if e["type"] == "window_closed"]
-    checkpoints = [e for e in events if e["type"] == "checkpoint_saved"]
-    replays = [e for e in events if e["type"] == "replay_recorded"]
-    finished = [e for e in events if e["type"] == "run_finished"]
-    started = next((e for e in events if e["type"] == "run_started"), None)
-    best = max(replays, key=lambda e: e["return"], default=None)
-    most_profit = max(replays, key=lambda e: e["net_profit"], default=None)
+    run = Run.open(run_dir)
+    replays = run.replays()
     return {
-        "run_id": log.run_id or run_dir.name,
-        "started": started["ts"] if started else None,
-        "wandb_url": started.get("wandb_url") if started else None,
-        "windows": windows,
-        "checkpoints": checkpoints,
+        "run_id": run.run_id,
+        "started": run.started.ts if run.started else None,
+        "wandb_url": run.started.wandb_url if run.started else None,
+        "windows": run.windows,
+        "checkpoints": list(run.checkpoints.values()),
         "replays": replays,
-        "eval_failures": [e for e in events if e["type"] == "eval_failed"],
-        "status": finished[-1]["reason"] if finished else "running or stopped",
-        "best_replay": best,
-        "most_profitable_replay": most_profit,
+        "eval_failures": run.eval_failures,
+        "status": run.status,
+        "best_replay": run.best_replay("return"),
+        "most_profitable_replay": run.best_replay("net_profit"),
         "latest_replay": replays[-1] if replays else None,
-        "torn_tail": log.torn_tail,
+        "torn_tail": run.log.torn_tail,
     }
 
 

@@ -50,8 +50,9 @@ from urllib.parse import urlparse
 
 import jinja2
 from prospector.pipeline.store import layout as R
-from prospector.pipeline.store.log import CorruptLogError, LogRead, parse_log_bytes
+from prospector.pipeline.store.log import CorruptLogError, LogRead
 from prospector.pipeline.store.replays import ReplayError, decode_replay
+from prospector.pipeline.store.run import Run
 
 from prospector.controls import page_spec
 
@@ -245,6 +246,7 @@ class RunData:
     windows: list[dict] = field(default_factory=list)  # window_closed events by window_id
     replays: list[ReplayItem] = field(default_factory=list)
     benchmark: dict | None = None  # the latest valid benchmark event
+    checkpoints: dict[int, dict] = field(default_factory=dict)  # window_id -> its last checkpoint_saved
 
     @property
     def events(self) -> list[dict]:
@@ -266,13 +268,14 @@ class RunData:
 
 
 def read_run(run_dir: Path) -> RunData:
-    """A run's log, salvaged when corrupt, with its problems listed."""
+    """A run's log, salvaged when corrupt, with its problems listed; its views come from
+    the run store (pipeline/store/run.py), the events kept as the log's plain dicts."""
     run_id = run_dir.name
     path = run_dir / R.EVENTS_FILE
     data = path.read_bytes()
     problems: list[Problem] = []
     try:
-        log = parse_log_bytes(data, path)
+        view = Run.from_bytes(run_dir, data)
     except CorruptLogError as exc:
         problems.append(
             Problem(
@@ -284,9 +287,10 @@ def read_run(run_dir: Path) -> RunData:
         lines = data.split(b"\n")
         prefix = b"".join(line + b"\n" for line in lines[: max(0, exc.line - 1)])
         try:
-            log = parse_log_bytes(prefix, path)
+            view = Run.from_bytes(run_dir, prefix)
         except CorruptLogError:  # cannot happen (prefix was valid), but never crash
-            log = LogRead(path=path)
+            view = Run.from_bytes(run_dir, b"")
+    log = view.log
     if log.torn_tail:
         problems.append(
             Problem(
@@ -297,30 +301,20 @@ def read_run(run_dir: Path) -> RunData:
         )
     identity = hashlib.sha256(data.split(b"\n", 1)[0]).hexdigest()[:16]
     run = RunData(run_id=run_id, dir=run_dir, log=log, identity=identity, problems=problems)
-    by_window: dict = {}
-    replays: dict[str, ReplayItem] = {}
-    for ev in log.events:
-        t = ev["type"]
-        if t == "run_started" and run.started is None:
-            run.started = ev
-        elif t == "run_finished":
-            run.finished = ev
-        elif t == "window_closed" and isinstance(ev.get("window_id"), int):
-            by_window[ev["window_id"]] = ev
-        elif t == "replay_recorded" and isinstance(ev.get("replay_id"), str):
-            replays[ev["replay_id"]] = ReplayItem(ev)
-        elif t == "benchmark" and benchmark_doc(ev) is not None:
-            run.benchmark = ev
+    plain = log.events  # by seq: the typed records' own lines
+
+    def raw(record):
+        return None if record is None else plain[record.seq]
+
+    run.started, run.finished = raw(view.started), raw(view.finished)
+    run.windows = [raw(w) for w in view.windows]
+    run.checkpoints = {window_id: raw(c) for window_id, c in view.checkpoints.items()}
+    benchmarks = [b for b in view.benchmarks if benchmark_doc(raw(b)) is not None]
+    run.benchmark = raw(benchmarks[-1]) if benchmarks else None
     if run.started is None and log.events:
         problems.append(Problem(run_id, "no_run_started", "the log has no run_started event"))
-    if run.finished is not None and run.finished["seq"] < max(
-        (e["seq"] for e in log.events if e["type"] == "run_started"), default=-1
-    ):
-        run.finished = None  # resumed after it finished
-    run.windows = [by_window[k] for k in sorted(by_window)]
-    run.replays = sorted(
-        replays.values(), key=lambda r: (r.window_id if isinstance(r.window_id, int) else -1, r.replay_id)
-    )
+    replays = {r.replay_id: ReplayItem(raw(r)) for r in view.replays()}
+    run.replays = sorted(replays.values(), key=lambda r: (r.window_id, r.replay_id))
     return run
 
 

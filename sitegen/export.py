@@ -28,8 +28,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from prospector.pipeline.store import layout as R
-from prospector.pipeline.store.log import read_events
 from prospector.pipeline.store.replays import ReplayError, read_replay
+from prospector.pipeline.store.run import Run
 
 from . import assets as A
 from . import replaydata
@@ -176,10 +176,10 @@ def find_replay(runs_dir, run_id: str, replay_id: str) -> Path:
         raise ExportError(str(exc)) from None
     if not (run_dir / R.EVENTS_FILE).is_file():
         raise ExportError(f"no run {run_id!r} in {runs_dir}/")
-    for event in read_events(run_dir).events:
-        if event["type"] == "replay_recorded" and event.get("replay_id") == replay_id:
+    for event in Run.open(run_dir).replays():
+        if event.replay_id == replay_id:
             try:
-                return R.resolve_in_run(run_dir, str(event.get("path", "")))
+                return R.resolve_in_run(run_dir, event.path)
             except ValueError as exc:
                 raise ExportError(str(exc)) from None
     raise ExportError(f"run {run_id!r} has no replay {replay_id!r} (`prospector runs show {run_id}` lists them)")

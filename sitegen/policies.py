@@ -52,20 +52,11 @@ def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def checkpoints(events: list[dict]) -> dict[int, dict]:
-    """window_id -> its last checkpoint_saved event."""
-    out: dict[int, dict] = {}
-    for ev in events:
-        if ev.get("type") == "checkpoint_saved" and isinstance(ev.get("window_id"), int):
-            out[ev["window_id"]] = ev
-    return out
-
-
 def emit_policies(builder, run) -> None:
     """Write (or keep) the exports of every window of ``run`` and its policies.json."""
     base = f"data/runs/{run.run_id}"
     entries = []
-    for window_id, ev in sorted(checkpoints(run.events).items()):
+    for window_id, ev in sorted(run.checkpoints.items()):
         entries.append(_emit_window(builder, run, base, window_id, ev))
     from .build import Problem  # here: build.py imports this module
 
