@@ -45,7 +45,23 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
 def test_import_contracts_hold(tmp_path):
     out = lint_imports(installed_layout(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Contracts: 2 kept, 0 broken." in out.stdout, out.stdout
+    assert "Contracts: 3 kept, 0 broken." in out.stdout, out.stdout
+
+
+def test_the_run_store_may_not_import_torch_or_the_trainer(tmp_path):
+    tree = installed_layout(tmp_path)
+    layout = tree / "prospector" / "pipeline" / "store" / "layout.py"
+    layout.write_text(layout.read_text() + "\nimport torch  # noqa\nfrom prospector.pipeline import trainer  # noqa\n")
+    out = lint_imports(tree)
+    assert out.returncode != 0
+    assert "BROKEN" in out.stdout and "prospector.pipeline.store.layout -> torch" in out.stdout, out.stdout
+    assert "prospector.pipeline.store.layout -> prospector.pipeline.trainer" in out.stdout, out.stdout
+
+
+def test_the_store_contract_names_every_other_pipeline_module():
+    store = next(c for c in CONTRACTS if c.get("source_modules") == ["prospector.pipeline.store"])
+    others = {f"prospector.pipeline.{p.stem}" for p in (ROOT / "pipeline").glob("*.py") if p.stem != "__init__"}
+    assert others <= set(store["forbidden_modules"]), "list new pipeline modules in the store's contract"
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path):
