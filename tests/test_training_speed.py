@@ -325,3 +325,25 @@ def test_unknown_compute_dtype_is_refused_naming_the_option(tmp_path):
         "prospector train: error: compute_dtype (--compute-dtype) = 'float16': choose auto, float32 or bfloat16"
     ]
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_episode_tap_skips_serials_unread_info_averages():
+    """PufferLib's Serial backend averages every step's infos into a dict it throws away;
+    behind the tap that work is skipped, and the finished episodes still reach PuffeRL."""
+    from prospector.pipeline.config import make_train_config
+    from prospector.pipeline.puffer import EpisodeTap, make_vecenv
+
+    cfg = make_train_config(envs=8, wandb=False, dashboard=False)
+    vecenv = make_vecenv(cfg, S.make_config(time_max=20), threads=1)
+    try:
+        tap = EpisodeTap(vecenv)
+        assert vars(vecenv).get("_avg_infos") not in (None, type(vecenv)._avg_infos)  # replaced on the instance
+        tap.async_reset(1)
+        infos = []
+        for _ in range(25):  # past the 20-tick episode budget
+            out = tap.recv()
+            infos += [i for i in out[5] if "episode_return" in i]
+            tap.send(np.zeros(8, np.int64))
+        assert len(infos) == len(tap.episodes) >= 8
+    finally:
+        vecenv.close()
