@@ -1,5 +1,8 @@
 """The PufferLib glue: PufferLib's PPO trainer (``pufferlib.pufferl.PuffeRL``) adapted to the
-windowed trainer (trainer.py), every divergence from stock PuffeRL in this one module.
+windowed trainer (trainer.py), every divergence from stock PuffeRL listed and made here.
+The class that puts them together, ``WindowedPuffeRL``, is in puffer_trainer.py (defining
+it imports PuffeRL, which this module does only when asked); the terminal it draws its
+dashboard on is dashboard.py's. Importing this module registers nothing process-wide.
 
 The trainer drives PuffeRL's own ``evaluate()`` (collect one batch) and ``train()`` (one
 PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
@@ -26,7 +29,7 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
 5. **The utilisation thread.** PuffeRL starts a non-daemon thread sampling CPU and GPU use
    every second for its dashboard; left running it keeps the interpreter from exiting.
    Without a dashboard it is stopped at once, otherwise in ``shutdown()``.
-6. **The dashboard.** Stock PuffeRL clears the screen, then repaints from the top-left
+6. **The dashboard** (dashboard.py). Stock PuffeRL clears the screen, then repaints from the top-left
    corner without erasing what it does not overwrite; lines printed between repaints and
    after training land on leftover text (``windows: 3st, value, root_dir)``), and a
    dashboard taller than the terminal scrolls on every repaint. Here it is drawn only
@@ -38,7 +41,9 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
 7. **Env workers** (``make_vecenv``). PufferLib's Multiprocessing workers poll shared
    memory forever and never notice that the trainer died (kill -9); forked while
    ``make_vecenv`` builds them, each asks Linux to kill it with the trainer
-   (``PR_SET_PDEATHSIG``). Every worker steps its games on C threads (``env_threads``).
+   (``PR_SET_PDEATHSIG``), through a fork hook that ``make_vecenv`` registers once
+   (``kill_env_workers_with_trainer``), never on import. Every worker steps its games
+   on C threads (``env_threads``).
 8. **Several ranks** (distributed.py). PuffeRL's ``mean_and_log()`` and
    ``print_dashboard()`` call ``all_reduce`` whenever 0.25 s of wall time have passed,
    which differs between ranks: mismatched collectives hang or corrupt the gradient
@@ -68,21 +73,15 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sys
 import threading
 import time
 import warnings
-from collections import defaultdict, deque
+from collections import defaultdict
 
 import numpy as np
-
-ALT_SCREEN_ON, ALT_SCREEN_OFF = "\033[?1049h", "\033[?1049l"
-CURSOR_HIDE, CURSOR_SHOW = "\033[?25l", "\033[?25h"
-HOME, ERASE_LINE_END, ERASE_BELOW, RESET_STYLE = "\033[H", "\033[K", "\033[J", "\033[0m"
-STOCK_HOME = "\033[0;0H"  # what PuffeRL's print_dashboard starts every frame with
 
 
 def import_pufferl():
@@ -146,6 +145,17 @@ def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = No
 
 
 _forking_env_workers_for: int | None = None  # the trainer's pid while it forks env workers
+_fork_hook_registered = False
+
+
+def kill_env_workers_with_trainer() -> None:
+    """Register (once; later calls do nothing) the fork hook that makes the env workers
+    ``make_vecenv`` forks die with the trainer (7). Called explicitly, not on import: a
+    process that only imports this module gets no process-wide hook."""
+    global _fork_hook_registered
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
+        _fork_hook_registered = True
 
 
 def _env_worker_dies_with_trainer() -> None:
@@ -164,9 +174,6 @@ def _env_worker_dies_with_trainer() -> None:
         os._exit(1)  # the trainer died before the request took effect
 
 
-os.register_at_fork(after_in_child=_env_worker_dies_with_trainer)
-
-
 def make_vecenv(cfg, env_config: dict, threads: int | None = None):
     """PufferLib's vector env over ``VecProspector``: ``cfg.workers`` of them (Serial in this
     process, or Multiprocessing), each stepping its games on ``threads`` C threads (default
@@ -176,6 +183,7 @@ def make_vecenv(cfg, env_config: dict, threads: int | None = None):
     from prospector.vector import VecProspector
 
     global _forking_env_workers_for
+    kill_env_workers_with_trainer()
     backend = pufferlib.vector.Multiprocessing if cfg.backend == "multiprocessing" else pufferlib.vector.Serial
     _forking_env_workers_for = os.getpid()
     try:
@@ -289,99 +297,6 @@ class LastLogs:
 
     def close(self, model_path):
         pass
-
-
-class _FrameBuffer:
-    """Stands in for stdout while PuffeRL draws a frame: keeps the text, and answers
-    ``isatty``/``fileno`` like the terminal so rich picks its colours and width."""
-
-    def __init__(self, terminal):
-        self.terminal = terminal
-        self.parts: list[str] = []
-        self.encoding = getattr(terminal, "encoding", "utf-8")
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    def flush(self):
-        pass
-
-    def isatty(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self.terminal.fileno()
-
-
-def _fit(line: str, columns: int) -> str:
-    return line if len(line) < columns else line[: max(1, columns - 2)] + "…"
-
-
-def _is_terminal(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class TerminalDashboard:
-    """Where PuffeRL's dashboard goes (6): the alternate screen of a terminal, or nowhere."""
-
-    KEEP_NOTES = 1000
-
-    def __init__(self, enabled: bool, out=None, err=None):
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
-        self.enabled = enabled and _is_terminal(self.out)
-        self.shown = False  # in the alternate screen now
-        self.notes: deque[str] = deque(maxlen=self.KEEP_NOTES)
-        self.capture_notes = self.enabled and _is_terminal(self.err)
-
-    def note(self, line: str) -> None:
-        """A line of the trainer's (a window closed, an evaluator failed): on stderr, or,
-        while the dashboard shows on the same terminal, under it and again at the end."""
-        if self.capture_notes and self.shown:
-            self.notes.append(line)
-        else:
-            print(line, file=self.err, flush=True)
-
-    def capture(self, draw) -> str:
-        """The text ``draw()`` prints to stdout (PuffeRL's frame), with its cursor-home removed."""
-        buffer = _FrameBuffer(self.out)
-        with contextlib.redirect_stdout(buffer):
-            draw()
-        text = "".join(buffer.parts)
-        return text.replace(STOCK_HOME, "")
-
-    def draw(self, frame: str) -> None:
-        if not self.enabled:
-            return
-        try:
-            columns, rows = os.get_terminal_size(self.out.fileno())
-        except OSError:
-            columns, rows = 80, 24
-        # one terminal row each: notes cut to the width (printed whole at the end), the
-        # frame (rich draws it to the width) cut to the rows left, so nothing scrolls
-        notes = [_fit(line, columns) for line in list(self.notes)[-min(6, rows // 4) :]] if self.notes else []
-        lines = frame.rstrip("\n").split("\n")[: max(1, rows - len(notes) - 1)]
-        text = "".join(line + RESET_STYLE + ERASE_LINE_END + "\n" for line in lines + notes)
-        prefix = "" if self.shown else ALT_SCREEN_ON + CURSOR_HIDE
-        self.shown = True
-        self.out.write(prefix + HOME + text + ERASE_BELOW)
-        self.out.flush()
-
-    def close(self) -> None:
-        """Back to the user's screen, cursor shown, the trainer's lines printed there."""
-        if not self.shown:
-            return
-        self.shown = False
-        self.out.write(RESET_STYLE + ALT_SCREEN_OFF + CURSOR_SHOW)
-        self.out.flush()
-        for line in self.notes:
-            print(line, file=self.err)
-        self.err.flush()
-        self.notes.clear()
 
 
 COMPUTE_DTYPES = ("auto", "float32", "bfloat16")
@@ -636,53 +551,7 @@ def _end_update(self, losses: dict):
 
 
 def make_trainer_class(dashboard: bool = False):
-    """``WindowedPuffeRL``: PuffeRL with the divergences above (``dashboard``: the default
-    for instances that get no ``dashboard=`` of their own)."""
-    pufferl = import_pufferl()
+    """``WindowedPuffeRL`` (puffer_trainer.py) with ``dashboard`` as its default."""
+    from .puffer_trainer import WindowedPuffeRL
 
-    class WindowedPuffeRL(pufferl.PuffeRL):
-        """PuffeRL for the windowed trainer: ``evaluate()``, ``train()`` and ``losses``
-        as stock, with this module's divergences; ``shutdown()`` instead of ``close()``."""
-
-        def __init__(
-            self,
-            config,
-            vecenv,
-            policy,
-            logger=None,
-            *,
-            screen: TerminalDashboard | None = None,
-            distributed: bool = False,
-        ):
-            self.distributed = distributed
-            self.screen = screen or TerminalDashboard(dashboard and not distributed)
-            if distributed:
-                self.screen.enabled = False
-            super().__init__(config, vecenv, policy, logger or LastLogs())
-            if not self.screen.enabled:
-                self.utilization.stop()
-
-        evaluate = collect_batch
-        train = ppo_update
-
-        def save_checkpoint(self):
-            return None
-
-        def mean_and_log(self):
-            if self.distributed:  # stock all_reduces here at moments that differ per rank (7)
-                return None
-            return super().mean_and_log()
-
-        def print_dashboard(self, *args, **kwargs):
-            if self.screen.enabled:
-                self.screen.draw(self.screen.capture(lambda: super(WindowedPuffeRL, self).print_dashboard()))
-
-        def note(self, line: str) -> None:
-            self.screen.note(line)
-
-        def shutdown(self) -> None:
-            """Stop the utilisation thread and give the terminal back (not PuffeRL's close())."""
-            self.utilization.stop()
-            self.screen.close()
-
-    return WindowedPuffeRL
+    return functools.partial(WindowedPuffeRL, dashboard=dashboard)

@@ -65,11 +65,11 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     from .puffer import (
         EpisodeTap,
         env_threads_for,
-        make_trainer_class,
         make_vecenv,
         puffer_config,
         resolve_compute_dtype,
     )
+    from .puffer_trainer import WindowedPuffeRL
     from .trainer import RANK_SEED_STRIDE
 
     values = {
@@ -93,7 +93,7 @@ def measure(envs: int, workers: int, seconds: float, overrides: dict | None = No
     vecenv = make_vecenv(cfg, S.make_config(time_max=cfg.time_max), threads=threads)
     timed = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, cfg.planned_steps)
     policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(world.device)
-    trainer = make_trainer_class(False)(
+    trainer = WindowedPuffeRL(
         puffer_config(cfg, seed=seed, device=world.device),
         timed,
         distributed.wrap_policy(policy, world),

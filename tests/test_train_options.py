@@ -130,7 +130,8 @@ def test_config_file_values_are_derived_like_flags(tmp_path):
 def test_puffe_rl_accepts_every_derived_shape():
     """Build PuffeRL on the real vector env and policy for each distinct accepted shape."""
     from prospector.pipeline.policy import make_policy
-    from prospector.pipeline.trainer import LastLogs, make_trainer_class, make_vecenv, puffer_config
+    from prospector.pipeline.puffer_trainer import WindowedPuffeRL
+    from prospector.pipeline.trainer import LastLogs, make_vecenv, puffer_config
 
     from prospector import spec as S
 
@@ -144,12 +145,11 @@ def test_puffe_rl_accepts_every_derived_shape():
             continue
         shapes.setdefault((cfg.envs, cfg.workers, cfg.policy, cfg.minibatch_size), cfg)
     assert len(shapes) >= 20
-    trainer_class = make_trainer_class(dashboard=False)
     for cfg in shapes.values():
         vecenv = make_vecenv(cfg, S.make_config(time_max=50))
         try:
             policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask)
-            trainer = trainer_class(puffer_config(cfg), vecenv, policy, logger=LastLogs())
+            trainer = WindowedPuffeRL(puffer_config(cfg), vecenv, policy, logger=LastLogs())
             trainer.utilization.stop()
             assert trainer.minibatch_size == cfg.minibatch_size
         finally:

@@ -157,7 +157,8 @@ def test_draws_follow_the_distribution():
 
 def tiny_trainer(compute_dtype: str = "float32", envs: int = 64, policy: str = "mlp"):
     from prospector.pipeline.config import make_train_config
-    from prospector.pipeline.puffer import EpisodeTap, make_trainer_class, make_vecenv, puffer_config
+    from prospector.pipeline.puffer import EpisodeTap, make_vecenv, puffer_config
+    from prospector.pipeline.puffer_trainer import WindowedPuffeRL
 
     cfg = make_train_config(
         envs=envs,
@@ -172,7 +173,7 @@ def tiny_trainer(compute_dtype: str = "float32", envs: int = 64, policy: str = "
     torch.manual_seed(3)
     vecenv = make_vecenv(cfg, S.make_config(time_max=200), threads=1)
     policy_module = P.make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask)
-    trainer = make_trainer_class(False)(puffer_config(cfg), EpisodeTap(vecenv), policy_module)
+    trainer = WindowedPuffeRL(puffer_config(cfg), EpisodeTap(vecenv), policy_module)
     return trainer, policy_module, vecenv
 
 
