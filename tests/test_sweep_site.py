@@ -92,6 +92,17 @@ def test_the_constellation_page_draws_every_trial_and_opens_runs_without_errors(
     assert pg.locator("#cs-score-cost .cs-front").count() == 1
     assert pg.locator("#cs-settings .cs-setting").count() == len(doc["space"])
     assert pg.locator("#cs-parallel .cs-line").count() == len(scored)
+    # every point lies inside its own chart (each chart is scaled to its own size)
+    outside = pg.evaluate(
+        """() => [...document.querySelectorAll('#constellation svg')].flatMap((s) => {
+          const [, , w, h] = s.getAttribute('viewBox').split(' ').map(Number);
+          return [...s.querySelectorAll('circle')].filter((c) => {
+            const x = Number(c.getAttribute('cx')), y = Number(c.getAttribute('cy'));
+            return !(x >= 0 && x <= w && y >= 0 && y <= h);
+          }).map((c) => s.getAttribute('aria-label'));
+        })"""
+    )
+    assert outside == []
     pg.screenshot(path=str(shots / "sweep-constellation.png"), full_page=True)
     # hover: the trial's whole config
     best = next(t for t in scored if t["trial"] == doc["best"])
