@@ -154,12 +154,10 @@ def trial_rows(runs_dir, run_id: str) -> list[dict]:
 
 
 def early_stop_proxy(row: dict) -> float | None:
-    """A window row's stand-in for the score: mean net profit x survival of its training
-    episodes (docs/tuning.md#early-stopping)."""
-    profit, survival = row.get("net_profit_mean"), row.get("survival_rate")
-    if profit is None or survival is None:
-        return None
-    return float(profit) * float(survival)
+    """A window row's stand-in for the score: the mean net profit of its training episodes
+    (docs/tuning.md#early-stopping: times survival it is 0 for every trial of a young sweep)."""
+    profit = row.get("net_profit_mean")
+    return None if profit is None else float(profit)
 
 
 def early_stop_reason(row: dict, finished: list[float | None], min_trials: int) -> str | None:
@@ -171,7 +169,7 @@ def early_stop_reason(row: dict, finished: list[float | None], min_trials: int) 
     if mine is None or len(others) < min_trials or mine >= min(others):
         return None
     return (
-        f"window {row['window_id']}: net profit x survival {mine:,.0f} is below all {len(others)} "
+        f"window {row['window_id']}: mean net profit {mine:,.0f} is below all {len(others)} "
         f"finished trials' (lowest {min(others):,.0f})"
     )
 

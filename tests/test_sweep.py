@@ -239,9 +239,11 @@ def test_write_space_copies_the_default_and_never_overwrites(tmp_path, capsys):
 
 
 def test_early_stopping_needs_enough_finished_trials_and_a_row_below_all_of_them():
-    row = {"window_id": 1, "net_profit_mean": 100.0, "survival_rate": 0.5}  # stand-in score 50
+    row = {"window_id": 1, "net_profit_mean": 50.0, "survival_rate": 0.0}  # no episode survived yet
     assert early_stop_reason(row, [60.0, 70.0], 3) is None  # only two finished trials
     assert early_stop_reason(row, [60.0, 70.0, 40.0], 3) is None  # not below all of them
     reason = early_stop_reason(row, [60.0, 70.0, 55.0, None], 3)
     assert reason is not None and "window 1" in reason and "below all 3" in reason
-    assert early_stop_reason({**row, "survival_rate": None}, [60.0, 70.0, 55.0], 3) is None  # no figure yet
+    assert early_stop_reason({**row, "net_profit_mean": None}, [60.0, 70.0, 55.0], 3) is None  # no figure yet
+    # a trial that earns more than the finished ones is not stopped because nothing survives yet
+    assert early_stop_reason({**row, "net_profit_mean": 80.0}, [60.0, 70.0, 55.0], 3) is None
