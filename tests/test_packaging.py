@@ -153,3 +153,67 @@ def test_core_install_in_a_fresh_venv(version, dists, tmp_path):
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
         assert f"asteroid-prospector[{extra}]" in out.stderr, out.stderr
         assert not (tmp_path / "runs").exists(), "a refused command left a run directory"
+
+
+SITE_ONLY_CHECK = r"""
+import importlib.util
+missing = [m for m in ("torch", "pufferlib", "wandb") if importlib.util.find_spec(m) is not None]
+assert not missing, missing
+print("no torch")
+"""
+
+
+def recorded_run(runs_dir: Path) -> Path:
+    """A small recorded run (tests/harness/synth.py: real replay files) whose window 0 has a
+    checkpoint file that matches its event, so that the site reaches the checkpoint reader."""
+    from harness.synth import make_synthetic_run
+    from prospector.pipeline.store.log import encode_event, read_events
+
+    run = make_synthetic_run(runs_dir, windows=3, frames=40)
+    events = list(read_events(run.dir))
+    saved = next(e for e in events if e["type"] == "checkpoint_saved" and e["window_id"] == 0)
+    data = b"PK not a torch checkpoint, and never read without torch"
+    (run.dir / saved["path"]).write_bytes(data)
+    saved.update(bytes=len(data), sha256=__import__("hashlib").sha256(data).hexdigest())
+    (run.dir / "events.jsonl").write_bytes(b"".join(encode_event(e) for e in events))
+    return run.dir
+
+
+@pytest.mark.slow
+def test_a_site_only_install_builds_a_site_from_a_run_without_torch(dists, tmp_path):
+    """The run store is torch-free (docs/architecture.md#the-run-store): the wheel with the
+    `site` extra alone reads a recorded run and builds its pages; the checkpoints are listed
+    as needing the train extra."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--progress-bar", "off"]
+        + ["-c", str(ROOT / "requirements.txt"), f"{dists['wheel']}[site]"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    check = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", SITE_ONLY_CHECK], env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0 and "no torch" in check.stdout, check.stdout + check.stderr
+    run_dir = recorded_run(tmp_path / "runs")
+    out = tmp_path / "site"
+    build = subprocess.run(
+        [str(venv / "bin" / "prospector"), "site", "build", "--runs", str(tmp_path / "runs")]
+        + ["--out", str(out), "--no-docs", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    assert "Traceback" not in build.stderr, build.stderr
+    assert (out / "index.html").is_file()
+    run_data = out / "data" / "runs" / run_dir.name
+    assert (run_data / "windows.json").is_file(), sorted(p.name for p in run_data.iterdir())
+    policies = (run_data / "policies.json").read_text()
+    assert "no_torch" in policies and "asteroid-prospector[train]" in policies, policies[:2000]
