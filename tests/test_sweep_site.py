@@ -165,3 +165,9 @@ def test_wandb_gets_the_same_table_as_the_page(site, tmp_path, monkeypatch):
     assert logged["data"] == json.loads(json.dumps(rows))
     page = {t["trial"]: (t["score"], t["cost"]) for t in site["doc"]["trials"]}
     assert {row[0]: (row[3], row[4]) for row in logged["data"]} == page
+
+
+def test_the_sweep_pages_are_built_incrementally(site):
+    again = build_site(site["runs"], site["out"], docs=False)
+    sweep_outputs = [r for r in again.rendered if "sweeps/" in r]
+    assert sweep_outputs == []  # nothing in the sweep or its runs changed: nothing rewritten
