@@ -247,3 +247,22 @@ def test_early_stopping_needs_enough_finished_trials_and_a_row_below_all_of_them
     assert early_stop_reason({**row, "net_profit_mean": None}, [60.0, 70.0, 55.0], 3) is None  # no figure yet
     # a trial that earns more than the finished ones is not stopped because nothing survives yet
     assert early_stop_reason({**row, "net_profit_mean": 80.0}, [60.0, 70.0, 55.0], 3) is None
+
+
+def test_an_hours_budget_stops_new_trials(tmp_path):
+    space = tmp_path / "tiny.toml"
+    space.write_text(TINY_SPACE.format(trials=5))
+    runs = tmp_path / "runs"
+    done = subprocess.run(
+        sweep_cmd("--space", str(space), "--runs-dir", str(runs), "--sweep-id", "h", "--hours", "0.0005"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    sweep = sweep_path(runs, "h")
+    # 1.8 s of sweeping: trial 0 starts at once, and the budget is spent when it ends
+    assert len(events_of(sweep, "trial_suggested")) == 1
+    assert events_of(sweep, "sweep_finished")[-1]["reason"] == "budget"
