@@ -71,7 +71,7 @@ def show_replay(
     run: str | None = None,
     replay: str | None = None,
     frame: int = 0,
-    autoplay: bool = True,
+    autoplay: bool = False,
     width: int = 980,
     height: int = 760,
 ) -> ReplayView:
@@ -81,8 +81,8 @@ def show_replay(
     if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
         raise ValueError(f"frame must be a whole number >= 0, got {frame!r}")
     query = {"frame": str(frame)}
-    if not autoplay:
-        query["autoplay"] = "0"
+    if autoplay:  # an embed starts paused unless asked (docs/site.md#embed)
+        query["autoplay"] = "1"
     if replay_file is not None:
         if site is not None:
             raise ValueError("give a replay file or site= with run= and replay=, not both")
