@@ -276,6 +276,34 @@ def test_a_long_replay_starts_with_a_small_main_document_then_a_short_first_part
     assert replaychunks.split(short, "r", 2000) == (short, [])  # one document, series and all
 
 
+def test_a_window_with_few_episodes_gives_counts_and_says_what_ended_means():
+    import jinja2
+    from prospector.sitegen import build as B
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(B.TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    table = env.get_template("_summary.html").module.summary_table
+
+    def summary(episodes):
+        return {
+            "window_id": 2,
+            "previous_window_id": None,
+            "metrics": [
+                {"key": "episodes", "label": "Episodes", "value": episodes, "text": str(episodes), "change": None},
+                {"key": "survival_rate", "label": "Survival rate", "value": 0.0, "text": "0.0%", "change": None},
+                {"key": "destroyed_rate", "label": "Destroyed", "value": 0.75, "text": "75.0%", "change": None},
+            ],
+        }
+
+    few = " ".join(str(table(summary(4))).split())
+    assert '0.0% <span class="of-n muted">(0 of 4)</span>' in few and "(3 of 4)" in few
+    assert "Only 4 training episodes ended in this window" in few and "steps of 25 %" in few
+    assert "cashes out" in few  # what ending means
+    many = str(table(summary(200)))
+    assert "of-n" not in many and "Only" not in many
+
+
 def test_pages_of_real_run(real_run, real_site):
     out, _ = real_site
     home = (out / "index.html").read_text()
