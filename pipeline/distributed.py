@@ -14,7 +14,7 @@ what they need (run id, config, checkpoint); it alone writes the event log,
 checkpoints, W&B and starts evaluators. At a window's end every rank sends it its
 episodes, losses and steps (``gather``), so the row covers every rank's games and the
 total steps/s. A failing rank stops the others: the launcher sends them SIGTERM
-(``stop_on_sigterm`` turns it into an exception, so rank 0 still writes
+(signals.py's ``stop_on_sigterm`` turns it into an exception, so rank 0 still writes
 ``run_finished``), and a rank that hangs trips the process group's timeout
 (``PROSPECTOR_DIST_TIMEOUT`` seconds, default 300).
 """
@@ -165,16 +165,6 @@ def _quiet_stdout():
         os.dup2(saved, 1)
         os.close(saved)
         os.close(null)
-
-
-def stop_on_sigterm() -> None:
-    """SIGTERM (the launcher stopping every rank when one fails) raises RankStopped, so
-    the trainer's cleanup runs: rank 0 appends run_finished and closes the log."""
-
-    def stop(signum, frame):
-        raise RankStopped("stopped by the launcher (SIGTERM): another rank failed or the launch was interrupted")
-
-    signal.signal(signal.SIGTERM, stop)
 
 
 def wrap_policy(policy, world: World):

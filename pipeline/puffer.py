@@ -548,10 +548,3 @@ def _end_update(self, losses: dict):
         self.save_checkpoint()
         self.msg = f"Checkpoint saved at update {self.epoch}"
     return logs
-
-
-def make_trainer_class(dashboard: bool = False):
-    """``WindowedPuffeRL`` (puffer_trainer.py) with ``dashboard`` as its default."""
-    from .puffer_trainer import WindowedPuffeRL
-
-    return functools.partial(WindowedPuffeRL, dashboard=dashboard)

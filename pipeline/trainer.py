@@ -1,8 +1,9 @@
 """Training in windows with PufferLib's own PPO trainer (``pufferlib.pufferl.PuffeRL``).
 
 Read it top to bottom: ``train()`` opens (or resumes) a run, builds the vector env,
-the policy and PuffeRL, then alternates PuffeRL's ``evaluate()`` (collect a batch) and
-``train()`` (one PPO update).  Every ``window_steps`` env steps it closes a window:
+the policy and PuffeRL (``Learner``), then alternates PuffeRL's ``evaluate()`` (collect
+a batch) and ``train()`` (one PPO update).  Every ``window_steps`` env steps it closes a
+window (``_train_windows``):
 
 1. aggregate the episodes that finished in the window into the window row,
 2. hand the checkpoint and the row to the run store in one call, ``Run.close_window``
@@ -13,9 +14,11 @@ The event log is the only record; everything else is rebuilt from it. The run is
 ``Run`` of pipeline/store/run.py: the writer on rank 0, a follower whose writes do
 nothing on the other ranks (docs/architecture.md#the-run-store).
 
-Where PuffeRL is adapted (sampler, reward scale, checkpoints, signals, dashboard), see
-puffer.py; with several ranks (torchrun, ``--nproc``) rank 0 alone writes the run and
-the rows cover every rank's games, see distributed.py.
+Where PuffeRL is adapted (sampler, reward scale, checkpoints, dashboard), see puffer.py
+(the class: puffer_trainer.py; the terminal: dashboard.py); the evaluator processes are
+evaluators.py's, the signal handlers signals.py's; with several ranks (torchrun,
+``--nproc``) rank 0 alone writes the run and the rows cover every rank's games, see
+distributed.py.
 """
 
 from __future__ import annotations
@@ -24,10 +27,7 @@ import hashlib
 import json
 import os
 import platform
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,9 +40,11 @@ from prospector import spec as S
 from . import distributed
 from .config import TrainConfig, resume_config
 from .distributed import RankStopped, World
-from .puffer import EpisodeTap, LastLogs, env_threads_for, make_trainer_class, make_vecenv, puffer_config
+from .evaluators import EvaluatorPool, after_replays_hook
+from .puffer import EpisodeTap, LastLogs, env_threads_for, make_vecenv, puffer_config
+from .signals import CtrlC, sigterm_ends_process, stop_on_sigterm
 from .store import layout as runs
-from .store.events import LOSS_KEYS, ReplayRecorded, ReplayVideo
+from .store.events import LOSS_KEYS
 from .store.run import Run, StoreError
 
 
@@ -186,7 +188,7 @@ def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[
     world = distributed.join(cfg.device)
     try:
         if world.distributed:
-            distributed.stop_on_sigterm()
+            stop_on_sigterm()
         return _train(cfg, resume, after_replays, world)
     except Exception as exc:
         if world.distributed and not isinstance(exc, (TrainError, RankStopped)) and distributed.is_peer_failure(exc):
@@ -195,9 +197,7 @@ def train(cfg: TrainConfig, resume: str | None = None, after_replays: Callable[[
         raise
     finally:
         if world.distributed:
-            # The rank's work is over (rank 0 has closed the log): a SIGTERM from the launcher
-            # now only ends the process, instead of raising into the interpreter's shutdown.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            sigterm_ends_process()
         world.leave()
 
 
@@ -267,144 +267,29 @@ def open_shared(cfg: TrainConfig, resume: str | None, world: World) -> RunState:
     )
 
 
-class CtrlC:
-    """Ctrl-C that training cannot lose.
-
-    Python's handler raises KeyboardInterrupt wherever the main thread is. Inside one of
-    PufferLib's bare ``except:`` clauses (around ``np.mean`` of its stats, run four times a
-    second) the exception is swallowed and training goes on: seen as a SIGINT ignored
-    under load. This handler raises it the same way and also remembers it, and the
-    training loop raises it again between updates if it was swallowed."""
-
-    def __init__(self):
-        self.pressed = False
-        self.previous = None
-
-    def __call__(self, signum, frame):
-        self.pressed = True
-        raise KeyboardInterrupt
-
-    def install(self) -> None:
-        # only over Python's own handler, on the main thread: a host application's is its own
-        if threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                self.previous = signal.signal(signal.SIGINT, self)
-
-    def check(self) -> None:
-        if self.pressed:
-            raise KeyboardInterrupt
-
-    def uninstall(self) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
-
-
 def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) -> Path:
+    """One rank's training, top to bottom: open the run, make the env, the policy and
+    PuffeRL, then window after window collect, update and close the window; whatever
+    ends training, rank 0 then ends the run (``_end_run``)."""
     import torch
 
-    from .policy import make_policy
-    from .puffer import resolve_compute_dtype
-    from .wandb_sink import WandbSink
-
     state = open_shared(cfg, resume, world)
-    cfg, run, run_dir, leader = state.config, state.run, state.run_dir, world.leader
+    cfg, run = state.config, state.run
     rank_seed = cfg.seed + RANK_SEED_STRIDE * world.rank
     torch.manual_seed(rank_seed + state.next_window)
     torch.set_num_threads(cfg.torch_threads)  # 2 threads on 2 shared cores: 5-10x slower (benchmarks.md)
-    evaluators = sink = None
-    if leader:
-        evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=after_replays_hook(after_replays, run_dir))
-        for window_id in state.pending_evals:  # windows a crash left without a replay
-            evaluators.start(window_id)
-        sink = WandbSink(cfg, run_dir, state.run_id)
-    vecenv = trainer = None
+    evaluators, sink = _evaluators_and_sink(cfg, state, after_replays) if world.leader else (None, None)
+    learner = Learner()
     reason = "error"
     ctrl_c = CtrlC()
     try:
-        payload = {
-            "config": {"train": cfg.to_dict(), "env": state.env_config},
-            "git_sha": runs.git_short_sha(),
-            "versions": versions() if leader else {},
-            "wandb_url": sink.url if leader else None,
-            "world_size": world.size,
-            # what compute_dtype (auto) chose on this machine, and why (pipeline/puffer.py)
-            "compute_dtype": resolve_compute_dtype(cfg.compute_dtype, world.device),
-        }
-        if resume is None:
-            run.start(**payload)
-        else:
-            run.resumed(from_window=state.next_window, env_steps_total=state.global_step, **payload)
-
-        # Steps are counted in total over the ranks (the log's env_steps_total); every rank
-        # collects the same number per batch, so this rank's share is the total / ranks.
-        local_start = state.global_step // world.size
-        local_planned = max(1, cfg.planned_steps // world.size)
-        vecenv = make_vecenv(cfg, state.env_config, threads=env_threads_for(cfg, world.local_size))
-        tap = EpisodeTap(vecenv, cfg.reward_scale, cfg.reward_scale_end, local_planned, local_start)
-        policy = make_policy(cfg.policy, cfg.hidden_size, vecenv.driver_env, cfg.action_mask).to(world.device)
-        trainer = make_trainer_class(cfg.dashboard)(
-            puffer_config(cfg, seed=rank_seed, total_timesteps=local_planned, device=world.device),
-            tap,
-            distributed.wrap_policy(policy, world),
-            logger=LastLogs(),
-            distributed=world.distributed,
-        )
+        _record_start(cfg, state, resume, world, sink)
+        learner.build(cfg, state, world, rank_seed)
         if evaluators is not None:
-            evaluators.say = trainer.note
-        ctrl_c.install()  # after make_trainer_class: importing PuffeRL resets SIGINT's handler
-        if state.checkpoint is not None:
-            policy.load_state_dict(state.checkpoint["policy"])
-            trainer.optimizer.load_state_dict(state.checkpoint["optimizer"])
-            trainer.scheduler.load_state_dict(state.checkpoint["scheduler"])
-            trainer.epoch = state.checkpoint["epoch"]
-        trainer.global_step = local_start
-        trace = RankTrace(run_dir, world, policy) if os.environ.get(TRACE_ENV) else None
-        if trace:
-            trace.write("start", trainer.epoch)
-
-        window_id = state.next_window
-        windows_done = 0
-        total = state.global_step
-        window_end = total + cfg.window_steps
-        window_start_time = time.perf_counter()
-        window_start_step = trainer.global_step
-        tap.episodes.clear()
-        while not _finished(cfg, windows_done, total):
-            trainer.evaluate()
-            trainer.train()
-            ctrl_c.check()
-            total = state.global_step + world.size * (trainer.global_step - local_start)
-            if trace:
-                trace.write("update", trainer.epoch)
-            if total >= window_end:
-                if trace:
-                    trace.write("window", trainer.epoch, window_id=window_id, episodes=len(tap.episodes))
-                wall = time.perf_counter() - window_start_time
-                close_window(
-                    cfg,
-                    state,
-                    trainer,
-                    policy,
-                    window_id,
-                    tap.episodes,
-                    wall,
-                    trainer.global_step - window_start_step,
-                    sink,
-                    world,
-                    total,
-                )
-                if leader:
-                    evaluators.start(window_id)
-                world.hold(lambda: leader and evaluators.backlogged(run, sink, cfg.eval_backlog_max))
-                tap.episodes.clear()
-                window_id += 1
-                windows_done += 1
-                window_end += cfg.window_steps
-                window_start_time = time.perf_counter()
-                window_start_step = trainer.global_step
-            if leader:
-                evaluators.poll(run, sink)
+            evaluators.say = learner.trainer.note
+        ctrl_c.install()  # after PuffeRL's import (puffer_trainer.py), which resets SIGINT's handler
+        learner.restore(state.checkpoint)
+        _train_windows(cfg, state, learner, world, ctrl_c, evaluators, sink)
         reason = "completed"
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -414,36 +299,137 @@ def _train(cfg: TrainConfig, resume: str | None, after_replays, world: World) ->
         raise
     finally:
         ctrl_c.uninstall()
-        if trainer is not None:
-            trainer.shutdown()  # the utilisation thread stops, the terminal is the user's again
-        if vecenv is not None:
-            vecenv.close()
+        learner.close()  # the utilisation thread stops, the terminal is the user's again
+        if world.leader:
+            _end_run(run, evaluators, sink, reason)
+    return state.run_dir
+
+
+def _evaluators_and_sink(cfg: TrainConfig, state: RunState, after_replays):
+    """(Rank 0.) The evaluator pool, restarting those a crash left owed, and the W&B sink."""
+    from .wandb_sink import WandbSink
+
+    run_dir = state.run_dir
+    evaluators = EvaluatorPool(run_dir, cfg.eval_episodes, on_replays=after_replays_hook(after_replays, run_dir))
+    for window_id in state.pending_evals:  # windows a crash left without a replay
+        evaluators.start(window_id)
+    return evaluators, WandbSink(cfg, run_dir, state.run_id)
+
+
+def _record_start(cfg: TrainConfig, state: RunState, resume: str | None, world: World, sink) -> None:
+    """``run_started`` (or ``run_resumed``): the config, versions and the compute dtype."""
+    from .puffer import resolve_compute_dtype
+
+    payload = {
+        "config": {"train": cfg.to_dict(), "env": state.env_config},
+        "git_sha": runs.git_short_sha(),
+        "versions": versions() if world.leader else {},
+        "wandb_url": sink.url if world.leader else None,
+        "world_size": world.size,
+        # what compute_dtype (auto) chose on this machine, and why (pipeline/puffer.py)
+        "compute_dtype": resolve_compute_dtype(cfg.compute_dtype, world.device),
+    }
+    if resume is None:
+        state.run.start(**payload)
+    else:
+        state.run.resumed(from_window=state.next_window, env_steps_total=state.global_step, **payload)
+
+
+class Learner:
+    """This rank's vector env (behind ``EpisodeTap``), policy and PuffeRL: what collects
+    and updates. ``close()`` closes what was built, however far ``build()`` got."""
+
+    def __init__(self):
+        self.vecenv = self.tap = self.policy = self.trainer = None
+        self.local_start = 0  # this rank's env steps when training (re)started
+
+    def build(self, cfg: TrainConfig, state: RunState, world: World, rank_seed: int) -> None:
+        from .policy import make_policy
+
+        # Steps are counted in total over the ranks (the log's env_steps_total); every rank
+        # collects the same number per batch, so this rank's share is the total / ranks.
+        self.local_start = state.global_step // world.size
+        local_planned = max(1, cfg.planned_steps // world.size)
+        self.vecenv = make_vecenv(cfg, state.env_config, threads=env_threads_for(cfg, world.local_size))
+        self.tap = EpisodeTap(self.vecenv, cfg.reward_scale, cfg.reward_scale_end, local_planned, self.local_start)
+        policy = make_policy(cfg.policy, cfg.hidden_size, self.vecenv.driver_env, cfg.action_mask)
+        self.policy = policy.to(world.device)
+        from .puffer_trainer import WindowedPuffeRL  # imports PuffeRL: only once a run starts
+
+        self.trainer = WindowedPuffeRL(
+            puffer_config(cfg, seed=rank_seed, total_timesteps=local_planned, device=world.device),
+            self.tap,
+            distributed.wrap_policy(self.policy, world),
+            logger=LastLogs(),
+            dashboard=cfg.dashboard,
+            distributed=world.distributed,
+        )
+
+    def restore(self, checkpoint: dict | None) -> None:
+        """The weights, optimiser and schedule of a resumed run's checkpoint."""
+        if checkpoint is not None:
+            self.policy.load_state_dict(checkpoint["policy"])
+            self.trainer.optimizer.load_state_dict(checkpoint["optimizer"])
+            self.trainer.scheduler.load_state_dict(checkpoint["scheduler"])
+            self.trainer.epoch = checkpoint["epoch"]
+        self.trainer.global_step = self.local_start
+
+    def close(self) -> None:
+        if self.trainer is not None:
+            self.trainer.shutdown()
+        if self.vecenv is not None:
+            self.vecenv.close()
+
+
+def _train_windows(cfg: TrainConfig, state: RunState, learner: Learner, world: World, ctrl_c, evaluators, sink):
+    """Collect a batch, one PPO update, again; every ``window_steps`` env steps (over all
+    ranks) close the window and start its evaluator; until cfg.windows or cfg.total_steps."""
+    trainer, tap, run, leader = learner.trainer, learner.tap, state.run, world.leader
+    trace = RankTrace(state.run_dir, world, learner.policy) if os.environ.get(TRACE_ENV) else None
+    if trace:
+        trace.write("start", trainer.epoch)
+    window_id, windows_done, total = state.next_window, 0, state.global_step
+    window_end = total + cfg.window_steps
+    window_start_time, window_start_step = time.perf_counter(), trainer.global_step
+    tap.episodes.clear()
+    while not _finished(cfg, windows_done, total):
+        trainer.evaluate()  # collect
+        trainer.train()  # update
+        ctrl_c.check()
+        total = state.global_step + world.size * (trainer.global_step - learner.local_start)
+        if trace:
+            trace.write("update", trainer.epoch)
+        if total >= window_end:
+            if trace:
+                trace.write("window", trainer.epoch, window_id=window_id, episodes=len(tap.episodes))
+            wall, steps = time.perf_counter() - window_start_time, trainer.global_step - window_start_step
+            close_window(cfg, state, trainer, learner.policy, window_id, tap.episodes, wall, steps, sink, world, total)
+            if leader:
+                evaluators.start(window_id)
+            world.hold(lambda: leader and evaluators.backlogged(run, sink, cfg.eval_backlog_max))
+            tap.episodes.clear()
+            window_id += 1
+            windows_done += 1
+            window_end += cfg.window_steps
+            window_start_time, window_start_step = time.perf_counter(), trainer.global_step
         if leader:
-            evaluators.say = None
-            evaluators.wait(run, sink, timeout=None if reason == "completed" else 0)
-            try:
-                run.project()
-                sink.finish(run_dir)
-            finally:
-                run.finish(reason)  # then the projections cover every event of the log
-                run.close()
-                if evaluators.on_replays is not None:
-                    evaluators.on_replays()  # the site shows the run as finished
-    return run_dir
+            evaluators.poll(run, sink)
 
 
-def after_replays_hook(after_replays: Callable[[Path], None] | None, run_dir: Path):
-    """The caller's hook bound to this run; a failing hook never stops training."""
-    if after_replays is None:
-        return None
-
-    def call() -> None:
-        try:
-            after_replays(run_dir)
-        except OSError as exc:
-            print(f"after-replays hook failed: {exc}", file=sys.stderr, flush=True)
-
-    return call
+def _end_run(run: Run, evaluators: EvaluatorPool, sink, reason: str) -> None:
+    """(Rank 0.) Waits for the evaluators (after an error or a Ctrl-C it stops them: a
+    resume evaluates the windows they left), brings the projections and W&B up to date,
+    then ``run_finished`` with ``reason``."""
+    evaluators.say = None
+    evaluators.wait(run, sink, timeout=None if reason == "completed" else 0)
+    try:
+        run.project()
+        sink.finish(run.dir)
+    finally:
+        run.finish(reason)  # then the projections cover every event of the log
+        run.close()
+        if evaluators.on_replays is not None:
+            evaluators.on_replays()  # the site shows the run as finished
 
 
 def _finished(cfg: TrainConfig, windows_done: int, global_step: int) -> bool:
@@ -521,144 +507,3 @@ def close_window(
 
 def _fmt(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
-
-
-# ---------------------------------------------------------------- evaluators
-
-
-class EvaluatorPool:
-    """One ``prospector eval`` process per closed window; failures become eval_failed events.
-
-    At most ``max_running`` run at once (each holds torch, ~0.5 GB); later windows queue.
-    """
-
-    def __init__(self, run_dir: Path, episodes: int, on_replays=None, max_running: int = 2):
-        self.run_dir = run_dir
-        self.episodes = episodes
-        self.on_replays = on_replays  # called after new replay_recorded events (site rebuild)
-        self.running: dict[int, tuple[subprocess.Popen, Path]] = {}
-        self.queued: list[int] = []
-        self.max_running = max_running
-        self.seen_seq = -1
-        self.seen_size = -1
-        self.say = None  # the trainer's note() while it runs (its dashboard); else stderr
-        self.waiting_since = None  # the backlog wait in progress
-
-    def tell(self, line: str) -> None:
-        if self.say is not None:
-            self.say(line)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def command(self, window_id: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "prospector.cli",
-            "eval",
-            "--runs-dir",
-            str(self.run_dir.parent),
-            "--run",
-            self.run_dir.name,
-            "--window",
-            str(window_id),
-            "--episodes",
-            str(self.episodes),
-        ]
-
-    def start(self, window_id: int) -> None:
-        if len(self.running) >= self.max_running:
-            self.queued.append(window_id)
-        else:
-            self._spawn(window_id)
-
-    def _spawn(self, window_id: int) -> None:
-        logs = self.run_dir / "logs"
-        logs.mkdir(exist_ok=True)
-        log_path = logs / f"eval_{window_id:06d}.log"
-        repo = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
-        with open(log_path, "ab") as out:
-            proc = subprocess.Popen(
-                self.command(window_id),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                preexec_fn=lambda: os.nice(5),
-            )
-        self.running[window_id] = (proc, log_path)
-
-    def poll(self, run: Run, sink, block: bool = False, timeout: float | None = None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for window_id, (proc, log_path) in list(self.running.items()):
-            try:
-                rc = (
-                    proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
-                    if block
-                    else proc.poll()
-                )
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = proc.wait()
-            if rc is None:
-                continue
-            del self.running[window_id]
-            if rc != 0:
-                error = f"evaluator exited with code {rc}; log: {runs.rel_to_run(self.run_dir, log_path)}"
-                self.tell(f"window {window_id}: {error}")
-                run.record_eval_failure(window_id, error)
-        while (
-            self.queued and len(self.running) < self.max_running and (deadline is None or time.monotonic() < deadline)
-        ):
-            self._spawn(self.queued.pop(0))
-        self._sync_replays(run, sink)
-
-    def backlogged(self, run: Run, sink, max_queued: int) -> bool:
-        """True while more than ``max_queued`` windows wait for an evaluator (0: never);
-        polls the evaluators. Every window must get its replay, so when the evaluators fall
-        behind (a starved machine, very long eval episodes) training waits for them
-        (``World.hold``) rather than let the backlog grow without bound."""
-        if max_queued > 0 and len(self.queued) > max_queued:
-            if self.waiting_since is None:
-                self.waiting_since = time.monotonic()
-                self.tell(
-                    f"waiting for the evaluators: {len(self.queued)} windows queued (eval_backlog_max {max_queued})"
-                )
-            self.poll(run, sink)
-            return len(self.queued) > max_queued
-        self.waiting_since = None
-        return False
-
-    def wait(self, run: Run, sink, timeout: float | None) -> None:
-        """Until every started and queued evaluator is done (or ``timeout``: the rest are
-        killed or dropped; a resume evaluates windows left without a replay)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            self.poll(
-                run, sink, block=True, timeout=None if deadline is None else max(0.0, deadline - time.monotonic())
-            )
-            if not self.running and (not self.queued or (deadline is not None and time.monotonic() >= deadline)):
-                break
-        self.queued.clear()
-
-    def _sync_replays(self, run: Run, sink) -> None:
-        """New replay_recorded events go to W&B as artifacts (and to the projections)."""
-        size = runs.events_path(self.run_dir).stat().st_size
-        if size == self.seen_size:  # polled every iteration: read the log only when it grew
-            return
-        self.seen_size = size
-        new = run.refresh().since(self.seen_seq)
-        if not new:
-            return
-        self.seen_seq = new[-1]["seq"]
-        recorded = [e for e in new if isinstance(e, ReplayRecorded)]
-        if recorded:
-            run.project()
-        for event in recorded:
-            sink.log_replay(self.run_dir, event)
-        for event in new:
-            if isinstance(event, ReplayVideo):  # train --wandb-video (evaluator.video_recorder)
-                sink.log_video(self.run_dir, event)
-        if recorded and self.on_replays is not None:
-            self.on_replays()

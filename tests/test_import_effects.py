@@ -37,6 +37,7 @@ def test_importing_the_training_modules_registers_no_process_wide_hook():
         """
         import prospector.pipeline.cli, prospector.pipeline.trainer, prospector.pipeline.puffer
         import prospector.pipeline.dashboard, prospector.pipeline.throughput
+        import prospector.pipeline.evaluators, prospector.pipeline.signals
         assert ours() == [], ours()
         assert "pufferlib.pufferl" not in sys.modules
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

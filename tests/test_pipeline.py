@@ -204,10 +204,10 @@ def test_second_trainer_on_a_run_is_refused(tmp_path):
 
 
 def test_evaluator_failure_does_not_stop_training(tmp_path, monkeypatch):
-    from prospector.pipeline import trainer as trainer_module
+    from prospector.pipeline import evaluators
 
     monkeypatch.setattr(
-        trainer_module.EvaluatorPool,
+        evaluators.EvaluatorPool,
         "command",
         lambda self, window_id: [sys.executable, "-c", "import sys; sys.exit(3)"],
     )
@@ -222,11 +222,11 @@ def test_training_waits_for_evaluators_that_fall_behind(tmp_path, monkeypatch, c
     """Slow evaluators (1.5 s each, two at a time) against windows closing every ~0.1 s:
     with eval_backlog_max 1, a window can only close once all but three of the earlier
     windows have their replay, so the backlog stays bounded and none is left behind."""
-    from prospector.pipeline import trainer as trainer_module
+    from prospector.pipeline import evaluators
 
-    real_command = trainer_module.EvaluatorPool.command
+    real_command = evaluators.EvaluatorPool.command
     monkeypatch.setattr(
-        trainer_module.EvaluatorPool,
+        evaluators.EvaluatorPool,
         "command",
         lambda self, window_id: ["sh", "-c", 'sleep 1.5; exec "$@"', "slow-eval", *real_command(self, window_id)],
     )
