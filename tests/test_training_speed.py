@@ -1,4 +1,4 @@
-"""The trainer's overhead work (issue 21): the fused observation mask, the samplers, the
+"""The trainer's overhead work (docs/benchmarks.md#training-overhead): the fused observation mask, the samplers, the
 adapted PPO update, and the compute dtype (docs/training.md#compute-dtype,
 docs/benchmarks.md#training-overhead). Speed itself is measured on the benchmarks page,
 never here."""
