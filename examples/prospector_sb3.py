@@ -16,9 +16,22 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env import VecEnv
 
+from prospector import spec as S
 from prospector.masks import obs_action_mask
 
 ENV_ID = "prospector:Prospector-v0"  # "prospector:" imports the package, which registers the id
+
+
+def recipe_mask(obs: np.ndarray, fuel_reserve: float = 0.0, allow_cash_out: bool = False) -> np.ndarray:
+    """The observation mask, plus an optional user-side fuel shield: at the station, no
+    departure (TRAVEL) while the tank is below ``fuel_reserve`` (a fraction of the tank),
+    so every trip starts with fuel for the way back (buying fuel stays allowed)."""
+    mask = obs_action_mask(obs, allow_cash_out=allow_cash_out)
+    if fuel_reserve > 0:
+        obs = np.asarray(obs).reshape(-1, S.OBS_DIM)
+        low = (obs[:, S.O_NODE_TYPE + S.STATION] > 0.5) & (obs[:, S.O_FUEL] < fuel_reserve)
+        mask.reshape(-1, S.N_ACTIONS)[low, S.A_TRAVEL : S.A_TRAVEL + S.MAX_NEIGHBORS] = False
+    return mask
 
 
 class ProspectorSB3VecEnv(VecEnv):
@@ -29,7 +42,8 @@ class ProspectorSB3VecEnv(VecEnv):
     observation is in ``info["terminal_observation"]``), writes ``info["episode"]``
     (return before scaling, length, time) as its ``Monitor`` does, and offers
     ``action_masks()``: the observation mask of ``prospector.masks`` (CASH_OUT never,
-    unless ``allow_cash_out``), which sb3-contrib's ``MaskablePPO`` reads.
+    unless ``allow_cash_out``; with ``fuel_reserve``, the fuel shield of ``recipe_mask``),
+    which sb3-contrib's ``MaskablePPO`` reads.
     """
 
     def __init__(
@@ -39,6 +53,7 @@ class ProspectorSB3VecEnv(VecEnv):
         reward_scale: float = 1.0,
         reward_clip: float | None = None,
         allow_cash_out: bool = False,
+        fuel_reserve: float = 0.0,
         **env_kwargs,
     ):
         self.envs = gym.make_vec(ENV_ID, num_envs=num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
@@ -46,6 +61,7 @@ class ProspectorSB3VecEnv(VecEnv):
         self.reward_scale = float(reward_scale)
         self.reward_clip = reward_clip
         self.allow_cash_out = allow_cash_out
+        self.fuel_reserve = fuel_reserve
         self._first_seed = seed
         self._obs = None
         self._actions = None
@@ -87,7 +103,7 @@ class ProspectorSB3VecEnv(VecEnv):
         return obs, rewards, dones, out_infos
 
     def action_masks(self) -> np.ndarray:
-        return obs_action_mask(self._obs, allow_cash_out=self.allow_cash_out)
+        return recipe_mask(self._obs, self.fuel_reserve, self.allow_cash_out)
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
         if method_name != "action_masks":

@@ -18,11 +18,9 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
-from prospector_sb3 import ENV_ID, ProspectorSB3VecEnv
+from prospector_sb3 import ENV_ID, ProspectorSB3VecEnv, recipe_mask
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.callbacks import BaseCallback
-
-from prospector.masks import obs_action_mask
 
 
 class EpisodeLog(BaseCallback):
@@ -49,7 +47,12 @@ def train(args) -> MaskablePPO:
     kwargs = {} if args.train_time_max is None else {"time_max": args.train_time_max}
     args.reward_clip = args.reward_clip or None
     envs = ProspectorSB3VecEnv(
-        args.n_envs, seed=args.seed, reward_scale=args.reward_scale, reward_clip=args.reward_clip, **kwargs
+        args.n_envs,
+        seed=args.seed,
+        reward_scale=args.reward_scale,
+        reward_clip=args.reward_clip,
+        fuel_reserve=args.fuel_reserve,
+        **kwargs,
     )
     model = MaskablePPO(
         "MlpPolicy",
@@ -71,7 +74,18 @@ def train(args) -> MaskablePPO:
     return model
 
 
-def evaluate(model: MaskablePPO, episodes: int, time_max: int | None, seed: int) -> dict:
+def sample(model: MaskablePPO, obs: np.ndarray, masks: np.ndarray, temperature: float) -> np.ndarray:
+    """Actions drawn from the policy's masked distribution, its logits divided by
+    ``temperature`` (1: the policy as trained; below 1: sharper, fewer random moves)."""
+    with torch.no_grad():
+        dist = model.policy.get_distribution(torch.as_tensor(obs), action_masks=masks)
+        logits = dist.distribution.logits / temperature
+        return torch.distributions.Categorical(logits=logits).sample().numpy()
+
+
+def evaluate(
+    model: MaskablePPO, episodes: int, time_max: int | None, seed: int, fuel_reserve: float = 0.0, temperature=1.0
+) -> dict:
     """Plays one game on each of the worlds ``seed``, ``seed + 1``, ... with sampled actions
     and the observation mask; returns net profit and how the episodes ended."""
     kwargs = {} if time_max is None else {"time_max": time_max}
@@ -79,7 +93,7 @@ def evaluate(model: MaskablePPO, episodes: int, time_max: int | None, seed: int)
     obs, _ = envs.reset(seed=[seed + i for i in range(episodes)])
     profit, reasons = np.zeros(episodes), np.full(episodes, None, dtype=object)
     while (reasons == None).any():  # noqa: E711 (elementwise)
-        actions, _ = model.predict(obs, action_masks=obs_action_mask(obs), deterministic=False)
+        actions = sample(model, obs, recipe_mask(obs, fuel_reserve), temperature)
         obs, _, terminations, truncations, infos = envs.step(actions)
         for i in np.flatnonzero((terminations | truncations) & (reasons == None)):  # noqa: E711
             profit[i] = infos["final_info"]["net_profit"][i]
@@ -97,21 +111,25 @@ def evaluate(model: MaskablePPO, episodes: int, time_max: int | None, seed: int)
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timesteps", type=int, default=3_000_000)
+    parser.add_argument("--timesteps", type=int, default=4_000_000)
     parser.add_argument("--out", default="sb3-prospector", help="where the model is saved (.zip added)")
-    parser.add_argument("--n-envs", type=int, default=16)
-    parser.add_argument("--n-steps", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--n-epochs", type=int, default=4)
-    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--n-envs", type=int, default=64)
+    parser.add_argument("--n-steps", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=2048)
+    parser.add_argument("--n-epochs", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--gamma", type=float, default=0.995)
-    parser.add_argument("--ent-coef", type=float, default=0.01)
+    parser.add_argument("--ent-coef", type=float, default=0.005)
     parser.add_argument("--reward-scale", type=float, default=1.0)
     parser.add_argument("--reward-clip", type=float, default=1.0, help="clip scaled rewards to [-c, c] (0: no clip)")
     parser.add_argument(
         "--train-time-max", type=int, default=None, help="episode budget in training (default: the game's)"
     )
+    parser.add_argument(
+        "--fuel-reserve", type=float, default=0.0, help="fuel shield: no departure below this tank fraction"
+    )
     parser.add_argument("--eval-episodes", type=int, default=100)
+    parser.add_argument("--eval-temperature", type=float, default=1.0, help="sample from softmax(logits / T)")
     parser.add_argument(
         "--eval-time-max", type=int, default=None, help="episode budget in evaluation (default: the game's)"
     )
@@ -125,7 +143,9 @@ def main(argv=None) -> dict:
     trained = time.time() - start
     model.save(args.out)
     model = MaskablePPO.load(args.out, device="cpu")
-    result = evaluate(model, args.eval_episodes, args.eval_time_max, seed=1_000_000)
+    result = evaluate(
+        model, args.eval_episodes, args.eval_time_max, 1_000_000, args.fuel_reserve, args.eval_temperature
+    )
     result.update(
         timesteps=args.timesteps, train_seconds=round(trained, 1), steps_per_second=round(args.timesteps / trained)
     )
