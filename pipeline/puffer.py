@@ -93,7 +93,9 @@ def import_pufferl():
     import pufferlib.pufferl
 
     sys.excepthook = hook
-    if on_main:
+    # Only PufferLib's handler (os._exit) is replaced: the update calls this again, and the
+    # trainer's CtrlC (signals.py), installed by then, must stay.
+    if on_main and getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "pufferlib.pufferl":
         signal.signal(signal.SIGINT, signal.default_int_handler)
     # PuffeRL opens a float32 autocast context; on the CPU torch warns that it is a no-op.
     warnings.filterwarnings("ignore", message="In CPU autocast, but the target dtype is not supported")
@@ -477,7 +479,11 @@ def _refresh_advantages(self, advantages, changed):
     import torch
 
     config = self.config
-    compute = import_pufferl().compute_puff_advantage
+    # already imported with the trainer's base class (import_pufferl); a plain import is a
+    # lookup, where import_pufferl() would put SIGINT's handler back on every minibatch
+    import pufferlib.pufferl
+
+    compute = pufferlib.pufferl.compute_puff_advantage
     coefs = (config["gamma"], config["gae_lambda"], config["vtrace_rho_clip"], config["vtrace_c_clip"])
     if changed is None:
         advantages.zero_()  # the kernel leaves each segment's last step at zero, as stock's fresh tensor
