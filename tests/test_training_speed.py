@@ -348,3 +348,21 @@ def test_episode_tap_skips_serials_unread_info_averages():
         assert len(infos) == len(tap.episodes) >= 8
     finally:
         vecenv.close()
+
+
+def test_the_update_leaves_the_sigint_handler_alone():
+    """The trainer's Ctrl-C handler is installed after PuffeRL is imported; an update must
+    not put another one in its place (it re-ran PufferLib's import glue every minibatch)."""
+    import signal
+
+    trainer, _, vecenv = tiny_trainer()
+    mine = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        ours = signal.getsignal(signal.SIGINT)
+        trainer.evaluate()
+        trainer.train()
+        assert signal.getsignal(signal.SIGINT) is ours
+    finally:
+        signal.signal(signal.SIGINT, mine)
+        trainer.shutdown()
+        vecenv.close()
