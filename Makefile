@@ -40,7 +40,7 @@ build: $(EXT)
 
 # Every test. pytest's exit code 5 ("no tests collected") is a failure here.
 test: setup test-deps
-	@echo "test: about 800 tests, real training runs, headless Chromium and C sanitizer builds among them;"
+	@echo "test: about 1,200 tests, real training runs, headless Chromium and C sanitizer builds among them;"
 	@echo "      tens of minutes on a 2-core machine"
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
