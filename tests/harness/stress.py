@@ -29,6 +29,8 @@ SETS = {
         "tests/test_crash_safety.py",
         "tests/test_kill_resume.py",
         "tests/test_rank_faults.py",
+        "tests/test_resume_repairs.py",
+        "tests/test_store_property.py",
         "tests/test_pipeline.py::test_resume_continues_window_ids",
         "tests/test_pipeline.py::test_second_trainer_on_a_run_is_refused",
         "tests/test_harness_procs.py",
@@ -43,6 +45,8 @@ SETS = {
         "tests/test_site_first_contact.py",
         "tests/test_export.py",
         "tests/test_play_abuse.py",
+        "tests/test_site_first_visit.py",
+        "tests/test_serve_hostile.py",
     ],
 }
 
