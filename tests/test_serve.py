@@ -11,14 +11,13 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from harness.procs import die_with_parent, free_port, port_refuses
+from harness.procs import die_with_parent, free_port, port_refuses, start_site_serve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,20 +34,6 @@ def one_page_site(tmp_path: Path) -> Path:
     site.mkdir()
     (site / "index.html").write_text("<!doctype html><title>ok</title>")
     return site
-
-
-def start_site_serve(site: Path, port: int, preexec_fn=die_with_parent) -> subprocess.Popen:
-    """``prospector site serve`` of ``site`` as a real process; its stderr is a text pipe.
-    It dies with the test (``die_with_parent``), however the test ends."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=preexec_fn,
-    )
 
 
 def wait_until_serving(url: str, proc: subprocess.Popen) -> None:

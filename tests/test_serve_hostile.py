@@ -12,14 +12,12 @@ import gzip
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from harness.procs import die_with_parent, free_port
+from harness.procs import free_port, start_site_serve
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = b"outside-the-site-secret"
@@ -55,15 +53,7 @@ def site(tmp_path_factory):
     (site / "fifo").mkdir()
     os.mkfifo(site / "fifo/index.html")  # not a regular file: never opened for reading
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=die_with_parent,
-    )
+    proc = start_site_serve(site, port)
     log: list[str] = []
     reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
     reader.start()

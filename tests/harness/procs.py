@@ -148,3 +148,17 @@ class PlayServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def start_site_serve(site: Path, port: int, preexec_fn=die_with_parent) -> subprocess.Popen:
+    """``prospector site serve`` of ``site`` as a real process; its stderr is a text pipe.
+    It dies with the test (``die_with_parent``), however the test ends."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "prospector.cli", "site", "serve", "--out", str(site), "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec_fn,
+    )
