@@ -283,6 +283,22 @@ class TrainConfig:
         "weight of the entropy bonus",
         low=0,
     )
+    vf_clip_coef: float = setting(
+        0.2,
+        "PPO's clip of how far an update may move a value prediction from the one collection made "
+        "(PuffeRL's 0.2)",
+        low=0,
+        low_open=True,
+        doc="See [Results](results.md#how-we-got-there).",
+    )
+    ent_coef_end: float | None = setting(
+        None,
+        "the entropy weight at the end of the planned steps, reached linearly from ent_coef "
+        "(none: constant)",
+        low=0,
+        doc="A policy sharpened at the end plays its greedy (argmax) moves well: see "
+        "[Results](results.md#how-we-got-there).",
+    )
     max_grad_norm: float = setting(1.5, "gradients are clipped to this norm", low=0, low_open=True)
     reward_scale: float = setting(
         1.0,
@@ -298,6 +314,15 @@ class TrainConfig:
         "(progress as the learning rate's annealing; none: constant)",
         low=0,
         low_open=True,
+    )
+    reward_clip: float = setting(
+        1.0,
+        "each step's reward the learner sees, after the scale, is clipped to [-reward_clip, reward_clip] "
+        "(PuffeRL's 1); the env's reward and the window metrics are unchanged",
+        low=0,
+        low_open=True,
+        doc="With the scale at 0.05, a clip of 1 still makes losing the ship (−2.5, −5) cost the "
+        "learner what one sale does: see [Results](results.md#how-we-got-there).",
     )
     update_epochs: int = setting(1, "passes of PPO over each batch", low=1)
     bptt_horizon: int = setting(

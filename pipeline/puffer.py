@@ -19,7 +19,8 @@ PPO update); the PPO maths is PufferLib's, unchanged. Where it differs, and why:
    also computes an entropy that collection throws away); the episode bookkeeping of the
    batch rows in numpy instead of small tensors read back with ``.item()``; the reward
    clipped and the done flags converted straight into the batch buffers.
-3. **Reward scale.** PuffeRL clips every reward to [-1, 1]. ``EpisodeTap`` is the vector
+3. **Reward scale and clip.** PuffeRL clips every reward to [-1, 1]; here the bound is the
+   ``reward_clip`` setting (1 by default, as stock). ``EpisodeTap`` is the vector
    env PuffeRL is given: it multiplies the rewards the learner sees by a scheduled scale
    (the env's rewards and the episode infos stay untouched) and keeps every finished
    episode's info for the window row.
@@ -133,8 +134,10 @@ def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = No
         "gae_lambda": cfg.gae_lambda,
         "clip_coef": cfg.clip_coef,
         "vf_coef": cfg.vf_coef,
-        "vf_clip_coef": 0.2,
+        "vf_clip_coef": cfg.vf_clip_coef,
         "ent_coef": cfg.ent_coef,
+        "ent_coef_end": cfg.ent_coef if cfg.ent_coef_end is None else cfg.ent_coef_end,
+        "reward_clip": cfg.reward_clip,
         "max_grad_norm": cfg.max_grad_norm,
         "vtrace_rho_clip": 1.0,
         "vtrace_c_clip": 1.0,
@@ -393,7 +396,8 @@ def collect_batch(self):
         self.observations[batch_rows, step] = obs
         self.actions[batch_rows, step] = action
         self.logprobs[batch_rows, step] = logprob
-        torch.clamp(reward, -1, 1, out=self.rewards[batch_rows, step])
+        clip = self.config["reward_clip"]
+        torch.clamp(reward, -clip, clip, out=self.rewards[batch_rows, step])
         self.terminals[batch_rows, step] = done  # bool to float in the copy
         self.values[batch_rows, step] = value.flatten()
         steps[first:stop] += 1
@@ -531,10 +535,18 @@ def _minibatch_loss(self, idx, advantages, mb_prio):
     v_clipped = mb_values + torch.clamp(newvalue - mb_values, -vf_clip, vf_clip)
     v_loss = 0.5 * torch.max((newvalue - mb_returns) ** 2, (v_clipped - mb_returns) ** 2).mean()
     entropy_loss = entropy.mean()
-    loss = pg_loss + config["vf_coef"] * v_loss - config["ent_coef"] * entropy_loss
+    loss = pg_loss + config["vf_coef"] * v_loss - entropy_weight(self) * entropy_loss
     self.values[idx] = newvalue.detach()
     figures = torch.stack([pg_loss, v_loss, entropy_loss, old_approx_kl, approx_kl, clipfrac, ratio.mean()])
     return loss, figures.detach().double()
+
+
+def entropy_weight(self) -> float:
+    """The entropy bonus's weight now: ``ent_coef`` at the start, ``ent_coef_end`` at the end
+    of the planned steps, linear in the rank's env steps as the learning rate's anneal is."""
+    config = self.config
+    progress = min(1.0, self.global_step / max(1, config["total_timesteps"]))
+    return config["ent_coef"] + (config["ent_coef_end"] - config["ent_coef"]) * progress
 
 
 def _end_update(self, losses: dict):
