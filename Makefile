@@ -29,6 +29,9 @@ $(DEPS): requirements.txt pyproject.toml | $(PY)
 	$(PIP_INSTALL) -c requirements.txt setuptools
 	@# setuptools warns about every editable install of a package-dir mapping (docs/architecture.md#packaging)
 	PYTHONWARNINGS=ignore::UserWarning $(PIP_INSTALL) --no-build-isolation -c requirements.txt -e ".[dev]"
+	@# A build in the checkout (tests/test_packaging.py) leaves asteroid_prospector.egg-info here,
+	@# which shadows the install's entry points for commands run from this folder: refresh it too.
+	if [ -d asteroid_prospector.egg-info ]; then $(PY) setup.py --quiet egg_info; fi
 	touch $@
 
 # The C core, rebuilt whenever its sources change.

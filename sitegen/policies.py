@@ -3,7 +3,7 @@
 Per run (docs/site.md#the-agent-in-the-browser)::
 
     data/runs/{run}/policies.json                   catalog: window, status, urls, bytes
-    data/runs/{run}/policies/w{window:06d}.v1.json  header (pipeline/policy_export.py)
+    data/runs/{run}/policies/w{window:06d}.v1.json  header (pipeline/store/policy_file.py)
     data/runs/{run}/policies/w{window:06d}.v1.bin   float32 weights
 
 Like replays, the files of a window are immutable (a window's checkpoint never
@@ -11,6 +11,12 @@ changes; the format version is in the name) and written once: a later build whos
 (format, exporter source, checkpoint sha256) is unchanged does not even read the
 checkpoint. A checkpoint that is missing, does not match its sha256 or does not load
 is listed with that status and no files, and the build goes on.
+
+The checkpoint is read by the trainer's exporter, found through the ``prospector.hooks``
+entry point ``policy_from_checkpoint`` (pipeline/policy_export.py), not imported: the
+site imports nothing of the pipeline but the run store, and where the exporter cannot be
+loaded (a ``site``-only install has no torch) the windows are listed as ``no_torch``
+(docs/design-choices.md#the-site-reaches-the-checkpoint-reader-through-an-entry-point).
 
 Replays do not record the observation, so for "what would window N do here?" in the
 replay player the build rebuilds it: it plays each replay's actions again in the game
@@ -24,22 +30,23 @@ step's reward against the recorded one, and writes the observations, delta-encod
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import struct
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from prospector.envs import ProspectorEnv
 
-from ..pipeline import checkpoint as C
-from ..pipeline import policy_export as PE
 from ..pipeline.store import layout as R
+from ..pipeline.store import policy_file as PE
 from ..pipeline.store.replays import ReplayError, decode_replay
 
 SCHEMA = 1
-_EXPORTER = hashlib.sha256(Path(PE.__file__).read_bytes()).hexdigest()[:16]
 OBS_VERSION = 1
 OBS_MAGIC = b"POBS"
 #: Checkpoint statuses that are problems of the build (``--strict`` fails on them): the file
@@ -122,7 +129,7 @@ def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:
         "weights_url": None,
         "bytes": None,
     }
-    key = _key(PE.VERSION, _EXPORTER, run.identity, window_id, ev.get("sha256"))
+    key = _key(PE.VERSION, exporter_version(), run.identity, window_id, ev.get("sha256"))
     old = builder.old.get("outputs", {}).get(head_rel)
     if (
         old
@@ -165,28 +172,68 @@ def _emit_window(builder, run, base: str, window_id: int, ev: dict) -> dict:
     return {**entry, **made}
 
 
+#: The ``prospector.hooks`` entry point that exports a checkpoint (pipeline/policy_export.py).
+EXPORTER_HOOK = "policy_from_checkpoint"
+NO_TORCH = "no_torch: reading checkpoints needs torch (pip install 'asteroid-prospector[train]')"
+
+
+def _exporter_entry_point():
+    hooks = [ep for ep in metadata.entry_points(group="prospector.hooks") if ep.name == EXPORTER_HOOK]
+    return hooks[0] if hooks else None
+
+
+@functools.cache
+def exporter_version() -> str:
+    """Part of every export's cache key: a digest of the exporter's module file and of the
+    format's (found without importing the exporter, which needs torch), so that a changed
+    exporter writes the files again."""
+    digest = hashlib.sha256(Path(PE.__file__).read_bytes())
+    entry_point = _exporter_entry_point()
+    try:
+        spec = importlib.util.find_spec(entry_point.module) if entry_point else None
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin and Path(spec.origin).is_file():
+        digest.update(Path(spec.origin).read_bytes())
+    else:
+        digest.update(b"no exporter")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _exporter():
+    """The exporter function, or None where it cannot be loaded (no torch, no entry point)."""
+    entry_point = _exporter_entry_point()
+    if entry_point is None:
+        return None
+    try:
+        return entry_point.load()
+    except ImportError:
+        return None
+
+
 def _export(run, ev: dict) -> tuple[dict | None, bytes | None, str | None]:
     """(header, weights, None), or (None, None, "status: why") when the checkpoint is
-    unusable. It is read as data only, through the trainer's own reader (pipeline/checkpoint.py)."""
+    unusable. It is read as data only, through the trainer's own reader (the exporter hook)."""
     name = str(ev.get("path", ""))[:200]  # the run-relative path: the message goes on a public page
     try:
         path = R.resolve_in_run(run.dir, name)
     except ValueError as exc:
         return None, None, f"missing_file: checkpoint {name}: {exc}"
     sha256 = ev.get("sha256")
+    export = _exporter()
+    if export is None:
+        return None, None, NO_TORCH
     try:
-        state = C.read_checkpoint(path, sha256 if isinstance(sha256, str) else "", name=name)
-        C.checkpoint_policy(state, name)
-        header, weights = PE.export_checkpoint(
-            state, run_id=run.run_id, window_id=ev["window_id"], checkpoint_sha256=sha256
+        return export(
+            path,
+            sha256=sha256 if isinstance(sha256, str) else "",
+            name=name,
+            run_id=run.run_id,
+            window_id=ev["window_id"],
         )
-    except C.CheckpointError as exc:
-        return None, None, f"{exc.kind}: {exc}"
     except ImportError:  # a site-only install: the checkpoints need the train extra
-        return None, None, "no_torch: reading checkpoints needs torch (pip install 'asteroid-prospector[train]')"
-    except Exception as exc:  # an export that fails on a checkpoint that loaded: reported, never a failed build
-        return None, None, f"bad_checkpoint: checkpoint {name}: {type(exc).__name__}: {str(exc)[:160]}"
-    return header, weights, None
+        return None, None, NO_TORCH
 
 
 # ------------------------------------------------------------------ replay observations
@@ -243,7 +290,7 @@ def replay_observations(header: dict, frames: list[dict]) -> np.ndarray:
 def _emit_replay_obs(builder, run, base: str, item) -> dict:
     """Write (or keep) one replay's observation file; its entry in policies.json."""
     rel = f"{base}/obs/{item.replay_id}.v{OBS_VERSION}.bin"
-    key = _key("obs", OBS_VERSION, _EXPORTER, run.identity, item.replay_id, item.event.get("sha256"))
+    key = _key("obs", OBS_VERSION, exporter_version(), run.identity, item.replay_id, item.event.get("sha256"))
     old = builder.old.get("outputs", {}).get(rel)
     if old and old.get("key") == key and (old.get("failed") or (builder.out / rel).is_file()):
         builder.outputs[rel] = old

@@ -123,9 +123,9 @@ def test_vec_prospector_action_masks():
 
 
 def test_the_site_policy_files_mask_rule_equals_the_numpy_rule():
-    """The mask written into exported policy files (pipeline/policy_export.py, as data for
+    """The mask written into exported policy files (pipeline/store/policy_file.py, as data for
     the browser) is the same rule too."""
-    from prospector.pipeline import policy_export as PE
+    from prospector.pipeline.store import policy_file as PF
 
     for observations in (random_observations(3000, seed=5), played_observations(1000, seed=8)[0]):
-        assert (PE.eval_mask(PE.mask_rule(), observations) == obs_action_mask(observations)).all()
+        assert (PF.eval_mask(PF.mask_rule(), observations) == obs_action_mask(observations)).all()

@@ -20,8 +20,8 @@ import pytest
 import torch
 from harness.observations import real_observations
 from harness.testing import BrowserPage, require_chromium, tiny_config, train_tiny_run
-from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
+from prospector.pipeline.store import policy_file as PF
 from prospector.pipeline.store.log import read_events
 from prospector.pipeline.store.replays import read_replay
 from prospector.sitegen.build import build_site
@@ -62,9 +62,9 @@ def page(browser, site):
     assert not p.errors, p.errors
 
 
-def exported(site, window_id: int) -> PE.ExportedPolicy:
+def exported(site, window_id: int) -> PF.ExportedPolicy:
     entry = next(p for p in site["catalog"]["policies"] if p["window_id"] == window_id)
-    return PE.load_exported(
+    return PF.load_exported(
         (site["out"] / entry["header_url"]).read_bytes(), (site["out"] / entry["weights_url"]).read_bytes()
     )
 
@@ -151,8 +151,8 @@ def test_js_probabilities_match_torch_on_real_observations(browser, site):
             "lstm",
             lambda h, w: (
                 {
-                    "format": PE.FORMAT,
-                    "version": PE.VERSION,
+                    "format": PF.FORMAT,
+                    "version": PF.VERSION,
                     "supported": False,
                     "reason": "the LSTM policy needs its recurrent state",
                 },
@@ -167,11 +167,11 @@ def test_js_rejects_bad_policy_files(browser, site, name, make, message):
     good = site["out"] / header_url(site, 1)
     bad = site["out"] / "bad" / name
     bad.mkdir(parents=True, exist_ok=True)
-    header, weights = json.loads(good.read_bytes()), (good.parent / PE.file_names(1)[1]).read_bytes()
+    header, weights = json.loads(good.read_bytes()), (good.parent / PF.file_names(1)[1]).read_bytes()
     if make is not None:
         h, w = make(header, weights)
         (bad / good.name).write_text(h if isinstance(h, str) else json.dumps(h))
-        (bad / PE.file_names(1)[1]).write_bytes(w)
+        (bad / PF.file_names(1)[1]).write_bytes(w)
     p = plain_page(browser, site, allow=("404",))
     try:
         pg = p.page
@@ -380,7 +380,7 @@ def test_challenge_marks_where_the_player_parted_from_the_agent(page, site):
 )
 def test_a_bad_policy_file_is_reported_and_play_goes_on(browser, site, damage, text):
     head = site["out"] / header_url(site, 1)
-    weights = head.parent / PE.file_names(1)[1]
+    weights = head.parent / PF.file_names(1)[1]
     saved = {p: p.read_bytes() for p in (head, weights)}
     try:
         if damage == "truncate":

@@ -9,8 +9,10 @@ window's files once (a rebuild does not touch them) and lists them in policies.j
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from harness.testing import tiny_config
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.evaluator import load_checkpoint
 from prospector.pipeline.policy import MASKED_LOGIT, obs_action_mask, policy_for_checkpoint
+from prospector.pipeline.store import policy_file as PF
 from prospector.pipeline.store.log import read_events
 from prospector.pipeline.store.replays import read_replay
 from prospector.pipeline.trainer import train
@@ -58,14 +61,14 @@ def test_mask_rule_is_the_training_mask(observations):
     synthetic = rng.choice(edges, size=(4000, S.OBS_DIM)).astype(np.float32)
     for obs in (observations, synthetic):
         want = obs_action_mask(torch.as_tensor(obs)).numpy()
-        got = PE.eval_mask(PE.mask_rule(), obs)
+        got = PF.eval_mask(PF.mask_rule(), obs)
         assert got.shape == (obs.shape[0], S.N_ACTIONS)
         assert (got == want).all(), np.argwhere(got != want)[:5]
-    assert PE.MASKED_LOGIT == MASKED_LOGIT
+    assert PF.MASKED_LOGIT == MASKED_LOGIT
     # it can fail: a wrong rule differs from training somewhere
-    broken = PE.mask_rule()
+    broken = PF.mask_rule()
     broken[S.A_DOCK] = ["and"]
-    assert (PE.eval_mask(broken, synthetic) != obs_action_mask(torch.as_tensor(synthetic)).numpy()).any()
+    assert (PF.eval_mask(broken, synthetic) != obs_action_mask(torch.as_tensor(synthetic)).numpy()).any()
 
 
 def test_round_trip_gives_the_checkpoints_probabilities(trained, observations):
@@ -78,7 +81,7 @@ def test_round_trip_gives_the_checkpoints_probabilities(trained, observations):
         header, weights = PE.export_checkpoint_file(
             trained / ev["path"], run_id=trained.name, window_id=ev["window_id"], checkpoint_sha256=ev["sha256"]
         )
-        exported = PE.load_exported(PE.header_bytes(header), weights)
+        exported = PF.load_exported(PF.header_bytes(header), weights)
         want = torch_probs(policy, observations)
         got = exported.probs(observations)
         assert np.abs(got - want).max() < 1e-5
@@ -93,7 +96,7 @@ def test_header_says_what_the_forward_pass_needs(trained):
     header, weights = PE.export_checkpoint_file(trained / ev["path"], run_id=trained.name, window_id=ev["window_id"])
     h = 128
     floats = S.OBS_DIM * h + h + h * h + h + h * S.N_ACTIONS + S.N_ACTIONS
-    assert header["format"] == PE.FORMAT and header["version"] == PE.VERSION and header["supported"] is True
+    assert header["format"] == PF.FORMAT and header["version"] == PF.VERSION and header["supported"] is True
     assert [(lay["in"], lay["out"], lay["activation"]) for lay in header["layers"]] == [
         (S.OBS_DIM, h, "gelu"),
         (h, h, "gelu"),
@@ -103,8 +106,8 @@ def test_header_says_what_the_forward_pass_needs(trained):
     assert header["dtype"] == "float32" and header["byte_order"] == "little"
     assert header["obs_normalization"] is None and header["masked_logit"] == MASKED_LOGIT
     assert header["action_names"] == list(S.ACTION_NAMES)
-    assert header["weights_file"] == PE.file_names(ev["window_id"])[1]
-    assert len(PE.header_bytes(header)) < 8000  # the header is small next to the weights
+    assert header["weights_file"] == PF.file_names(ev["window_id"])[1]
+    assert len(PF.header_bytes(header)) < 8000  # the header is small next to the weights
 
 
 def test_lstm_checkpoint_is_marked_unsupported():
@@ -113,30 +116,30 @@ def test_lstm_checkpoint_is_marked_unsupported():
         {"policy": policy.state_dict(), "policy_kind": "lstm", "hidden_size": 32, "action_mask": True}, window_id=4
     )
     assert weights is None and header["supported"] is False and "LSTM" in header["reason"]
-    with pytest.raises(PE.PolicyFileError, match="cannot run outside the trainer: the LSTM"):
-        PE.load_exported(PE.header_bytes(header), None)
+    with pytest.raises(PF.PolicyFileError, match="cannot run outside the trainer: the LSTM"):
+        PF.load_exported(PF.header_bytes(header), None)
 
 
 def test_bad_files_give_clear_errors(trained):
     ev = checkpoints(trained)[0]
     header, weights = PE.export_checkpoint_file(trained / ev["path"], window_id=0)
-    raw = PE.header_bytes(header)
-    with pytest.raises(PE.PolicyFileError, match="weights are 1000 bytes"):
-        PE.load_exported(raw, weights[:1000])
-    with pytest.raises(PE.PolicyFileError, match="version 99 is not supported"):
-        PE.load_exported(PE.header_bytes({**header, "version": 99}), weights)
-    with pytest.raises(PE.PolicyFileError, match="not JSON"):
-        PE.load_exported(raw[:50], weights)
-    with pytest.raises(PE.PolicyFileError, match="missing"):
-        PE.load_exported(raw, None)
+    raw = PF.header_bytes(header)
+    with pytest.raises(PF.PolicyFileError, match="weights are 1000 bytes"):
+        PF.load_exported(raw, weights[:1000])
+    with pytest.raises(PF.PolicyFileError, match="version 99 is not supported"):
+        PF.load_exported(PF.header_bytes({**header, "version": 99}), weights)
+    with pytest.raises(PF.PolicyFileError, match="not JSON"):
+        PF.load_exported(raw[:50], weights)
+    with pytest.raises(PF.PolicyFileError, match="missing"):
+        PF.load_exported(raw, None)
     wrong = json.loads(raw)
     wrong["layers"][1]["in"] = 64
-    with pytest.raises(PE.PolicyFileError, match="takes 64 inputs"):
-        PE.load_exported(json.dumps(wrong).encode(), weights)
+    with pytest.raises(PF.PolicyFileError, match="takes 64 inputs"):
+        PF.load_exported(json.dumps(wrong).encode(), weights)
     wrong = json.loads(raw)
     wrong["n_actions"] = 70
-    with pytest.raises(PE.PolicyFileError, match="not 70 action logits"):
-        PE.load_exported(json.dumps(wrong).encode(), weights)
+    with pytest.raises(PF.PolicyFileError, match="not 70 action logits"):
+        PF.load_exported(json.dumps(wrong).encode(), weights)
 
 
 def test_site_build_writes_policies_once_and_lists_them(trained, tmp_path, observations):
@@ -157,7 +160,7 @@ def test_site_build_writes_policies_once_and_lists_them(trained, tmp_path, obser
         assert (out / p["header_url"]).parent / json.loads(header)["weights_file"] == out / p["weights_url"]
         ev = next(e for e in checkpoints(trained) if e["window_id"] == p["window_id"])
         policy, _ = load_checkpoint(trained / ev["path"], ev["sha256"])
-        got = PE.load_exported(header, weights).probs(observations[:200])
+        got = PF.load_exported(header, weights).probs(observations[:200])
         assert np.abs(got - torch_probs(policy, observations[:200])).max() < 1e-5
     # a second build does not write them again (the key is the checkpoint's sha256) ...
     again = build_site(runs, out, docs=False)
@@ -174,6 +177,31 @@ def test_site_build_writes_policies_once_and_lists_them(trained, tmp_path, obser
     assert catalog["policies"][0]["status"] == "ok"
     assert catalog["policies"][1]["status"] == "sha_mismatch" and catalog["policies"][1]["header_url"] is None
     assert [(p.kind, p.window_id) for p in bad.problems] == [("sha_mismatch", 1)]  # a problem: --strict fails
+
+
+def test_the_site_reaches_the_exporter_through_its_entry_point_and_keys_exports_by_its_source():
+    """sitegen/policies.py imports no exporter (docs/design-choices.md, the site's import
+    contract): it loads the prospector.hooks entry point, and its cache key is a digest of
+    the format's module and the exporter's module file, so a changed exporter re-exports."""
+    from prospector.sitegen import policies
+
+    assert policies._exporter() is PE.policy_from_checkpoint
+    digest = hashlib.sha256(Path(PF.__file__).read_bytes() + Path(PE.__file__).read_bytes()).hexdigest()[:16]
+    assert policies.exporter_version() == digest
+
+
+def test_the_exporter_hook_gives_one_line_problems_for_unusable_checkpoints(trained, tmp_path):
+    ev = checkpoints(trained)[0]
+    ids = {"name": ev["path"], "run_id": trained.name, "window_id": ev["window_id"]}
+    header, weights, problem = PE.policy_from_checkpoint(trained / ev["path"], sha256=ev["sha256"], **ids)
+    assert problem is None and header["supported"] and len(weights) == header["bytes"]
+    for path, sha256, status in (
+        (trained / ev["path"], "0" * 64, "sha_mismatch"),
+        (tmp_path / "gone.pt", ev["sha256"], "missing_file"),
+    ):
+        header, weights, problem = PE.policy_from_checkpoint(path, sha256=sha256, **ids)
+        assert (header, weights) == (None, None) and problem.startswith(f"{status}: checkpoint {ev['path']}")
+        assert "\n" not in problem
 
 
 def test_policy_files_are_cached_as_immutable():

@@ -1,5 +1,5 @@
 """Malformed policy headers give the policy error, never another exception, in the
-Python reader (pipeline/policy_export.py ``load_exported``). The same cases go through
+Python reader (pipeline/store/policy_file.py ``load_exported``). The same cases go through
 policy.js in tests/test_policy_headers_browser.py; they come from tests/harness/policy_fuzz.py.
 
 Before the header was checked as a whole, these raised ValueError, TypeError, KeyError,
@@ -17,6 +17,7 @@ from harness.observations import real_observations
 from harness.policy_fuzz import malformed_headers, mutated_headers
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.policy import policy_for_checkpoint
+from prospector.pipeline.store import policy_file as PF
 from prospector.sitegen.build import ROOT
 
 
@@ -30,7 +31,7 @@ def exported():
 
 def test_the_good_header_loads(exported):
     header, weights = exported
-    probs = PE.load_exported(PE.header_bytes(header), weights).probs(real_observations(50))
+    probs = PF.load_exported(PF.header_bytes(header), weights).probs(real_observations(50))
     assert np.allclose(probs.sum(axis=1), 1)
 
 
@@ -39,8 +40,8 @@ def test_every_malformed_header_is_refused_with_the_policy_error(exported):
     cases = malformed_headers(header)
     assert len(cases) > 200
     for name, raw in cases:
-        with pytest.raises(PE.PolicyFileError) as caught:
-            PE.load_exported(raw.encode(), weights)
+        with pytest.raises(PF.PolicyFileError) as caught:
+            PF.load_exported(raw.encode(), weights)
         message = str(caught.value)
         assert "\n" not in message and len(message) < 400, (name, message)
 
@@ -51,8 +52,8 @@ def test_random_mutations_give_the_policy_error_or_a_working_policy(exported):
     loaded = 0
     for name, raw in mutated_headers(header, 600, seed=18):
         try:
-            policy = PE.load_exported(raw.encode(), weights)
-        except PE.PolicyFileError:
+            policy = PF.load_exported(raw.encode(), weights)
+        except PF.PolicyFileError:
             continue
         except Exception as exc:  # the defect: any other exception escapes the reader
             pytest.fail(f"{name}: {type(exc).__name__}: {exc}")
@@ -68,9 +69,9 @@ def test_policy_js_has_the_same_bounds():
         found = re.search(rf"^const {name} = (\d+)(?: << (\d+))?;$", js, re.M)  # 100000 or 1 << 16
         assert found, name
         value = int(found.group(1)) << int(found.group(2) or 0)
-        assert value == getattr(PE, name), (name, value)
+        assert value == getattr(PF, name), (name, value)
 
 
 def test_header_bytes_round_trip(exported):
     header, _ = exported
-    assert PE.check_header(json.loads(PE.header_bytes(header))) == header
+    assert PF.check_header(json.loads(PF.header_bytes(header))) == header

@@ -17,6 +17,7 @@ from harness.policy_fuzz import malformed_headers, mutated_headers
 from harness.testing import BrowserPage, require_chromium
 from prospector.pipeline import policy_export as PE
 from prospector.pipeline.policy import policy_for_checkpoint
+from prospector.pipeline.store import policy_file as PF
 from prospector.sitegen.build import ROOT
 from prospector.sitegen.serve import serve_in_thread
 
@@ -78,7 +79,7 @@ def run_in_page(browser, base: str, cases: list[tuple[str, str]], weights: bytes
 
 def test_every_malformed_header_is_a_policy_error_in_the_page(browser, served, exported):
     header, weights = exported
-    cases = [("the good header", PE.header_bytes(header).decode())] + malformed_headers(header)
+    cases = [("the good header", PF.header_bytes(header).decode())] + malformed_headers(header)
     results = run_in_page(browser, served, cases, weights)
     assert results[0] == "loaded"
     outcomes = list(zip([name for name, _ in cases[1:]], results[1:]))

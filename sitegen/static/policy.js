@@ -1,7 +1,7 @@
 // A window's trained policy, run in the page: observation (260 floats) -> 69 action
 // probabilities, the same forward pass and action mask as training.
 //
-// The files come from the site build (pipeline/policy_export.py writes them; see
+// The files come from the site build (the format: pipeline/store/policy_file.py; see
 // docs/site.md#the-agent-in-the-browser): a JSON header (layer sizes, activation, the
 // action-mask rule as data, the action names) and the weights as little-endian float32.
 // Dependency-free: typed arrays, float64 arithmetic.
@@ -59,7 +59,7 @@ export function gelu(x) {
 
 // ------------------------------------------------------------------ the mask rule
 
-// Bounds of a header's sizes (pipeline/policy_export.py has the same): far above any
+// Bounds of a header's sizes (pipeline/store/policy_file.py has the same): far above any
 // policy the project trains, low enough that a crafted header cannot make the page
 // allocate without bound or recurse off the stack.
 const MAX_DIM = 1 << 16;
@@ -80,7 +80,7 @@ function show(value) {
   }
 }
 
-// One expression of the header's action_mask (pipeline/policy_export.py) as a function;
+// One expression of the header's action_mask (pipeline/store/policy_file.py) as a function;
 // budget.nodes counts the terms of every rule of the header.
 function compileRule(expr, obsDim, where, depth, budget) {
   budget.nodes += 1;
