@@ -38,41 +38,28 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .store import events as E
 from .store import layout as runs
-from .store.events import RunFinished, WindowClosed
-from .store.log import CorruptLogError, EventLog, RunLockedError, read_events
+from .store.log import CorruptLogError, EventLog, RunLockedError
 from .store.run import Run
+from .store.sweeps import (
+    SweepError,
+    SweepRecord,
+    TrialRecord,
+    append_event,
+    read_sweep,
+    sweep_path,
+    sweeps_root,
+    trial_rows,
+)
 from .sweep_space import Space
 
-SWEEPS_DIR = "sweeps"
 POLL_SECONDS = 0.5
 #: How long interrupted trials get to stop on their own before they are killed.
 STOP_GRACE_SECONDS = 60
 
 
-class SweepError(RuntimeError):
-    """A user-facing failure: printed as one line."""
-
-
-# ------------------------------------------------------------------ names and paths
-
-
-def sweeps_root(runs_dir) -> Path:
-    return Path(runs_dir) / SWEEPS_DIR
-
-
-def sweep_path(runs_dir, sweep_id: str) -> Path:
-    try:
-        return sweeps_root(runs_dir) / runs.check_run_name(sweep_id)
-    except ValueError:
-        raise SweepError(f"invalid sweep id {sweep_id!r}: use letters, digits, '-', '_' and '.' only") from None
-
-
-def list_sweeps(runs_dir) -> list[str]:
-    root = sweeps_root(runs_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / runs.EVENTS_FILE).is_file())
+# ------------------------------------------------------------------ names (paths: store/sweeps.py)
 
 
 def trial_run_id(sweep_id: str, trial: int) -> str:
@@ -84,73 +71,7 @@ def default_showcase_seed(sweep_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"sweep-showcase|{sweep_id}".encode()).digest()[:8], "little")
 
 
-# ------------------------------------------------------------------ the log, read
-
-
-@dataclass
-class TrialRecord:
-    trial: int
-    run_id: str
-    settings: dict
-    default: bool = False
-    status: str = "running"  # running (no outcome logged yet), finished, failed
-    result: dict | None = None  # the trial_finished event
-    reason: str | None = None
-    resumed: int = 0
-
-
-@dataclass
-class SweepRecord:
-    sweep_id: str
-    started: dict
-    space: Space
-    trials: dict[int, TrialRecord] = field(default_factory=dict)
-    finished: dict | None = None  # the last sweep_finished (a resume clears it)
-    sweep_seconds: float = 0.0
-    last_seq: int = -1
-
-    def in_order(self) -> list[TrialRecord]:
-        return [self.trials[k] for k in sorted(self.trials)]
-
-
-def read_sweep(sweep_dir: Path) -> SweepRecord:
-    """The sweep's state, folded from its log (CorruptLogError names a bad line)."""
-    log = read_events(sweep_dir)
-    events = log.events
-    if not events or events[0]["type"] != "sweep_started":
-        raise SweepError(f"{sweep_dir / runs.EVENTS_FILE}: line 1: the log does not start with sweep_started")
-    first = events[0]
-    record = SweepRecord(first["run_id"], first, Space.from_dict(first["space"]), last_seq=log.last_seq)
-    for n, ev in enumerate(events, start=1):
-        kind = ev["type"]
-        record.sweep_seconds = max(record.sweep_seconds, float(ev.get("sweep_seconds") or 0.0))
-        trial = ev.get("trial")
-        if kind == "trial_suggested":
-            record.trials[trial] = TrialRecord(trial, ev["trial_run"], ev["settings"], bool(ev.get("default")))
-            continue
-        if kind in ("trial_finished", "trial_failed", "trial_resumed") and trial not in record.trials:
-            raise CorruptLogError(log.path, n, f"{kind} of trial {trial!r} that was never suggested", json.dumps(ev))
-        if kind == "trial_finished":
-            record.trials[trial].status, record.trials[trial].result = "finished", ev
-        elif kind == "trial_failed":
-            record.trials[trial].status, record.trials[trial].reason = "failed", ev["reason"]
-        elif kind == "trial_resumed":
-            record.trials[trial].resumed += 1
-        elif kind == "sweep_finished":
-            record.finished = ev
-        elif kind == "sweep_resumed":  # a budget raised on the command line holds from here on
-            record.finished = None
-            record.space.settings.update({k: v for k, v in (ev.get("overrides") or {}).items() if v is not None})
-    return record
-
-
-def trial_rows(runs_dir, run_id: str) -> list[dict]:
-    """A trial run's window rows (window_closed events), [] before it has any."""
-    run_dir = Path(runs_dir) / run_id
-    try:
-        return [row.to_json() for row in Run.open(run_dir).of(WindowClosed)]
-    except CorruptLogError:
-        return []
+# ------------------------------------------------------------------ early stopping
 
 
 def early_stop_proxy(row: dict) -> float | None:
@@ -296,7 +217,7 @@ class Running:
 class Sweep:
     def __init__(self, record: SweepRecord, log: EventLog, runs_dir, sweep_dir: Path, wandb: bool, say):
         self.record, self.log, self.runs_dir, self.dir = record, log, Path(runs_dir), sweep_dir
-        self.space = record.space
+        self.space = Space.from_dict(record.space)  # the recorded space, with a resume's overrides
         self.settings = self.space.settings
         self.say = say
         self.optimizer = make_optimizer(self.space)
@@ -322,8 +243,8 @@ class Sweep:
     def elapsed(self) -> float:
         return self.earlier_seconds + time.monotonic() - self.session_start
 
-    def append(self, kind: str, **payload) -> dict:
-        return self.log.append(kind, sweep_seconds=round(self.elapsed(), 3), **payload)
+    def append(self, kind: type[E.SweepEvent], **payload) -> E.SweepEvent:
+        return append_event(self.log, kind, sweep_seconds=round(self.elapsed(), 3), **payload)
 
     # -- budget
     def may_start(self) -> bool:
@@ -339,7 +260,7 @@ class Sweep:
         try:
             for trial in self.record.in_order():
                 if trial.status == "running":  # a trial the last session did not see end
-                    self.append("trial_resumed", trial=trial.trial, trial_run=trial.run_id)
+                    self.append(E.TrialResumed, trial=trial.trial, trial_run=trial.run_id)
                     trial.resumed += 1
                     self._launch(trial)
             while True:
@@ -355,7 +276,7 @@ class Sweep:
                 reason = "interrupted" if self.stopping else reason
             for s, handler in previous.items():
                 signal.signal(s, handler)
-            self.append("sweep_finished", reason=reason, observed_trials=self.observed)
+            self.append(E.SweepFinished, reason=reason, observed_trials=self.observed)
             if self.wandb is not None:
                 self.wandb.finish()
         return reason
@@ -400,7 +321,7 @@ class Sweep:
 
     def _new_trial(self, n: int, settings: dict, info: dict) -> None:
         run_id = trial_run_id(self.record.sweep_id, n)
-        self.append("trial_suggested", trial=n, trial_run=run_id, settings=settings, default=n == 0, info=info)
+        self.append(E.TrialSuggested, trial=n, trial_run=run_id, settings=settings, default=n == 0, info=info)
         trial = TrialRecord(n, run_id, settings, default=n == 0)
         self.record.trials[n] = trial
         shown = ", ".join(f"{k}={_short(v)}" for k, v in settings.items())
@@ -416,8 +337,8 @@ class Sweep:
             run = Run.open(run_dir).refresh()
         except CorruptLogError as exc:
             return self._fail(trial, f"its run's log is damaged: {exc}")
-        closed = len(run.of(WindowClosed))
-        completed = any(end.reason == "completed" for end in run.of(RunFinished))
+        closed = len(run.of(E.WindowClosed))
+        completed = any(end.reason == "completed" for end in run.of(E.RunFinished))
         if closed >= windows or (completed and closed):
             return self._score(Running(trial, None, "score", self._log_path(trial)))
         if run.started is not None:
@@ -526,7 +447,7 @@ class Sweep:
         steps = int(rows[-1]["env_steps_total"]) if rows else 0
         cost = wall if self.settings["cost"] == "wall_seconds" else float(steps)
         event = self.append(
-            "trial_finished",
+            E.TrialFinished,
             trial=trial.trial,
             trial_run=trial.run_id,
             score=result["score"],
@@ -552,7 +473,7 @@ class Sweep:
             self.wandb.log_table()
 
     def _fail(self, trial: TrialRecord, reason: str) -> None:
-        self.append("trial_failed", trial=trial.trial, trial_run=trial.run_id, reason=reason)
+        self.append(E.TrialFailed, trial=trial.trial, trial_run=trial.run_id, reason=reason)
         trial.status, trial.reason = "failed", reason
         self.say(f"sweep: trial {trial.trial} failed: {reason}")
         if self.wandb is not None:
@@ -624,7 +545,7 @@ def _short(value) -> str:
 
 class SweepWandb:
     """The sweep's W&B run (job type ``sweep``, group = the sweep id, like its trials): the
-    Constellation page's trial table (pipeline/sweep_report.py), logged after every trial."""
+    Constellation page's trial table (pipeline/store/sweeps.py), logged after every trial."""
 
     def __init__(self, sweep_dir: Path, record: SweepRecord, runs_dir: Path):
         import wandb
@@ -639,7 +560,7 @@ class SweepWandb:
             id=record.sweep_id,
             group=record.sweep_id,
             job_type="sweep",
-            config={"space": record.space.to_dict()},
+            config={"space": record.space},
             dir=str(sweep_dir),
             mode=wandb_mode(),
             resume="allow",
@@ -649,7 +570,7 @@ class SweepWandb:
     def log_table(self) -> None:
         import wandb
 
-        from .sweep_report import constellation, table_rows
+        from .store.sweeps import constellation, table_rows
 
         columns, rows = table_rows(constellation(self.dir, self.runs_dir))
         self.run.log({"sweep/trials": wandb.Table(columns=columns, data=rows)})
@@ -678,8 +599,9 @@ def start(space: Space, runs_dir, sweep_id: str | None, wandb: bool, say) -> tup
     showcase = space.settings["showcase_seed"]
     seeds = validation_seeds(space.settings["validation_episodes"])
     with EventLog.open(directory) as log:
-        log.append(
-            "sweep_started",
+        append_event(
+            log,
+            E.SweepStarted,
             space=space.to_dict(),
             puffer_config=space.puffer_config(),
             showcase_seed=default_showcase_seed(sweep_id) if showcase is None else showcase,
@@ -714,8 +636,8 @@ def resume(runs_dir, sweep_id: str, overrides: dict, say) -> tuple[str, str]:
             record = read_sweep(directory)
         except CorruptLogError as exc:
             raise SweepError(f"sweep {sweep_id!r}: its log is damaged: {exc}") from None
-        record.space.settings.update({k: v for k, v in overrides.items() if v is not None})
+        record.settings.update({k: v for k, v in overrides.items() if v is not None})
         sweep = Sweep(record, log, runs_dir, directory, bool(record.started["wandb"]), say)
         interrupted = [t.trial for t in record.in_order() if t.status == "running"]
-        sweep.append("sweep_resumed", observed=list(sweep.observed), interrupted=interrupted, overrides=overrides)
+        sweep.append(E.SweepResumed, observed=list(sweep.observed), interrupted=interrupted, overrides=overrides)
         return sweep_id, sweep.run()

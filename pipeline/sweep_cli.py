@@ -64,8 +64,7 @@ def write_space(path: str) -> int:
 
 
 def summary(runs_dir: str, sweep_id: str, reason: str) -> str:
-    from .sweep import sweep_path
-    from .sweep_report import constellation
+    from .store.sweeps import constellation, sweep_path
 
     doc = constellation(sweep_path(runs_dir, sweep_id), runs_dir)
     done = [t for t in doc["trials"] if t["status"] == "finished"]

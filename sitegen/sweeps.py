@@ -4,7 +4,7 @@ Per sweep (docs/tuning.md#reading-the-constellation-page)::
 
     sweeps/index.html                 every sweep: method, trials, best score
     sweeps/{sweep}/index.html         its Constellation page (static/constellation.js)
-    data/sweeps/{sweep}.json          the page's data: pipeline/sweep_report.py's document,
+    data/sweeps/{sweep}.json          the page's data: pipeline/store/sweeps.py's document,
                                       plus where each trial's run page is on this site
 
 The document is computed from the sweep's log and the rows of its trial runs that the
@@ -19,8 +19,7 @@ import json
 from pathlib import Path
 
 from ..pipeline.store.log import CorruptLogError
-from ..pipeline.sweep import SweepError, list_sweeps, sweeps_root
-from ..pipeline.sweep_report import constellation
+from ..pipeline.store.sweeps import SweepError, constellation, list_sweeps, sweeps_root
 
 SCHEMA = 1
 

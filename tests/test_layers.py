@@ -45,7 +45,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
 def test_import_contracts_hold(tmp_path):
     out = lint_imports(installed_layout(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Contracts: 3 kept, 0 broken." in out.stdout, out.stdout
+    assert "Contracts: 4 kept, 0 broken." in out.stdout, out.stdout
 
 
 def test_the_run_store_may_not_import_torch_or_the_trainer(tmp_path):
@@ -62,6 +62,24 @@ def test_the_store_contract_names_every_other_pipeline_module():
     store = next(c for c in CONTRACTS if c.get("source_modules") == ["prospector.pipeline.store"])
     others = {f"prospector.pipeline.{p.stem}" for p in (ROOT / "pipeline").glob("*.py") if p.stem != "__init__"}
     assert others <= set(store["forbidden_modules"]), "list new pipeline modules in the store's contract"
+
+
+def test_the_site_contract_names_every_pipeline_module_but_the_store():
+    site = next(c for c in CONTRACTS if c.get("source_modules") == ["prospector.sitegen"])
+    others = {f"prospector.pipeline.{p.stem}" for p in (ROOT / "pipeline").glob("*.py") if p.stem != "__init__"}
+    assert others <= set(site["forbidden_modules"]), "list new pipeline modules in the site's contract"
+    assert {"torch", "wandb"} <= set(site["forbidden_modules"])
+
+
+def test_the_site_may_not_import_the_checkpoint_reader_even_inside_a_function(tmp_path):
+    tree = installed_layout(tmp_path)
+    policies = tree / "prospector" / "sitegen" / "policies.py"
+    policies.write_text(policies.read_text() + "\n\ndef _late():\n    from ..pipeline import checkpoint  # noqa\n")
+    out = lint_imports(tree)
+    assert out.returncode != 0
+    assert "BROKEN" in out.stdout and "prospector.sitegen.policies -> prospector.pipeline.checkpoint" in out.stdout, (
+        out.stdout
+    )
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path):

@@ -157,8 +157,18 @@ def test_core_install_in_a_fresh_venv(version, dists, tmp_path):
 
 SITE_ONLY_CHECK = r"""
 import importlib.util
+import sys
+from importlib import metadata
 missing = [m for m in ("torch", "pufferlib", "wandb") if importlib.util.find_spec(m) is not None]
 assert not missing, missing
+# the site imports nothing of the pipeline but the run store (docs/architecture.md);
+# the checkpoint exporter is an entry point, listed here, that cannot run without torch
+import prospector.sitegen.build, prospector.sitegen.policies, prospector.sitegen.sweeps
+store = "prospector.pipeline.store"
+others = [m for m in sys.modules if m.startswith("prospector.pipeline.") and not m.startswith(store)]
+assert not others, others
+hooks = {ep.name for ep in metadata.entry_points(group="prospector.hooks")}
+assert "policy_from_checkpoint" in hooks, hooks
 print("no torch")
 """
 

@@ -1,6 +1,7 @@
 """The run store is the one place that knows the log: no module outside
-pipeline/store/ names an event type as a string or scans a run's log itself; they use
-the typed events (pipeline/store/events.py) and the Run views (pipeline/store/run.py)."""
+pipeline/store/ names an event type (a run's or a sweep's) as a string or scans a log
+itself; they use the typed events (pipeline/store/events.py), the Run views
+(pipeline/store/run.py) and a sweep's record (pipeline/store/sweeps.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ NOT_EVENT_TYPES = {
     ("pipeline/benchmark.py", "benchmark"): "the W&B experiment name",
     ("sitegen/build.py", "benchmark"): "part of a cache key",
 }
-#: Log readers outside the store, and the log they read (not a run's).
-OTHER_LOGS = {("pipeline/sweep.py", "read_events"): "the sweep's own log, runs/sweeps/{id}/events.jsonl"}
+#: Log readers outside the store, and the log they read (not a run's): none since a sweep's
+#: own log is read by pipeline/store/sweeps.py too.
+OTHER_LOGS: dict[tuple[str, str], str] = {}
 LOG_SCANS = ("read_events", "load_events", "parse_log_bytes")
 
 

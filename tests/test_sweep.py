@@ -224,10 +224,16 @@ def test_resume_of_a_missing_or_damaged_sweep_is_refused(tmp_path, capsys):
     assert "no sweep 'nope'" in capsys.readouterr().err
     damaged = sweep_path(runs, "d")
     damaged.mkdir(parents=True)
-    (damaged / "events.jsonl").write_text('{"seq":0,"ts":"x","run_id":"d","type":"sweep_started"}\nnot json\n{}\n')
+    started = (REPO / "tests/fixtures/store/sweep-events-v1.jsonl").read_text().splitlines()[0]  # a whole sweep_started
+    (damaged / "events.jsonl").write_text(started.replace('"run_id":"s"', '"run_id":"d"') + "\nnot json\n{}\n")
     assert cli_main(["sweep", "--resume", "d", "--runs-dir", str(runs)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "damaged" in err[0] and "line 2" in err[0], err
+    # a sweep_started without its fields is damaged at line 1, and the message names the field
+    (damaged / "events.jsonl").write_text('{"seq":0,"ts":"x","run_id":"d","type":"sweep_started"}\n')
+    assert cli_main(["sweep", "--resume", "d", "--runs-dir", str(runs)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "line 1: sweep_started.sweep_seconds: missing" in err[0], err
 
 
 def test_write_space_copies_the_default_and_never_overwrites(tmp_path, capsys):

@@ -149,8 +149,8 @@ def test_the_sweeps_index_lists_the_sweep(page, site):
 def test_wandb_gets_the_same_table_as_the_page(site, tmp_path, monkeypatch):
     import shutil
 
-    from prospector.pipeline.sweep import SweepWandb, read_sweep
-    from prospector.pipeline.sweep_report import constellation, table_rows
+    from prospector.pipeline.store.sweeps import constellation, read_sweep, table_rows
+    from prospector.pipeline.sweep import SweepWandb
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     sweep_dir = tmp_path / "sw"

@@ -1,4 +1,4 @@
-"""The event types of a run's log, each defined once: its fields, their types, its docs row.
+"""The event types of a run's log (and a sweep's), each defined once: its fields, their types, its docs row.
 
 Every line of ``events.jsonl`` is an envelope (``seq``, ``ts``, ``run_id``, ``type``)
 plus a payload. The payload of each known type is declared here as a frozen
@@ -300,6 +300,95 @@ class Benchmark(Event):
     ppo_beats: dict | None = f("object", "per bot", null=True, default=None)
 
 
+# ------------------------------------------------------------------ a sweep's log
+# ``runs/sweeps/{sweep_id}/events.jsonl`` (pipeline/sweep.py; read by store/sweeps.py): the
+# envelope's ``run_id`` is the sweep id. Every event carries the sweep's own time so far.
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepEvent(Event):
+    """Base of the events of a sweep's log (docs/tuning.md#resume: a resume rebuilds from them)."""
+
+    WRITER = "sweep"
+    sweep_seconds: float = f("number", "the sweep's time so far, over all its sessions")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepStarted(SweepEvent):
+    TYPE = "sweep_started"
+    DOC = "opens a sweep's log: the checked search space, PufferLib's config, the seeds"
+    space: dict = f("object", "`{settings, base, entries}`: the checked search space (tuning.md#the-search-space-file)")
+    puffer_config: dict = f("object", "PufferLib's sweep config made from the space")
+    showcase_seed: int = f("count", "the world every trial also plays (site.md#timelapse)")
+    wandb: bool = f("bool", "whether the trials log to W&B")
+    validation: dict = f("object", "`{seeds_made_by, episodes, sha256, time_max}`: the validation seeds")
+    git_sha: str | None = f("string", "short sha of the code, null outside a checkout", null=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialSuggested(SweepEvent):
+    TYPE = "trial_suggested"
+    DOC = "the optimiser's settings for a new trial (trial 0: the search centre)"
+    trial: int = f("count", "0, 1, 2 ...")
+    trial_run: str = f("string", "the trial's run id, `{sweep_id}-t{trial:03d}`")
+    settings: dict = f("object", "the tuned settings")
+    default: bool = f("bool", "true for the search centre (the defaults)")
+    info: dict = f("object", "what the optimiser said about its choice")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialFinished(SweepEvent):
+    TYPE = "trial_finished"
+    DOC = "a trial scored on the validation seeds (tuning.md#score)"
+    trial: int = f("count", "the trial")
+    trial_run: str = f("string", "its run id")
+    score: float = f("number", "the validation score")
+    cost: float = f("number", "its cost, in `cost_metric`")
+    cost_metric: str = f("string", "`wall_seconds` or `env_steps`")
+    env_steps: int = f("count", "env steps trained")
+    wall_seconds: float = f("number", "training wall time")
+    mean_net_profit: float = f("number", "mean net profit of the validation episodes")
+    survival_rate: float = f("number", "share of validation episodes with the ship intact")
+    episodes: int = f("count", "validation episodes")
+    window_id: int = f("count", "the window whose checkpoint was scored")
+    early_stopped: bool = f("bool", "stopped early (tuning.md#early-stopping)")
+    stop_reason: str | None = f("string", "why it stopped early", null=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialFailed(SweepEvent):
+    TYPE = "trial_failed"
+    DOC = "a trial that crashed, had NaN losses or could not be scored; the sweep goes on"
+    trial: int = f("count", "the trial")
+    trial_run: str = f("string", "its run id")
+    reason: str = f("string", "what went wrong, one line")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialResumed(SweepEvent):
+    TYPE = "trial_resumed"
+    DOC = "a resumed sweep continues a trial the last session did not see end"
+    trial: int = f("count", "the trial")
+    trial_run: str = f("string", "its run id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepResumed(SweepEvent):
+    TYPE = "sweep_resumed"
+    DOC = "`sweep --resume`: the optimiser rebuilt from the log"
+    observed: list = f("list", "the finished trials it observed, in log order")
+    interrupted: list = f("list", "the trials that were running")
+    overrides: dict = f("object", "the budget given on the command line (`trials`, `hours`, `parallel`; null: kept)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepFinished(SweepEvent):
+    TYPE = "sweep_finished"
+    DOC = "a sweep session ends (a later `--resume` may continue it)"
+    reason: str = f("string", "`budget`, `interrupted` or `error`")
+    observed_trials: list = f("list", "the trials the optimiser observed")
+
+
 #: Every known event type, by its ``type``.
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
@@ -313,6 +402,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EvalFailed,
         RunFinished,
         Benchmark,
+        SweepStarted,
+        TrialSuggested,
+        TrialFinished,
+        TrialFailed,
+        TrialResumed,
+        SweepResumed,
+        SweepFinished,
     )
 }
 

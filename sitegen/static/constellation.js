@@ -4,7 +4,7 @@
 // by score, the best trial's learning curve against the default's, and side-by-side links
 // into the timelapse (all trials played the sweep's showcase seed). Plain SVG; the data is
 // data/sweeps/{sweep}.json, written by the site build from the sweep's log
-// (pipeline/sweep_report.py). Hover a point or line: the trial's full config. Click: its run.
+// (pipeline/store/sweeps.py). Hover a point or line: the trial's full config. Click: its run.
 
 import { el, fetchJSON, fmt, showMessage, url } from './util.js';
 
