@@ -234,6 +234,8 @@ def _export(run, ev: dict) -> tuple[dict | None, bytes | None, str | None]:
         )
     except ImportError:  # a site-only install: the checkpoints need the train extra
         return None, None, NO_TORCH
+    except Exception as exc:  # the hook reports what it knows; anything else is never a failed build
+        return None, None, f"bad_checkpoint: checkpoint {name}: {type(exc).__name__}: {str(exc)[:160]}"
 
 
 # ------------------------------------------------------------------ replay observations
