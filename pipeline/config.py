@@ -285,16 +285,14 @@ class TrainConfig:
     )
     vf_clip_coef: float = setting(
         0.2,
-        "PPO's clip of how far an update may move a value prediction from the one collection made "
-        "(PuffeRL's 0.2)",
+        "PPO's clip of how far an update may move a value prediction from the one collection made (PuffeRL's 0.2)",
         low=0,
         low_open=True,
         doc="See [Results](results.md#how-we-got-there).",
     )
     ent_coef_end: float | None = setting(
         None,
-        "the entropy weight at the end of the planned steps, reached linearly from ent_coef "
-        "(none: constant)",
+        "the entropy weight at the end of the planned steps, reached linearly from ent_coef (none: constant)",
         low=0,
         doc="A policy sharpened at the end plays its greedy (argmax) moves well: see "
         "[Results](results.md#how-we-got-there).",
@@ -323,6 +321,15 @@ class TrainConfig:
         low_open=True,
         doc="With the scale at 0.05, a clip of 1 still makes losing the ship (−2.5, −5) cost the "
         "learner what one sale does: see [Results](results.md#how-we-got-there).",
+    )
+    reward_clip_end: float | None = setting(
+        None,
+        "the clip at the end of the planned steps, reached geometrically from reward_clip as the "
+        "scale is (none: constant)",
+        low=0,
+        low_open=True,
+        doc="A wide clip from the start makes dying what the untrained policy notices most, and it "
+        "learns to sit still: see [Results](results.md#how-we-got-there).",
     )
     update_epochs: int = setting(1, "passes of PPO over each batch", low=1)
     bptt_horizon: int = setting(

@@ -138,6 +138,7 @@ def puffer_config(cfg, seed: int | None = None, total_timesteps: int | None = No
         "ent_coef": cfg.ent_coef,
         "ent_coef_end": cfg.ent_coef if cfg.ent_coef_end is None else cfg.ent_coef_end,
         "reward_clip": cfg.reward_clip,
+        "reward_clip_end": cfg.reward_clip if cfg.reward_clip_end is None else cfg.reward_clip_end,
         "max_grad_norm": cfg.max_grad_norm,
         "vtrace_rho_clip": 1.0,
         "vtrace_c_clip": 1.0,
@@ -396,7 +397,7 @@ def collect_batch(self):
         self.observations[batch_rows, step] = obs
         self.actions[batch_rows, step] = action
         self.logprobs[batch_rows, step] = logprob
-        clip = self.config["reward_clip"]
+        clip = reward_clip(self)
         torch.clamp(reward, -clip, clip, out=self.rewards[batch_rows, step])
         self.terminals[batch_rows, step] = done  # bool to float in the copy
         self.values[batch_rows, step] = value.flatten()
@@ -541,12 +542,23 @@ def _minibatch_loss(self, idx, advantages, mb_prio):
     return loss, figures.detach().double()
 
 
+def _progress(self) -> float:
+    """How far the rank is through its planned steps, 0 to 1 (the schedules' clock)."""
+    return min(1.0, self.global_step / max(1, self.config["total_timesteps"]))
+
+
 def entropy_weight(self) -> float:
     """The entropy bonus's weight now: ``ent_coef`` at the start, ``ent_coef_end`` at the end
     of the planned steps, linear in the rank's env steps as the learning rate's anneal is."""
-    config = self.config
-    progress = min(1.0, self.global_step / max(1, config["total_timesteps"]))
-    return config["ent_coef"] + (config["ent_coef_end"] - config["ent_coef"]) * progress
+    start, end = self.config["ent_coef"], self.config["ent_coef_end"]
+    return start + (end - start) * _progress(self)
+
+
+def reward_clip(self) -> float:
+    """The bound the learner's rewards are clipped to now (3): ``reward_clip`` at the start,
+    ``reward_clip_end`` at the end, geometric in between as the reward scale is."""
+    start, end = self.config["reward_clip"], self.config["reward_clip_end"]
+    return start * (end / start) ** _progress(self)
 
 
 def _end_update(self, losses: dict):
