@@ -43,6 +43,29 @@ class EpisodeLog(BaseCallback):
             self.logger.record("prospector/episodes", len(self.profits))
 
 
+class Schedules(BaseCallback):
+    """The learner's reward scale and clip, geometric from their start to their end value
+    over the run, and the entropy weight, linear: the schedules of the project's own trainer
+    (docs/results.md#how-we-got-there). A wide clip or a small scale from the start makes
+    losing the ship the only thing the untrained policy notices, and it sits still; at the
+    end they let a sale weigh by its size and losing the ship by its true cost."""
+
+    def __init__(self, envs: ProspectorSB3VecEnv, args):
+        super().__init__()
+        self.envs, self.args = envs, args
+
+    def _on_rollout_start(self) -> None:
+        a = self.args
+        progress = min(1.0, self.num_timesteps / a.timesteps)
+        self.envs.reward_scale = a.reward_scale * (a.reward_scale_end / a.reward_scale) ** progress
+        if a.reward_clip:
+            self.envs.reward_clip = a.reward_clip * (a.reward_clip_end / a.reward_clip) ** progress
+        self.model.ent_coef = a.ent_coef + (a.ent_coef_end - a.ent_coef) * progress
+
+    def _on_step(self) -> bool:
+        return True
+
+
 def train(args) -> MaskablePPO:
     kwargs = {} if args.train_time_max is None else {"time_max": args.train_time_max}
     args.reward_clip = args.reward_clip or None
@@ -69,7 +92,7 @@ def train(args) -> MaskablePPO:
         device="cpu",
         verbose=args.verbose,
     )
-    model.learn(total_timesteps=args.timesteps, callback=EpisodeLog())
+    model.learn(total_timesteps=args.timesteps, callback=[EpisodeLog(), Schedules(envs, args)])
     envs.close()
     return model
 
@@ -122,6 +145,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--ent-coef", type=float, default=0.005)
     parser.add_argument("--reward-scale", type=float, default=1.0)
     parser.add_argument("--reward-clip", type=float, default=1.0, help="clip scaled rewards to [-c, c] (0: no clip)")
+    parser.add_argument("--reward-scale-end", type=float, default=None, help="scale at the end (default: constant)")
+    parser.add_argument("--reward-clip-end", type=float, default=None, help="clip at the end (default: constant)")
+    parser.add_argument("--ent-coef-end", type=float, default=None, help="entropy weight at the end (default: same)")
     parser.add_argument(
         "--train-time-max", type=int, default=None, help="episode budget in training (default: the game's)"
     )
@@ -137,6 +163,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args(argv)
+    args.reward_scale_end = args.reward_scale if args.reward_scale_end is None else args.reward_scale_end
+    args.reward_clip_end = args.reward_clip if args.reward_clip_end is None else args.reward_clip_end
+    args.ent_coef_end = args.ent_coef if args.ent_coef_end is None else args.ent_coef_end
     torch.set_num_threads(args.threads)
     start = time.time()
     model = train(args)

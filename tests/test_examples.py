@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "sb3_maskable_ppo.py": ["--timesteps", "4096", "--n-envs", "8", "--n-steps", "256", "--batch-size", "512",
+                            "--reward-scale-end", "0.05", "--reward-clip-end", "5", "--ent-coef-end", "0",
                             "--verbose", "0"],
     "cleanrl_ppo.py": ["--timesteps", "4096", "--num-envs", "8", "--num-steps", "256", "--verbose", "0"],
     "puffer_train.py": ["--timesteps", "8192", "--num-envs", "64", "--horizon", "32"],
