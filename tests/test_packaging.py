@@ -205,8 +205,8 @@ def test_a_site_only_install_builds_a_site_from_a_run_without_torch(dists, tmp_p
     )
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    check = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", SITE_ONLY_CHECK], env=env, capture_output=True, text=True
+    check = subprocess.run(  # not in the checkout, whose prospector/ would shadow the wheel's
+        [str(venv / "bin" / "python"), "-c", SITE_ONLY_CHECK], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert check.returncode == 0 and "no torch" in check.stdout, check.stdout + check.stderr
     run_dir = recorded_run(tmp_path / "runs")
