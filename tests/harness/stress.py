@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from .procs import die_with_parent
+
 REPO = Path(__file__).resolve().parents[2]
 
 SETS = {
@@ -72,6 +74,7 @@ def run_set(name: str, tests: list[str], rounds: int, out: Path, log: Log, env: 
             env=env,
             capture_output=True,
             text=True,
+            preexec_fn=die_with_parent,  # a stress run killed takes its pytest loop with it
         )
         seconds = time.monotonic() - started
         text = proc.stdout + proc.stderr
