@@ -55,7 +55,7 @@ demo: setup
 	@echo "demo: bots, env benchmark, 3 training windows, site build: about 5 minutes, then the site is served"
 	$(VENV)/bin/prospector bots --episodes 100
 	$(VENV)/bin/prospector bench --seconds 3
-	$(VENV)/bin/prospector train --windows 3
+	$(VENV)/bin/prospector train --windows 3 --config examples/demo.toml
 	@$(MAKE) --no-print-directory site
 	$(VENV)/bin/prospector site serve --with-play
 

@@ -156,3 +156,13 @@ def test_the_docs_settings_table_is_the_generated_one():
     assert page.count(TABLE_START) == 1 and page.count(TABLE_END) == 1
     written = page.split(TABLE_START)[1].split(TABLE_END)[0].strip("\n") + "\n"
     assert written == settings_table(), "paste pipeline/config.py settings_table()'s output between the markers"
+
+
+def test_the_demo_config_is_a_checked_training_config_that_make_demo_uses():
+    # make demo trains with examples/demo.toml (docs/results.md#the-demo-run): a setting
+    # renamed or a value out of range there must fail here, not in a new user's first run
+    demo = REPO / "examples" / "demo.toml"
+    cfg = make_train_config(str(demo))
+    assert (cfg.envs, cfg.time_max, cfg.ent_coef) == (256, 4000, 0.01)
+    demo_recipe = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "prospector train --windows 3 --config examples/demo.toml" in demo_recipe
