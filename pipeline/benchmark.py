@@ -45,10 +45,16 @@ from prospector import spec as S
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS_FILE = ROOT / "benchmarks" / "eval_seeds.txt"
-SEEDS_MADE_BY = (
-    "prospector.botbench.eval_seeds(1000, 0): the first 1000 SplitMix64 outputs of "
-    "0 ^ 0xB07BE4C4E5A17ED5 (the seed list of `prospector bots`)"
-)
+
+
+def seeds_made_by(episodes: int = 1000, seed: int = 0) -> str:
+    """How a seed list was made, for its file's comment (the committed list: 1000, 0)."""
+    return (
+        f"prospector.botbench.eval_seeds({episodes}, {seed}): the first {episodes} SplitMix64 outputs of "
+        f"{seed} ^ 0xB07BE4C4E5A17ED5" + (" (the seed list of `prospector bots`)" if seed == 0 else "")
+    )
+
+
 #: Default training budget of ``prospector benchmark`` (env steps). At the 40-50k trained
 #: steps/s of the 2-core development machine with little else on it, that is 11 to 13
 #: minutes of training plus about 5 minutes of evaluation (PPO and the bots); with the
@@ -97,10 +103,11 @@ def write_seeds_file(path: Path = SEEDS_FILE, episodes: int = 1000, seed: int = 
     """Write the fixed seed list (one decimal seed per line, ``#`` comment lines first)."""
     from prospector.botbench import eval_seeds
 
+    args = "" if (episodes, seed) == (1000, 0) else f"PATH, {episodes}, {seed}"
     lines = [
         "# Fixed evaluation seeds of `prospector benchmark` (docs/balance.md), one per line.",
-        f"# Made by {SEEDS_MADE_BY}:",
-        "#   python -c 'from pipeline.benchmark import write_seeds_file; write_seeds_file()'",
+        f"# Made by {seeds_made_by(episodes, seed)}:",
+        f"#   python -c 'from pipeline.benchmark import write_seeds_file; write_seeds_file({args})'",
         *map(str, eval_seeds(episodes, seed)),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -327,3 +327,13 @@ def test_throughput_point_is_measured():
         assert 0 <= point[key] <= 1
     assert abs(point["env_share"] + point["policy_share"] + point["learn_share"] - 1) < 0.05
     assert "steps/s" in format_point(point)
+
+
+def test_a_second_seed_list_says_how_it_was_made(tmp_path):
+    # results are reported on a second seed list too (docs/results.md): its file must name
+    # the list it holds, not the committed one's recipe
+    path = B.write_seeds_file(tmp_path / "seeds2.txt", 5, 1)
+    text = path.read_text()
+    assert "eval_seeds(5, 1)" in text and "write_seeds_file(PATH, 5, 1)" in text
+    assert "eval_seeds(1000, 0)" not in text
+    assert B.read_seeds(path) == list(eval_seeds(5, 1))
