@@ -26,6 +26,7 @@ from prospector.cli import (
 )
 
 from .config import SETTINGS, TrainConfig
+from .store.log import LockTimeoutError
 from .sweep_cli import add_sweep_parser
 
 DEFAULTS = TrainConfig()
@@ -35,10 +36,10 @@ def storage_error(exc: OSError, then: str = "continue it with --resume") -> str:
     """One line for a failed write to the run store (the log stays valid: see pipeline/store/log.py)."""
     where = f" ({exc.filename})" if exc.filename else ""
     what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "a write to the run store failed"
-    return (
-        f"{what}: {exc.strerror or exc}{where}; the run's log is intact up to the last complete event, "
-        f"free some space and {then}"
-    )
+    # a lock held too long is a busy machine, not a full disk: the advice differs
+    busy = isinstance(exc, LockTimeoutError)
+    advice = f"{then} when the machine is less busy" if busy else f"free some space and {then}"
+    return f"{what}: {exc.strerror or exc}{where}; the run's log is intact up to the last complete event, {advice}"
 
 
 def site_hook(cfg):

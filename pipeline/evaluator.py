@@ -25,7 +25,7 @@ from prospector.envs import ProspectorEnv
 from .checkpoint import CheckpointError, checkpoint_policy, read_checkpoint
 from .store import layout as runs
 from .store.log import file_lock
-from .store.replays import make_header
+from .store.replays import encode_replay, make_header
 from .store.run import Run
 
 TOP_K = 3
@@ -177,14 +177,16 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
             gamma=train.get("gamma"),
             reward_scale=learner_reward_scale(train, state),
         )
+        # Encoding and compressing a 20,000-tick replay takes seconds on a busy machine:
+        # done before the lock, so another evaluator never waits through it
+        data = encode_replay(header, frames)
         with file_lock(run.dir / REPLAYS_LOCK_FILE):
             already = _recorded(run.refresh(), [replay_id])
             if already:  # another evaluator of this window got there first
                 done.update(already)
                 continue
-            done[replay_id] = run.record_replay(
-                header,
-                frames,
+            done[replay_id] = run.record_replay_bytes(
+                data,
                 window_id=window_id,
                 replay_id=replay_id,
                 tags=tags,

@@ -350,3 +350,17 @@ def test_train_with_site_rebuilds_it_in_the_background(tmp_path):
     for rid in replays:
         assert (site / f"data/runs/{run_dir.name}/replays/{rid}.json").is_file()
     assert (site / "index.html").is_file()
+
+
+def test_a_lock_held_too_long_is_reported_as_a_busy_machine_not_a_full_disk():
+    # an evaluator that waited 30 s for replays.lock on a busy machine was told to free
+    # disk space; a full disk keeps its own advice
+    import errno
+
+    from prospector.pipeline.cli import storage_error
+    from prospector.pipeline.store.log import LockTimeoutError
+
+    busy = storage_error(LockTimeoutError("timed out after 30.0s waiting for lock r/replays.lock"), "run it again")
+    assert "free some space" not in busy and busy.endswith("run it again when the machine is less busy")
+    full = storage_error(OSError(errno.ENOSPC, "No space left on device"), "run it again")
+    assert full.startswith("the disk is full") and full.endswith("free some space and run it again")

@@ -366,8 +366,14 @@ class Run:
     def record_replay(self, header: dict, frames: list[dict], **fields) -> E.ReplayRecorded:
         """Write a replay file, then append its ``replay_recorded`` event (the evaluator;
         fields: :class:`.events.ReplayRecorded` less the file's path, bytes and sha256)."""
+        return self.record_replay_bytes(encode_replay(header, frames), **fields)
+
+    def record_replay_bytes(self, data: bytes, **fields) -> E.ReplayRecorded:
+        """:meth:`record_replay` of a replay already encoded (``encode_replay``): the
+        evaluator encodes outside its ``replays.lock`` and holds the lock only to check
+        and write (docs/design-choices.md)."""
         path = L.replay_path(self.dir, fields["replay_id"])
-        size, digest = L.atomic_write(path, encode_replay(header, frames))  # the file first, then its event
+        size, digest = L.atomic_write(path, data)  # the file first, then its event
         payload = E.make(E.ReplayRecorded.TYPE, **fields, path=L.rel_to_run(self.dir, path), bytes=size, sha256=digest)
         return E.parse(self._append_beside(E.ReplayRecorded.TYPE, payload))
 
