@@ -294,8 +294,8 @@ class TrainConfig:
         None,
         "the entropy weight at the end of the planned steps, reached linearly from ent_coef (none: constant)",
         low=0,
-        doc="A policy sharpened at the end plays its greedy (argmax) moves well: see "
-        "[Results](results.md#how-we-got-there).",
+        doc="Annealed to 0 it sharpens the sampled policy late in training; argmax play still sits "
+        "still: see [Results](results.md#keeping-the-ship).",
     )
     max_grad_norm: float = setting(1.5, "gradients are clipped to this norm", low=0, low_open=True)
     reward_scale: float = setting(
