@@ -53,6 +53,7 @@ from prospector.pipeline.store.projections import (
     rebuild_projections,
     update_projections,
 )
+from prospector.pipeline.store.run import Run
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = "crash"
@@ -149,6 +150,11 @@ class StoreChecker:
             return []
         log = read_events(self.run_dir)  # raises CorruptLogError on a bad line
         events = log.events
+        if not events and not self.acknowledged:
+            # killed between making the directory and run_started: nothing to check, and
+            # projecting would leave files that a run which never started does not hold,
+            # so the next --run-id would (rightly) refuse the directory
+            return []
         assert [e["seq"] for e in events] == list(range(len(events))), self.why(f"seq gap ({context})")
         assert events[: len(self.acknowledged)] == self.acknowledged, self.why(
             f"an acknowledged event changed or vanished ({context})"
@@ -677,6 +683,7 @@ from pathlib import Path
 import numpy as np
 from harness.testing import tiny_config
 from prospector.pipeline.store.log import read_events
+from prospector.pipeline.store.run import Run
 from prospector.pipeline.puffer import import_pufferl
 from prospector.pipeline.trainer import train
 
@@ -728,3 +735,14 @@ def test_a_ctrl_c_inside_pufferlibs_bare_except_still_stops_training(tmp_path):
     assert pressed == "1"  # the Ctrl-C was delivered, inside PuffeRL's stats loop
     assert (outcome, reason) == ("interrupted", "interrupted"), out.stdout
     assert int(closed) < 3
+
+
+def test_the_checker_leaves_a_run_that_never_started_startable(tmp_path):
+    # a trainer killed after making the run directory but before run_started, checked, then
+    # started again with --run-id: the checker must not have left projections there
+    # (stress round 2 on 2757104, CRASH_SEED=2052053370: the restart exited with status 2)
+    run = Run.create(tmp_path, RUN)
+    run.close()
+    assert StoreChecker(tmp_path / RUN, 0).check("before the first event") == []
+    assert runs.reuse_refusal(tmp_path / RUN) is None
+    Run.create(tmp_path, RUN).close()
