@@ -184,11 +184,12 @@ def test_concurrent_appends_from_processes_do_not_interleave(run_dir):
     """Trainer holds the writer lock and appends; two evaluator processes use append_once."""
     n_each = 200
     script = """
-        import sys
+        import sys, time
         from prospector.pipeline.store.log import EventLog
         run_dir, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
         for i in range(n):
             EventLog.append_once(run_dir, "probe", who=who, i=i, pad="x" * (i % 50))
+            time.sleep(0.001)  # as the trainer does: a busy machine could run all 200 in a time slice or two
     """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with EventLog.open(run_dir) as trainer:

@@ -33,6 +33,7 @@ SETS = {
         "tests/test_rank_faults.py",
         "tests/test_resume_repairs.py",
         "tests/test_store_property.py",
+        "tests/test_eventlog.py::test_concurrent_appends_from_processes_do_not_interleave",
         "tests/test_pipeline.py::test_resume_continues_window_ids",
         "tests/test_pipeline.py::test_second_trainer_on_a_run_is_refused",
         "tests/test_harness_procs.py",
