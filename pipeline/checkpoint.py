@@ -200,7 +200,8 @@ def checkpoint_policy(state: dict, name: str | Path):
     from .policy import policy_for_checkpoint
 
     try:
-        policy = policy_for_checkpoint(state["policy_kind"], state["hidden_size"], state["action_mask"])
+        kind, hidden_size, masked = state["policy_kind"], state["hidden_size"], state["action_mask"]
+        policy = policy_for_checkpoint(kind, hidden_size, masked, state.get("env_config"))
         policy.load_state_dict(state["policy"])
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:160]

@@ -6,11 +6,12 @@ They follow PufferLib's convention (``encode_observations`` / ``decode_actions``
 Action masking (``action_mask=True``, the default for new runs): the policy reads from
 the observation which actions surely cannot be valid (docs/game.md#3-actions "valid when": an empty
 neighbour or asteroid slot, no selected asteroid, not docked for station actions, an
-empty cargo stack, no kits ...) and gives them a logit of ``MASKED_LOGIT``, so it
-never samples them. The mask is a function of the observation only (the frozen
-interface and the reward are unchanged; an invalid action sent anyway is still a
-HOLD with the invalid penalty). Where the observation cannot tell (credits for a
-purchase, raw vs refined cargo for REFINE), the action stays allowed. CASH_OUT is
+empty cargo stack, no kits, too few credits for a kit, stabilizer or decoy ...) and gives
+them a logit of ``MASKED_LOGIT``, so it never samples them. The mask is a function of the
+observation only, given the item prices of the env config the policy plays (make_policy's
+``env_config``): the frozen interface and the reward are unchanged; an invalid action sent
+anyway is still a HOLD with the invalid penalty. Where the observation cannot tell (credits
+for fuel or FULL_OVERHAUL, raw vs refined cargo for REFINE), the action stays allowed. CASH_OUT is
 masked too: a masked policy never ends its episode early; the episode ends by
 timeout (same terminal reward, +0.002 x credits) or by the ship's loss. Without
 that, PPO finds the degenerate optimum of cashing out at once within a million steps
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from prospector import spec as S
+from prospector.masks import purchase_credit_thresholds
 
 
 def layer(in_size: int, out_size: int, std: float = 2**0.5) -> nn.Linear:
@@ -37,15 +39,22 @@ MASKED_LOGIT = -1e4  # finite: entropy and log-probs stay free of 0 * inf
 ALLOWED_KEY = "action_allowed"  # the forward's state entry holding the mask (obs_allowed_actions)
 
 
-#: Columns the fused mask derives from its tests (after the tests, in this order).
-ANY_ASTEROID, SELECTED, SELECTED_AND_STABILIZER, WORN, UNDOCKED, ALWAYS, NEVER = range(-7, 0)
+#: Columns the fused mask derives from its tests (after the tests, in this order); BUYABLE_*:
+#: below the item cap with the credits for its price.
+ANY_ASTEROID, SELECTED, SELECTED_AND_STABILIZER, WORN, UNDOCKED = range(-10, -5)
+BUYABLE_KIT, BUYABLE_STABILIZER, BUYABLE_DECOY, ALWAYS, NEVER = range(-5, 0)
+#: (kit, stabilizer, decoy) credits thresholds of the default env config.
+DEFAULT_CREDIT_THRESHOLDS = purchase_credit_thresholds()
 
 
-def _mask_rule() -> tuple[list[tuple[int, str, float]], list[tuple[int, int]]]:
+def _mask_rule(
+    credit_thresholds: tuple[float, float, float] = DEFAULT_CREDIT_THRESHOLDS,
+) -> tuple[list[tuple[int, str, float]], list[tuple[int, int]]]:
     """The observation mask as data (docs/game.md#3-actions "valid when"): the tests on
     observation columns it reads (column, ">" or "<", threshold), and for every action the
     two columns whose product allows it: a test's index, or one of the derived columns
-    above (negative). The same rule as ``prospector.masks.obs_action_mask``."""
+    above (negative). The same rule as ``prospector.masks.obs_action_mask``, whose
+    ``purchase_credit_thresholds`` gives ``credit_thresholds``."""
     tests: list[tuple[int, str, float]] = []
 
     def test(column: int, op: str = ">", threshold: float = 0.5) -> int:
@@ -64,6 +73,10 @@ def _mask_rule() -> tuple[list[tuple[int, str, float]], list[tuple[int, int]]]:
     stacks = [test(S.O_CARGO_C + c, ">", 0.0) for c in range(S.N_COMMODITIES)]
     kits = test(S.O_KITS, ">", 0.0)
     test(S.O_STABILIZERS, ">", 0.0), test(S.O_HULL, "<", 1.0), test(S.O_TOOL, "<", 1.0)  # derived columns read them
+    for column in range(S.O_KITS, S.O_DECOYS + 1):  # and these: the BUYABLE_* columns
+        test(column, "<", 1.0)
+    for threshold in credit_thresholds:
+        test(S.O_CREDITS, ">", threshold)
     rule = [(NEVER, ALWAYS)] * S.N_ACTIONS  # CASH_OUT: never
     rule[S.A_TRAVEL : S.A_TRAVEL + S.MAX_NEIGHBORS] = [(n, ALWAYS) for n in neighbor]
     rule[S.A_HOLD] = rule[S.A_COOLDOWN] = (ALWAYS, ALWAYS)
@@ -80,10 +93,11 @@ def _mask_rule() -> tuple[list[tuple[int, str, float]], list[tuple[int, int]]]:
     rule[S.A_DOCK] = (test(S.O_NODE_TYPE + S.STATION), UNDOCKED)
     sells = len(S.SELL_FRACTIONS)
     rule[S.A_SELL : S.A_SELL + S.N_COMMODITIES * sells] = [(c, docked) for c in stacks for _ in range(sells)]
-    fuel_low = test(S.O_FUEL, "<", 1.0)  # credits: unknown
+    fuel_low = test(S.O_FUEL, "<", 1.0)  # credits: the cost depends on the fuel too (prospector/masks.py)
     rule[S.A_BUY_FUEL : S.A_BUY_FUEL + len(S.FUEL_SIZES)] = [(fuel_low, docked)] * len(S.FUEL_SIZES)
-    items = range(S.O_KITS, S.O_DECOYS + 1)
-    rule[S.A_BUY_KIT : S.A_BUY_DECOY + 1] = [(test(column, "<", 1.0), docked) for column in items]
+    rule[S.A_BUY_KIT : S.A_BUY_DECOY + 1] = [
+        (buyable, docked) for buyable in (BUYABLE_KIT, BUYABLE_STABILIZER, BUYABLE_DECOY)
+    ]
     rule[S.A_OVERHAUL] = (WORN, docked)
     return tests, rule
 
@@ -96,8 +110,8 @@ class _FusedMask:
     floats is 0 only where they are equal); ``column < t`` is the same test on the
     negated column. AND is a product, OR a maximum, NOT one minus: all exact on 0.0 / 1.0."""
 
-    def __init__(self, device: torch.device):
-        tests, rule = _mask_rule()
+    def __init__(self, device: torch.device, credit_thresholds: tuple[float, float, float]):
+        tests, rule = _mask_rule(credit_thresholds)
         sign = torch.tensor([1.0 if op == ">" else -1.0 for _, op, _ in tests])
         self.columns = torch.tensor([column for column, _, _ in tests], device=device)
         self.sign = sign.to(device)
@@ -108,6 +122,8 @@ class _FusedMask:
         index = {key: i for i, key in enumerate(tests)}
         self.stabilizers, self.docked = index[(S.O_STABILIZERS, ">", 0.0)], index[(S.O_DOCKED, ">", 0.5)]
         self.worn = [index[(S.O_HULL, "<", 1.0)], index[(S.O_TOOL, "<", 1.0)]]
+        self.below_cap = [index[(column, "<", 1.0)] for column in range(S.O_KITS, S.O_DECOYS + 1)]
+        self.affordable = [index[(S.O_CREDITS, ">", t)] for t in credit_thresholds]
         self.constants = torch.tensor([[1.0, 0.0]], device=device)  # ALWAYS, NEVER
 
     def allowed(self, obs: torch.Tensor) -> torch.Tensor:
@@ -123,20 +139,25 @@ class _FusedMask:
             selected * held[:, self.stabilizers, None],  # SELECTED_AND_STABILIZER
             held[:, self.worn].amax(1, keepdim=True),  # WORN: hull or tool below full
             1.0 - held[:, self.docked, None],  # UNDOCKED
+            held[:, self.below_cap] * held[:, self.affordable],  # BUYABLE_KIT, _STABILIZER, _DECOY
             self.constants.expand(held.shape[0], 2),  # ALWAYS, NEVER
         ]
         columns = torch.cat([held, *derived], dim=1)
         return columns.index_select(1, self.first) * columns.index_select(1, self.second)
 
 
-_FUSED_MASKS: dict[torch.device, _FusedMask] = {}
+_FUSED_MASKS: dict[tuple[torch.device, tuple[float, float, float]], _FusedMask] = {}
 
 
-def obs_allowed_actions(obs: torch.Tensor) -> torch.Tensor:
-    """float [N, 69]: 1.0 where the action may be valid, 0.0 where the observation shows it cannot."""
-    fused = _FUSED_MASKS.get(obs.device)
+def obs_allowed_actions(
+    obs: torch.Tensor, credit_thresholds: tuple[float, float, float] = DEFAULT_CREDIT_THRESHOLDS
+) -> torch.Tensor:
+    """float [N, 69]: 1.0 where the action may be valid, 0.0 where the observation shows it
+    cannot (``credit_thresholds``: ``purchase_credit_thresholds`` of the env config played)."""
+    key = (obs.device, tuple(credit_thresholds))
+    fused = _FUSED_MASKS.get(key)
     if fused is None:
-        fused = _FUSED_MASKS[obs.device] = _FusedMask(obs.device)
+        fused = _FUSED_MASKS[key] = _FusedMask(obs.device, key[1])
     return fused.allowed(obs)
 
 
@@ -147,12 +168,13 @@ def apply_mask(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
     return torch.addcmul((1.0 - allowed) * MASKED_LOGIT, logits, allowed)
 
 
-def obs_action_mask(obs: torch.Tensor) -> torch.Tensor:
+def obs_action_mask(obs: torch.Tensor, env_config=None) -> torch.Tensor:
     """bool [N, 69]: False where the observation shows the action cannot be valid.
 
-    A superset of the env's valid actions, minus CASH_OUT (see the module docstring).
+    A superset of the env's valid actions, minus CASH_OUT (see the module docstring), for
+    the env config ``env_config`` (its item prices; None: the defaults).
     """
-    return obs_allowed_actions(obs.float()) > 0.5
+    return obs_allowed_actions(obs.float(), purchase_credit_thresholds(env_config)) > 0.5
 
 
 class ProspectorMLP(nn.Module):
@@ -160,10 +182,12 @@ class ProspectorMLP(nn.Module):
 
     is_continuous = False
 
-    def __init__(self, env=None, hidden_size: int = 256, action_mask: bool = False):
+    def __init__(self, env=None, hidden_size: int = 256, action_mask: bool = False, env_config=None):
         super().__init__()
         self.hidden_size = hidden_size
         self.action_mask = action_mask
+        # the prices of the env config the policy plays: the mask's credits thresholds
+        self.credit_thresholds = purchase_credit_thresholds(env_config)
         self._mask = None
         self.encoder = nn.Sequential(
             layer(S.OBS_DIM, hidden_size),
@@ -183,7 +207,7 @@ class ProspectorMLP(nn.Module):
             # the trainer keeps each step's mask from collection and hands it back with the
             # same observations in the update (pipeline/puffer.py), instead of recomputing it
             given = state.get(ALLOWED_KEY) if isinstance(state, dict) else None
-            self._mask = obs_allowed_actions(obs) if given is None else given
+            self._mask = obs_allowed_actions(obs, self.credit_thresholds) if given is None else given
             if isinstance(state, dict):
                 state[ALLOWED_KEY] = self._mask
         return self.encoder(obs)
@@ -204,9 +228,10 @@ class ProspectorMLP(nn.Module):
         return self.forward_eval(observations, state)
 
 
-def make_policy(kind: str, hidden_size: int, env=None, action_mask: bool = False) -> nn.Module:
-    """``mlp`` or ``lstm`` (the MLP's features through an LSTM of the same width)."""
-    mlp = ProspectorMLP(env, hidden_size, action_mask)
+def make_policy(kind: str, hidden_size: int, env=None, action_mask: bool = False, env_config=None) -> nn.Module:
+    """``mlp`` or ``lstm`` (the MLP's features through an LSTM of the same width); the mask
+    reads the item prices of ``env_config``, the config the policy plays (None: the defaults)."""
+    mlp = ProspectorMLP(env, hidden_size, action_mask, env_config)
     if kind == "mlp":
         return mlp
     if kind == "lstm":
@@ -227,9 +252,10 @@ class _SpacesOnly:
         self.single_action_space = gym.spaces.Discrete(S.N_ACTIONS)
 
 
-def policy_for_checkpoint(kind: str, hidden_size: int, action_mask: bool = False) -> nn.Module:
-    """A fresh policy of a checkpoint's architecture (no vector env needed)."""
-    return make_policy(kind, hidden_size, _SpacesOnly(), action_mask)
+def policy_for_checkpoint(kind: str, hidden_size: int, action_mask: bool = False, env_config=None) -> nn.Module:
+    """A fresh policy of a checkpoint's architecture (no vector env needed), masked for the
+    checkpoint's ``env_config``."""
+    return make_policy(kind, hidden_size, _SpacesOnly(), action_mask, env_config)
 
 
 def sample_actions(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -82,7 +82,7 @@ def export_checkpoint(
             "gelu": "exact (erf)",
             "obs_normalization": None,
             "masked_logit": MASKED_LOGIT,
-            "action_mask": mask_rule() if masked else None,
+            "action_mask": mask_rule(state.get("env_config")) if masked else None,
             "action_names": list(S.ACTION_NAMES),
         }
     )

@@ -352,7 +352,7 @@ class Learner:
         local_planned = max(1, cfg.planned_steps // world.size)
         self.vecenv = make_vecenv(cfg, state.env_config, threads=env_threads_for(cfg, world.local_size))
         self.tap = EpisodeTap(self.vecenv, cfg.reward_scale, cfg.reward_scale_end, local_planned, self.local_start)
-        policy = make_policy(cfg.policy, cfg.hidden_size, self.vecenv.driver_env, cfg.action_mask)
+        policy = make_policy(cfg.policy, cfg.hidden_size, self.vecenv.driver_env, cfg.action_mask, state.env_config)
         self.policy = policy.to(world.device)
         from .puffer_trainer import WindowedPuffeRL  # imports PuffeRL: only once a run starts
 

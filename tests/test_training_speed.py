@@ -24,7 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def former_mask(obs: torch.Tensor) -> torch.Tensor:
     """The observation mask as pipeline/policy.py computed it before it was fused (about
-    45 tensor ops): kept here as the oracle the fused one must equal."""
+    45 tensor ops): kept here as the oracle the fused one must equal (since then with the
+    credits test of the three fixed-price purchases, at the default prices)."""
+    from prospector.masks import purchase_credit_thresholds
+
     obs = obs.reshape(obs.shape[0], S.OBS_DIM)
     n = obs.shape[0]
     on = obs > 0.5
@@ -37,6 +40,7 @@ def former_mask(obs: torch.Tensor) -> torch.Tensor:
     selected = (on[:, S.ASTEROID_BASE + S.A_SELECTED : S.OBS_ASTEROIDS.stop : S.ASTEROID_STRIDE] & asteroid).any(dim=1)
     kits, stabilizers = obs[:, S.O_KITS] > 0, obs[:, S.O_STABILIZERS] > 0
     items_below_cap = obs[:, S.O_KITS : S.O_DECOYS + 1] < 1
+    affordable = obs[:, S.O_CREDITS, None] > torch.tensor(purchase_credit_thresholds())
     worn = (obs[:, S.O_HULL] < 1) | (obs[:, S.O_TOOL] < 1)
     yes = torch.ones(n, dtype=torch.bool)
     cols = [
@@ -58,7 +62,7 @@ def former_mask(obs: torch.Tensor) -> torch.Tensor:
         (at_station & ~docked)[:, None],
         (stacks & docked[:, None]).repeat_interleave(3, dim=1),
         (docked & (fuel < 1))[:, None].expand(n, 3),
-        items_below_cap & docked[:, None],
+        items_below_cap & docked[:, None] & affordable,
         (docked & worn)[:, None],
         torch.zeros(n, 1, dtype=torch.bool),
     ]
@@ -108,6 +112,10 @@ def test_fused_mask_equals_the_former_mask_on_bot_driven_states():
     # and the same on states no bot reaches: noise around the thresholds, and edges
     rng = np.random.default_rng(1)
     noisy = torch.as_tensor(rng.choice([-1.0, 0.0, 1e-30, 0.25, 0.5, 0.5000001, 0.9999999, 1.0], (4000, S.OBS_DIM)))
+    # credits on, and a float32 step either side of, the purchases' thresholds
+    near = torch.tensor(P.DEFAULT_CREDIT_THRESHOLDS)
+    near = torch.cat([near, near.nextafter(torch.tensor(-1.0)), near.nextafter(torch.tensor(2.0))])
+    noisy[::2, S.O_CREDITS] = near[torch.as_tensor(rng.integers(0, len(near), 2000))].double()
     assert torch.equal(P.obs_allowed_actions(noisy.float()) > 0.5, former_mask(noisy.float()))
 
 

@@ -40,6 +40,7 @@ import reprlib
 import numpy as np
 
 from prospector import spec as S
+from prospector.masks import purchase_credit_thresholds
 
 FORMAT = "prospector-policy"
 VERSION = 1
@@ -79,9 +80,10 @@ def _not(term) -> list:
     return ["not", term]
 
 
-def mask_rule() -> list[list]:
+def mask_rule(env_config=None) -> list[list]:
     """Per action, when the observation leaves it possible (see pipeline/policy.py's
-    ``obs_action_mask``, whose meaning this mirrors with the spec's names)."""
+    ``obs_action_mask``, whose meaning this mirrors with the spec's names), for the item
+    prices of ``env_config``, the config the policy played (None: the defaults)."""
 
     def on(i):  # a flag that is set
         return _gt(i, 0.5)
@@ -95,6 +97,7 @@ def mask_rule() -> list[list]:
     stack = [_gt(S.O_CARGO_C + c, 0) for c in range(S.N_COMMODITIES)]
     kits, stabilizers = _gt(S.O_KITS, 0), _gt(S.O_STABILIZERS, 0)
     below_cap = [_lt(i, 1) for i in (S.O_KITS, S.O_STABILIZERS, S.O_DECOYS)]
+    affordable = [_gt(S.O_CREDITS, t) for t in purchase_credit_thresholds(env_config)]  # float32 values
     worn = _any(_lt(S.O_HULL, 1), _lt(S.O_TOOL, 1))
     always, never = _all(), _any()
 
@@ -121,9 +124,9 @@ def mask_rule() -> list[list]:
         for f in range(len(S.SELL_FRACTIONS)):
             rule[S.A_SELL + 3 * c + f] = _all(stack[c], docked)
     for f in range(len(S.FUEL_SIZES)):
-        rule[S.A_BUY_FUEL + f] = _all(docked, _lt(S.O_FUEL, 1))  # credits: not in the observation
+        rule[S.A_BUY_FUEL + f] = _all(docked, _lt(S.O_FUEL, 1))  # credits: the cost depends on the fuel too
     for j, a in enumerate((S.A_BUY_KIT, S.A_BUY_STABILIZER, S.A_BUY_DECOY)):
-        rule[a] = _all(below_cap[j], docked)
+        rule[a] = _all(below_cap[j], docked, affordable[j])
     rule[S.A_OVERHAUL] = _all(docked, worn)
     rule[S.A_CASH_OUT] = never  # a masked policy never cashes out
     assert all(r is not None for r in rule)
