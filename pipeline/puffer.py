@@ -264,8 +264,7 @@ class EpisodeTap:
         self.env_seconds = 0.0
 
     def scale(self) -> float:
-        progress = min(1.0, self.step / self.planned_steps)
-        return self.start * (self.end / self.start) ** progress
+        return geometric(self.start, self.end, min(1.0, self.step / self.planned_steps))
 
     def async_reset(self, seed=None):
         self.vecenv.async_reset(seed)
@@ -542,6 +541,12 @@ def _minibatch_loss(self, idx, advantages, mb_prio):
     return loss, figures.detach().double()
 
 
+def geometric(start: float, end: float, progress: float) -> float:
+    """``start`` at progress 0, ``end`` at 1, a constant ratio per step in between: the
+    reward scale's and the clip's schedule (they move together, docs/results.md#keeping-the-ship)."""
+    return start * (end / start) ** progress
+
+
 def _progress(self) -> float:
     """How far the rank is through its planned steps, 0 to 1 (the schedules' clock)."""
     return min(1.0, self.global_step / max(1, self.config["total_timesteps"]))
@@ -557,8 +562,7 @@ def entropy_weight(self) -> float:
 def reward_clip(self) -> float:
     """The bound the learner's rewards are clipped to now (3): ``reward_clip`` at the start,
     ``reward_clip_end`` at the end, geometric in between as the reward scale is."""
-    start, end = self.config["reward_clip"], self.config["reward_clip_end"]
-    return start * (end / start) ** _progress(self)
+    return geometric(self.config["reward_clip"], self.config["reward_clip_end"], _progress(self))
 
 
 def _end_update(self, losses: dict):
