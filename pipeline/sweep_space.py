@@ -217,11 +217,11 @@ def parse_space(data: dict, where: str = "search space", overrides: dict | None 
     table = data.get("space", {})
     if not isinstance(table, dict) or not table:
         raise SpaceError(f"{where}: no [space.SETTING] entries: give at least one setting to tune")
+    _check_config(base, {}, f"{where}: [base]")  # first: a bad [base] is not the first entry's fault
     entries = [_entry(name, spec, base, f"{where}: [space.{name}]") for name, spec in table.items()]
     overlap = sorted(set(base) & {e.name for e in entries})
     if overlap:
         raise SpaceError(f"{where}: [space.{overlap[0]}] is also fixed in [base]: keep one of the two")
-    _check_config(base, {}, f"{where}: [base]")
     return Space(settings, base, entries, where)
 
 

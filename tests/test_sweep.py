@@ -196,6 +196,8 @@ BAD_SPACES = [
     ("[space.gamma]\ndistribution = 'logit_normal'\nmin = 0.9\nmax = 1.5\n", "gamma", "logit_normal"),
     ("[space.run_id]\nvalues = ['a', 'b']\n", "run_id", "cannot be tuned"),
     ("[space.envs]\ndistribution = 'uniform_pow2'\nmin = 8\nmax = 99999\n", "envs", "must be in"),
+    # a bad [base] is named as such, not blamed on the first [space] entry
+    ("[base]\neval_episodes = 0\n[space.gamma]\nvalues = [0.99, 0.995]\n", "[base]", "eval_episodes"),
 ]
 
 
