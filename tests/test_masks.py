@@ -63,7 +63,7 @@ def test_obs_mask_allows_every_valid_action_but_cash_out():
     assert not allowed[:, S.A_CASH_OUT].any()
     exact[:, S.A_CASH_OUT] = False
     assert not (exact & ~allowed).any()
-    assert (allowed & ~exact).any()  # a superset: credits and raw/refined cargo are not observed
+    assert (allowed & ~exact).any()  # a superset: fuel and overhaul costs, raw/refined cargo are not observed
     assert obs_action_mask(observations, allow_cash_out=True)[:, S.A_CASH_OUT].all()
 
 

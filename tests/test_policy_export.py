@@ -30,6 +30,7 @@ from prospector.sitegen.build import ROOT, build_site
 from prospector.sitegen.policies import decode_obs, encode_obs, replay_observations
 
 from prospector import spec as S
+from prospector.masks import purchase_credit_thresholds
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,9 @@ def test_mask_rule_is_the_training_mask(observations):
     rng = np.random.default_rng(3)
     edges = np.array([0.0, 0.25, 0.5, 0.5000001, 0.75, 0.9999999, 1.0, -0.5], dtype=np.float32)
     synthetic = rng.choice(edges, size=(4000, S.OBS_DIM)).astype(np.float32)
+    credits = np.float32(purchase_credit_thresholds())  # on and a float32 step either side of them
+    credits = np.concatenate([credits, np.nextafter(credits, np.float32(-1)), np.nextafter(credits, np.float32(2))])
+    synthetic[::2, S.O_CREDITS] = rng.choice(credits, 2000)
     for obs in (observations, synthetic):
         want = obs_action_mask(torch.as_tensor(obs)).numpy()
         got = PF.eval_mask(PF.mask_rule(), obs)
@@ -106,8 +110,32 @@ def test_header_says_what_the_forward_pass_needs(trained):
     assert header["dtype"] == "float32" and header["byte_order"] == "little"
     assert header["obs_normalization"] is None and header["masked_logit"] == MASKED_LOGIT
     assert header["action_names"] == list(S.ACTION_NAMES)
+    assert header["action_mask"] == PF.mask_rule()  # the run played the default prices
     assert header["weights_file"] == PF.file_names(ev["window_id"])[1]
     assert len(PF.header_bytes(header)) < 8000  # the header is small next to the weights
+
+
+def test_the_exported_mask_and_a_loaded_checkpoint_use_the_runs_item_prices():
+    """A run whose env config has other item prices: its policy file's rule and its loaded
+    policy mask BUY_DECOY by that config's decoy_price (250), not the default 100."""
+    from prospector.pipeline.checkpoint import CheckpointError, checkpoint_policy
+
+    config = S.make_config(decoy_price=250)
+    policy = policy_for_checkpoint("mlp", 8, True)
+    state = {"policy": policy.state_dict(), "policy_kind": "mlp", "hidden_size": 8, "action_mask": True}
+    header, _ = PE.export_checkpoint({**state, "env_config": config}, window_id=1)
+    assert header["action_mask"] == PF.mask_rule(config) != PF.mask_rule()
+    obs = np.zeros((2, S.OBS_DIM), np.float32)
+    obs[:, S.O_DOCKED] = 1.0
+    obs[:, S.O_CREDITS] = np.log1p([200, 250]) / np.log1p(S.CREDITS_CAP)
+    assert PF.eval_mask(header["action_mask"], obs)[:, S.A_BUY_DECOY].tolist() == [False, True]
+    loaded = checkpoint_policy({**state, "env_config": config}, "run.pt")
+    assert loaded.credit_thresholds == purchase_credit_thresholds(config)
+    with torch.no_grad():
+        logits, _ = loaded.forward_eval(torch.as_tensor(obs))
+    assert logits[:, S.A_BUY_DECOY].tolist()[0] == MASKED_LOGIT != logits[1, S.A_BUY_DECOY]
+    with pytest.raises(CheckpointError, match="decoy_price"):
+        checkpoint_policy({**state, "env_config": {"decoy_price": "free"}}, "run.pt")
 
 
 def test_lstm_checkpoint_is_marked_unsupported():
