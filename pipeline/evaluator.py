@@ -157,13 +157,7 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
             reached.update(t for t in done[replay_id].tags if t.startswith("milestone:"))
             continue
         frames, totals = play_episode(policy, seed, env_config, train["policy"])
-        tags = list(base_tags)
-        if "every_window" in tags and (best is None or totals["return"] > best + best_margin(best)):
-            tags.append("best_so_far")
-        for tag, passed in MILESTONES if "showcase" not in tags else ():  # milestones: the eval seeds'
-            if tag not in reached and passed(totals):
-                tags.append(tag)
-                reached.add(tag)
+        tags = _replay_tags(base_tags, totals, best, reached)
         header = make_header(
             run_id=started.run_id,
             window_id=window_id,
@@ -180,26 +174,46 @@ def evaluate_window(run_dir: str | Path, window_id: int, episodes: int = 1, vide
         # Encoding and compressing a 20,000-tick replay takes seconds on a busy machine:
         # done before the lock, so another evaluator never waits through it
         data = encode_replay(header, frames)
-        with file_lock(run.dir / REPLAYS_LOCK_FILE):
-            already = _recorded(run.refresh(), [replay_id])
-            if already:  # another evaluator of this window got there first
-                done.update(already)
-                continue
-            done[replay_id] = run.record_replay_bytes(
-                data,
-                window_id=window_id,
-                replay_id=replay_id,
-                tags=tags,
-                seed=seed,
-                **{"return": totals["return"]},
-                net_profit=totals["net_profit"],
-                survival=totals["survival"],
-                steps=totals["steps"],
-                end_reason=totals["end_reason"],
-            )
-        if video is not None and "every_window" in tags:
+        done[replay_id], wrote = _record_once(run, data, window_id, replay_id, tags, seed, totals)
+        if wrote and video is not None and "every_window" in tags:
             video(runs.replay_path(run.dir, replay_id), done[replay_id])
     return [done[r] for r in replay_ids]
+
+
+def _replay_tags(base_tags, totals: dict, best: float | None, reached: set) -> list:
+    """The replay's tags: its plan's, ``best_so_far`` when an eval replay beats every
+    earlier window's by the margin, and each milestone it is the first to pass (eval
+    seeds only: the showcase world is the same every window). Adds those to ``reached``."""
+    tags = list(base_tags)
+    if "every_window" in tags and (best is None or totals["return"] > best + best_margin(best)):
+        tags.append("best_so_far")
+    for tag, passed in MILESTONES if "showcase" not in tags else ():
+        if tag not in reached and passed(totals):
+            tags.append(tag)
+            reached.add(tag)
+    return tags
+
+
+def _record_once(run: Run, data: bytes, window_id: int, replay_id: str, tags: list, seed: int, totals: dict):
+    """Writes the encoded replay and its event under ``replays.lock`` unless another
+    evaluator of this window got there first: (the replay's event, whether this call wrote it)."""
+    with file_lock(run.dir / REPLAYS_LOCK_FILE):
+        already = _recorded(run.refresh(), [replay_id])
+        if already:
+            return already[replay_id], False
+        event = run.record_replay_bytes(
+            data,
+            window_id=window_id,
+            replay_id=replay_id,
+            tags=tags,
+            seed=seed,
+            **{"return": totals["return"]},
+            net_profit=totals["net_profit"],
+            survival=totals["survival"],
+            steps=totals["steps"],
+            end_reason=totals["end_reason"],
+        )
+    return event, True
 
 
 def replay_plan(run_id: str, train: dict, window_id: int, episodes: int, checkpoint_sha256: str) -> list:
