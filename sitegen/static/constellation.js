@@ -42,10 +42,17 @@ function scale(values, lo, hi, log) {
 function ticks(s, n = 5) {
   const [a, b] = s.domain;
   if (s.log) {
-    const out = [];
-    for (let e = Math.floor(Math.log10(a)); e <= Math.ceil(Math.log10(b)); e++) {
-      for (const m of [1, 2, 5]) { const v = m * 10 ** e; if (v >= a && v <= b) out.push(v); }
-    }
+    // 1-2-5 per decade; over more than two decades the labels of a small chart run into
+    // each other ("0.0010.002"), so then only the powers of ten
+    const decades = (mantissas) => {
+      const out = [];
+      for (let e = Math.floor(Math.log10(a)); e <= Math.ceil(Math.log10(b)); e++) {
+        for (const m of mantissas) { const v = m * 10 ** e; if (v >= a && v <= b) out.push(v); }
+      }
+      return out;
+    };
+    let out = decades([1, 2, 5]);
+    if (out.length > n && decades([1]).length >= 2) out = decades([1]);
     return out.length >= 2 ? out : [a, b];
   }
   const step0 = (b - a) / n;
