@@ -10,9 +10,9 @@ evaluator, benchmark, policy export, site build) comes through :func:`read_check
 or :func:`load_checkpoint_bytes`, and a file that is not a checkpoint of this project is
 refused with one :class:`CheckpointError` line naming it.
 
-Checkpoints written before this module (``weights_only=False`` readers) held the same
-plain dict, so they load unchanged (tests/test_hostile_checkpoints.py writes one the
-old way).
+Checkpoints written by the project's earlier versions hold the same plain dict, so they
+load unchanged through the same restricted reader (tests/test_hostile_checkpoints.py
+writes one the old way; its history: docs/design-choices.md#checkpoints-are-data).
 
 torch is imported when a function runs: the site build imports this module and works
 without the train extra.
